@@ -1,0 +1,3 @@
+"""setandsetting: sound and timing for ketamine-assisted psychotherapy sessions."""
+
+__version__ = "0.1.0"

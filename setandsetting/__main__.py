@@ -1,0 +1,3 @@
+from setandsetting.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Devices behind small interfaces: music, chimes, cues. None is imported by the core."""

@@ -1,0 +1,94 @@
+"""The small interfaces every device backend implements.
+
+The engine's device thread is the only caller of these methods. Backends never call back
+into the engine directly: they report through the `report` callable given at creation,
+which only puts a message on the engine's queue (libVLC must never be called from its own
+event callbacks).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Report = Callable[["BackendReport"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BackendReport:
+    """Something a device noticed: a track ended or failed, a device vanished or came back."""
+
+    source: Literal["music", "chimes", "cues", "control"]
+    kind: str  # music: "ended" | "error"; any: "device_lost" | "device_back"; control: action
+    voice: int | None = None
+    message: str = ""
+    data: dict[str, Any] | None = None
+
+
+class MusicBackend(ABC):
+    """Plays tracks on numbered voices (0 and 1 crossfade into each other).
+
+    Levels are perceptual 0..1 (libVLC volume / 100). A voice always starts silent; the
+    engine raises its level afterwards, so a track can never start above its target.
+    """
+
+    @abstractmethod
+    def play(self, voice: int, path: Path, offset_s: float, end_s: float | None) -> None:
+        """Start `path` on `voice` at `offset_s` (trim start / resume point), silent.
+
+        `end_s` is the trim end in the file's own time, or None for the natural end.
+        Reports ("music", "ended", voice) when the track ends, ("music", "error", voice)
+        when it cannot be played.
+        """
+
+    @abstractmethod
+    def set_level(self, voice: int, level: float) -> None:
+        """Set a voice's level (0..1). Cheap; called up to ~30 times a second per voice."""
+
+    @abstractmethod
+    def position(self, voice: int) -> float | None:
+        """Current position in the file in seconds, or None when the voice is idle."""
+
+    @abstractmethod
+    def stop(self, voice: int) -> None:
+        """Stop a voice (the engine fades it to 0 first)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the device."""
+
+
+class ChimeBackend(ABC):
+    """Plays short sounds to an audience: the patient's output, the staff's, or both."""
+
+    @abstractmethod
+    def play(self, sound: str | Path, level: float, audience: str) -> None:
+        """Play a built-in sound name (bowl, bell, wood) or a file at `level` (0..1)."""
+
+    @abstractmethod
+    def duration(self, sound: str | Path) -> float:
+        """Length of the sound in seconds (for ducking the music under it)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class CueBackend(ABC):
+    """Sends environment cues (MIDI or OSC) to named ports/targets."""
+
+    @abstractmethod
+    def send(self, cue: dict[str, Any]) -> None:
+        """Send one message; `cue` is {"midi": {...}} or {"osc": {...}} as in a profile.
+
+        Raises CueError when the port/target is unavailable (the engine journals it).
+        """
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class CueError(RuntimeError):
+    """A cue could not be delivered (port missing, target unreachable)."""
