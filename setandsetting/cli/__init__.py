@@ -11,8 +11,7 @@ import importlib
 import sys
 from pathlib import Path
 
-COMMAND_MODULES = [
-    "setandsetting.cli.formats",
+COMMAND_MODULES: list[str] = [
 ]
 
 
