@@ -1,0 +1,36 @@
+"""Playlists (a slot file: YAML, or M3U/M3U8) and patient.yaml."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from setandsetting.core.types import Duration, Frozen, GainDb
+
+PLAYLIST_SUFFIXES = (".yaml", ".yml", ".m3u8", ".m3u")
+
+
+class Track(Frozen):
+    path: str = Field(min_length=1)
+    title: str | None = None
+    gain: GainDb = 0.0
+    start: Duration = 0.0
+    end: Duration | None = None
+
+    @model_validator(mode="after")
+    def _trim_order(self) -> Track:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("`end` must come after `start`")
+        return self
+
+
+class Playlist(Frozen):
+    name: str | None = None
+    tracks: list[Track] = []
+
+
+class Patient(Frozen):
+    """A patient's standing preferences; `avoid` carries across sessions."""
+
+    display_name: str | None = None
+    avoid: list[str] = []
+    notes: str = ""

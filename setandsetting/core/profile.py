@@ -1,0 +1,329 @@
+"""The session profile format (profiles/*.yaml): phases, levels, check-ins and cues.
+
+Field-level rules live in the models; rules that span fields (unique ids, `from:` naming a
+real phase, levels under the cap) are in `semantic_problems`, which names the exact field
+path so the loader can point at FILE:LINE:COL.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from setandsetting.core.types import Audience, Duration, Frozen, GainDb, Level, Shape, Slug
+from setandsetting.core.units import format_level, parse_duration
+
+Path_ = tuple[str | int, ...]
+
+
+def _point_time(value: object) -> float | str:
+    if value == "end":
+        return "end"
+    return parse_duration(value)
+
+
+PointTime = Annotated[float | Literal["end"], BeforeValidator(_point_time)]
+
+
+class FromTo(Frozen):
+    """A ramp from one level to another over the phase (or over `over`, then held)."""
+
+    from_: Level = Field(alias="from")
+    to: Level
+    shape: Shape = "linear"
+    over: Duration | None = None
+
+
+class Points(Frozen):
+    """Breakpoints [time, level]; time may be `end` (the phase's actual end)."""
+
+    points: list[tuple[PointTime, Level]] = Field(min_length=1)
+    shape: Shape = "linear"
+
+
+LevelSpec = Level | FromTo | Points
+
+
+class MusicRef(Frozen):
+    slot: Slug
+    order: Literal["sequential", "shuffle"] = "sequential"
+    loop: bool = False
+
+
+def _music(value: object) -> object:
+    if value == "silence" or value is None:
+        return None
+    if isinstance(value, str):
+        return {"slot": value}
+    return value
+
+
+class ChimeDefaults(Frozen):
+    sound: str = "bowl"
+    level: Level = 0.45
+    audience: Audience = "patient"
+    duck: GainDb = -9.0
+
+
+class Defaults(Frozen):
+    crossfade: Duration = 6.0
+    level: Level = 0.4
+    chime: ChimeDefaults = ChimeDefaults()
+
+
+class Limits(Frozen):
+    max_level: Level = 0.8
+
+
+class CheckinRule(Frozen):
+    """A check-in: fixed offsets (`at`) or a period (`every`), anchored at phase `from`."""
+
+    at: list[Duration] | None = None
+    every: Duration | None = None
+    start: Duration | None = None
+    until: Duration | None = None
+    from_: Slug | None = Field(default=None, alias="from")
+    kind: str = "checkin"
+    message: str = ""
+    audience: Audience | None = None
+    sound: str | None = None
+    level: Level | None = None
+    ack: Literal["required", "none"] = "none"
+    escalate_after: Duration | None = None
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return value if isinstance(value, list) or value is None else [value]
+
+    @field_validator("every")
+    @classmethod
+    def _at_least_10s(cls, value: float | None) -> float | None:
+        if value is not None and value < 10:
+            raise ValueError("`every` must be at least 10s")
+        return value
+
+    @field_validator("escalate_after")
+    @classmethod
+    def _positive(cls, value: float | None) -> float | None:
+        if value is not None and value < 5:
+            raise ValueError("`escalate_after` must be at least 5s")
+        return value
+
+    @model_validator(mode="after")
+    def _at_or_every(self) -> CheckinRule:
+        if (self.at is None) == (self.every is None):
+            raise ValueError("a check-in needs exactly one of `at` (offsets) or `every`")
+        if self.at is not None and (self.start is not None or self.until is not None):
+            raise ValueError("`start` and `until` go with `every`, not with `at`")
+        if self.escalate_after is not None and self.ack != "required":
+            raise ValueError("`escalate_after` needs `ack: required`")
+        return self
+
+
+class Ramp(Frozen):
+    from_: int = Field(alias="from", ge=0, le=127)
+    to: int = Field(ge=0, le=127)
+    over: Duration
+    shape: Shape = "linear"
+
+
+MidiType = Literal["note_on", "note_off", "control_change", "program_change", "sysex"]
+
+_MIDI_NEEDS: dict[str, tuple[str, ...]] = {
+    "note_on": ("note",),
+    "note_off": ("note",),
+    "control_change": ("control",),
+    "program_change": ("program",),
+    "sysex": ("data",),
+}
+
+
+class MidiMessage(Frozen):
+    type: MidiType
+    channel: int = Field(default=1, ge=1, le=16)
+    note: int | None = Field(default=None, ge=0, le=127)
+    velocity: int = Field(default=64, ge=0, le=127)
+    control: int | None = Field(default=None, ge=0, le=127)
+    value: int | None = Field(default=None, ge=0, le=127)
+    program: int | None = Field(default=None, ge=0, le=127)
+    data: list[Annotated[int, Field(ge=0, le=127)]] | None = None
+    port: str | None = None
+    ramp: Ramp | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> MidiMessage:
+        missing = [f for f in _MIDI_NEEDS[self.type] if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"a {self.type} message needs `{missing[0]}`")
+        if self.type == "control_change" and self.value is None and self.ramp is None:
+            raise ValueError("a control_change needs `value` or `ramp`")
+        if self.ramp is not None and self.type != "control_change":
+            raise ValueError("`ramp` goes only with control_change")
+        return self
+
+
+class OscMessage(Frozen):
+    address: str = Field(pattern=r"^/[^\s#*,?\[\]{}]*$")
+    args: list[int | float | str | bool] = []
+    target: str | None = None
+
+
+class CuePayload(Frozen):
+    """A cue's message: exactly one of `midi` or `osc`."""
+
+    midi: MidiMessage | None = None
+    osc: OscMessage | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CuePayload:
+        if (self.midi is None) == (self.osc is None):
+            raise ValueError("a cue needs exactly one of `midi` or `osc`")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "midi" if self.midi is not None else "osc"
+
+    def payload(self) -> dict[str, Any]:
+        """The plain dict a cue backend sends (`{"midi": {...}}` or `{"osc": {...}}`)."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+def _cue_at(value: object) -> object:
+    return value if value in ("start", "end") else parse_duration(value)
+
+
+class Cue(CuePayload):
+    at: Annotated[float | Literal["start", "end"], BeforeValidator(_cue_at)] = "start"
+
+
+class NotBefore(Frozen):
+    after: Slug
+    at_least: Duration
+
+
+def _duration_or_open(value: object) -> object:
+    return "open" if value == "open" else parse_duration(value)
+
+
+class Phase(Frozen):
+    id: Slug
+    name: str | None = None
+    duration: Annotated[float | Literal["open"], BeforeValidator(_duration_or_open)]
+    extendable: Duration = 0.0
+    music: Annotated[MusicRef | None, BeforeValidator(_music)] = None
+    level: LevelSpec | None = None
+    fade_out: Duration | None = None
+    not_before: NotBefore | None = None
+    checkins: list[CheckinRule] = []
+    cues: list[Cue] = []
+
+    @field_validator("duration")
+    @classmethod
+    def _positive(cls, value: float | str) -> float | str:
+        if value != "open" and value <= 0:  # type: ignore[operator]
+            raise ValueError("a phase needs a duration above 0, or `open`")
+        return value
+
+    @property
+    def is_open(self) -> bool:
+        return self.duration == "open"
+
+    @property
+    def title(self) -> str:
+        return self.name or self.id
+
+
+class Profile(Frozen):
+    name: str = Field(min_length=1)
+    route: Literal["im", "sublingual", "iv", "intranasal", "oral", "other"] = "other"
+    description: str = ""
+    limits: Limits = Limits()
+    defaults: Defaults = Defaults()
+    phases: list[Phase] = Field(min_length=1)
+
+    def phase_index(self, phase_id: str) -> int:
+        for i, phase in enumerate(self.phases):
+            if phase.id == phase_id:
+                return i
+        raise KeyError(phase_id)
+
+
+def _levels_of(spec: LevelSpec | None) -> list[tuple[Path_, float]]:
+    if spec is None:
+        return []
+    if isinstance(spec, float):
+        return [((), spec)]
+    if isinstance(spec, FromTo):
+        return [(("from",), spec.from_), (("to",), spec.to)]
+    return [(("points", i, 1), level) for i, (_, level) in enumerate(spec.points)]
+
+
+def semantic_problems(profile: Profile) -> list[tuple[Path_, str]]:
+    """Rules that span fields, each with the path of the field to point at."""
+    problems: list[tuple[Path_, str]] = []
+    ids = [p.id for p in profile.phases]
+    cap = profile.limits.max_level
+
+    def unknown(phase_id: str, path: Path_) -> None:
+        from difflib import get_close_matches
+
+        hint = get_close_matches(phase_id, ids, n=1)
+        extra = f" (did you mean {hint[0]!r}?)" if hint else f" (phases: {', '.join(ids)})"
+        problems.append((path, f"no phase is called {phase_id!r}{extra}"))
+
+    def over_cap(level: float, path: Path_) -> None:
+        if level > cap + 1e-9:
+            problems.append(
+                (path, f"level {format_level(level)} is above limits.max_level {format_level(cap)}")
+            )
+
+    over_cap(profile.defaults.level, ("defaults", "level"))
+    over_cap(profile.defaults.chime.level, ("defaults", "chime", "level"))
+    seen: set[str] = set()
+    for i, phase in enumerate(profile.phases):
+        base: Path_ = ("phases", i)
+        if phase.id in seen:
+            problems.append(((*base, "id"), f"phase id {phase.id!r} is used twice"))
+        seen.add(phase.id)
+        for sub, level in _levels_of(phase.level):
+            over_cap(level, (*base, "level", *sub))
+        if phase.is_open:
+            if isinstance(phase.level, FromTo) and phase.level.over is None:
+                problems.append(
+                    (
+                        (*base, "level"),
+                        "an open phase has no end to ramp to: add `over: <duration>`",
+                    )
+                )
+            if isinstance(phase.level, Points) and any(t == "end" for t, _ in phase.level.points):
+                problems.append(((*base, "level", "points"), "an open phase has no `end`"))
+            if phase.extendable:
+                problems.append(((*base, "extendable"), "an open phase cannot be extended"))
+        if isinstance(phase.level, Points):
+            times = [t for t, _ in phase.level.points]
+            numeric = [t for t in times if t != "end"]
+            if numeric != sorted(numeric) or ("end" in times and times[-1] != "end"):
+                problems.append(((*base, "level", "points"), "points must be in time order"))
+            if not phase.is_open and any(t > phase.duration for t in numeric):  # type: ignore[operator]
+                problems.append(((*base, "level", "points"), "a point lies after the phase ends"))
+        if phase.not_before is not None and phase.not_before.after not in ids:
+            unknown(phase.not_before.after, (*base, "not_before", "after"))
+        for j, rule in enumerate(phase.checkins):
+            if rule.from_ is not None and rule.from_ not in ids:
+                unknown(rule.from_, (*base, "checkins", j, "from"))
+            elif rule.from_ is not None and ids.index(rule.from_) > i:
+                problems.append(
+                    (
+                        (*base, "checkins", j, "from"),
+                        f"{rule.from_!r} comes after {phase.id!r}; anchor at this or an earlier phase",
+                    )
+                )
+            if rule.level is not None:
+                over_cap(rule.level, (*base, "checkins", j, "level"))
+        for j, cue in enumerate(phase.cues):
+            if isinstance(cue.at, float) and not phase.is_open and cue.at > phase.duration:  # type: ignore[operator]
+                problems.append(((*base, "cues", j, "at"), "this cue lies after the phase ends"))
+    return problems

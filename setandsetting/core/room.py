@@ -1,0 +1,73 @@
+"""Room settings (room.yaml): devices, routing, ports, server bind. Every key optional."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, field_validator
+
+from setandsetting.core.profile import CuePayload
+from setandsetting.core.types import Duration, Frozen
+
+
+def _lufs(value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str) and (
+        m := re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*(?:LUFS|LKFS)?\s*", value, re.IGNORECASE)
+    ):
+        number = float(m.group(1))
+    else:
+        raise ValueError(f"{value!r} is not a loudness; write e.g. -23 LUFS")
+    if not -70 <= number <= 0:
+        raise ValueError("a loudness target lies between -70 and 0 LUFS")
+    return number
+
+
+Lufs = Annotated[float, BeforeValidator(_lufs)]
+
+
+class AudioSettings(Frozen):
+    music_output: str = "default"
+    patient_chimes: str = "default"
+    staff_chimes: str | None = None
+    loudness_target: Lufs = -23.0
+
+
+class MidiInputSettings(Frozen):
+    port: str = Field(min_length=1)
+    map: dict[str, str] = {}
+
+
+class MidiSettings(Frozen):
+    outputs: dict[str, str] = {}
+    inputs: dict[str, MidiInputSettings] = {}
+
+
+class OscSettings(Frozen):
+    targets: dict[str, str] = {}
+
+    @field_validator("targets")
+    @classmethod
+    def _host_port(cls, targets: dict[str, str]) -> dict[str, str]:
+        for name, target in targets.items():
+            host, sep, port = target.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"OSC target {name!r}: write host:port, e.g. 127.0.0.1:7700")
+        return targets
+
+
+class ServerSettings(Frozen):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8700, ge=1, le=65535)
+
+
+class Room(Frozen):
+    audio: AudioSettings = AudioSettings()
+    library: list[str] = []
+    midi: MidiSettings = MidiSettings()
+    osc: OscSettings = OscSettings()
+    on_quiet: list[CuePayload] = []
+    server: ServerSettings = ServerSettings()
+    resume_window: Duration = 900.0
