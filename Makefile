@@ -1,0 +1,65 @@
+# setandsetting: build, checks, tests, benchmarks and the demo.
+# Every target works from a clean clone; `install` is idempotent and quick when nothing changed.
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+# pip runs again only when pyproject.toml is newer than this stamp.
+INSTALL_STAMP := $(VENV)/.install-stamp
+DEMO_MUSIC_DIR := music/demo
+DEMO_MUSIC_STAMP := $(DEMO_MUSIC_DIR)/.generated
+DEMO_PATIENT := P-0042
+
+.DEFAULT_GOAL := help
+.PHONY: help install debian-packages test check bench demo clean distclean
+
+help:
+	@echo "make demo       generate the demo music and rehearse the demo session"
+	@echo "make test       install, lint, then run the whole test suite"
+	@echo "make install    Debian packages (as root), venv in $(VENV), package + dev tools"
+	@echo "make check      ruff lint and format check"
+	@echo "make bench      run benchmarks/bench_*.py"
+	@echo "make clean      remove generated music and caches (distclean: also $(VENV))"
+
+install: debian-packages $(INSTALL_STAMP)
+
+debian-packages:
+	@scripts/install-debian-packages
+
+$(VENV_PYTHON):
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALL_STAMP): pyproject.toml | $(VENV_PYTHON)
+	$(VENV_PYTHON) -m pip install --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+check: $(INSTALL_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# pytest exits 5 when it ran no test at all; like any non-zero exit, make fails on it.
+test: install check
+	$(VENV)/bin/pytest -q
+
+bench: install
+	@set -e; found=0; \
+	for bench in benchmarks/bench_*.py; do \
+		[ -e "$$bench" ] || continue; \
+		found=1; echo "== $$bench"; $(VENV_PYTHON) "$$bench"; \
+	done; \
+	if [ $$found -eq 0 ]; then echo "no benchmarks/bench_*.py found" >&2; exit 1; fi
+
+$(DEMO_MUSIC_STAMP): $(INSTALL_STAMP) $(wildcard setandsetting/audio/demo_music.py)
+	$(VENV_PYTHON) -m setandsetting.audio.demo_music $(DEMO_MUSIC_DIR)
+	touch $@
+
+# Until the real-sound engine lands, the demo rehearses the demo profile at 30x real time.
+demo: install $(DEMO_MUSIC_STAMP)
+	$(VENV)/bin/setandsetting rehearse profiles/demo.yaml --patient $(DEMO_PATIENT) --speed 30
+
+clean:
+	rm -rf $(DEMO_MUSIC_DIR) .pytest_cache .ruff_cache .hypothesis build
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
