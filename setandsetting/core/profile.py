@@ -318,7 +318,8 @@ def semantic_problems(profile: Profile) -> list[tuple[Path_, str]]:
                 problems.append(
                     (
                         (*base, "checkins", j, "from"),
-                        f"{rule.from_!r} comes after {phase.id!r}; anchor at this or an earlier phase",
+                        f"{rule.from_!r} comes after {phase.id!r}; "
+                        "anchor at this or an earlier phase",
                     )
                 )
             if rule.level is not None:
