@@ -1,0 +1,1 @@
+"""Sound made by the program itself: chimes, demo music, and loudness analysis of tracks."""
