@@ -1,0 +1,1 @@
+"""The session journal (SQLite), session review, exports and statistics."""
