@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 COMMAND_MODULES: list[str] = [
+    "setandsetting.cli.log",
 ]
 
 

@@ -440,6 +440,11 @@ class Journal:
             ).fetchall()
         return [event_from_row(*row) for row in rows]
 
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one SQL statement, for reports that aggregate in SQLite (`log stats`)."""
+        with self._read() as con:
+            return con.execute(sql, params).fetchall()
+
     def interrupted(self) -> list[InterruptedSession]:
         """Sessions without `session_ended`, oldest first, with their last heartbeat."""
         sql = (

@@ -1,0 +1,144 @@
+"""`setandsetting log list|show|export|stats`: review journaled sessions.
+
+Reading never creates a journal: with no `sessions.db` there is simply nothing to list.
+A bad journal or an unknown session is exit 2 with one clear line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from setandsetting.core.units import format_clock
+from setandsetting.journal.export import to_csv, to_html, to_json
+from setandsetting.journal.review import build_review, render_text
+from setandsetting.journal.stats import compute_stats, render_stats
+from setandsetting.journal.store import Journal, JournalError, SessionSummary, UnknownSession
+
+JOURNAL_NAME = "sessions.db"
+
+
+def journal_path(room: Path) -> Path:
+    return Path(room) / JOURNAL_NAME
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    log = subparsers.add_parser("log", help="review journaled sessions")
+    sub = log.add_subparsers(dest="log_command", metavar="ACTION", required=True)
+
+    p = sub.add_parser("list", help="journaled sessions, newest first")
+    p.add_argument("--patient", help="only this patient's sessions")
+    p.add_argument("--limit", type=int, help="only the last N sessions")
+    p.set_defaults(func=_list)
+
+    p = sub.add_parser("show", help="one session: planned vs actual, tracks, check-ins, notes")
+    p.add_argument("session", help="a session id from `log list`")
+    p.set_defaults(func=_show)
+
+    p = sub.add_parser("export", help="one session as CSV, JSON or printable HTML")
+    p.add_argument("session", help="a session id from `log list`")
+    p.add_argument("--format", choices=("csv", "json", "html"), required=True)
+    p.add_argument("--output", type=Path, help="write to FILE instead of standard output")
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("stats", help="across sessions: acknowledgement latency, extensions")
+    p.add_argument("--patient", help="only this patient's sessions")
+    p.set_defaults(func=_stats)
+
+
+def _fail(message: str) -> int:
+    print(f"setandsetting log: {message}", file=sys.stderr)
+    return 2
+
+
+def _open(args: argparse.Namespace) -> Journal | None:
+    """The room's journal, or None when none exists yet."""
+    path = journal_path(args.room)
+    if not path.exists() and not path.is_symlink():
+        return None
+    return Journal.open(path, create=False)
+
+
+def _list(args: argparse.Namespace) -> int:
+    try:
+        journal = _open(args)
+        if journal is None:
+            print(f"no sessions journaled in {args.room}")
+            return 0
+        with journal:
+            sessions = journal.sessions(patient=args.patient, limit=args.limit)
+    except JournalError as exc:
+        return _fail(str(exc))
+    if not sessions:
+        print("no sessions")
+        return 0
+    rows = [["session", "patient", "started (UTC)", "ended", "profile"]]
+    for s in sessions:
+        ended = s.end_reason or "not ended"
+        if s.ended_wall is not None:
+            ended += f" after {format_clock((s.ended_wall - s.started_wall).total_seconds())}"
+        rows.append([s.id, s.patient, f"{s.started_wall:%Y-%m-%d %H:%M}", ended, s.profile_name])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _load(args: argparse.Namespace) -> tuple[SessionSummary, list[dict[str, Any]]]:
+    journal = _open(args)
+    if journal is None:
+        raise UnknownSession(f"no session {args.session!r}: no journal in {args.room} yet")
+    with journal:
+        session = journal.session(args.session)
+        return session, journal.events(args.session)
+
+
+def _show(args: argparse.Namespace) -> int:
+    try:
+        session, events = _load(args)
+    except JournalError as exc:
+        return _fail(str(exc))
+    sys.stdout.write(render_text(build_review(session, events)))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    try:
+        session, events = _load(args)
+    except JournalError as exc:
+        return _fail(str(exc))
+    if args.format == "csv":
+        text = to_csv(events)
+    elif args.format == "json":
+        text = to_json(session, events)
+    else:
+        text = to_html(build_review(session, events), events)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        # Patient data: the export is as private as the journal.
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        return _fail(f"{args.output}: cannot write ({exc.strerror})")
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    try:
+        journal = _open(args)
+        if journal is None:
+            print(f"no sessions journaled in {args.room}")
+            return 0
+        with journal:
+            stats = compute_stats(journal, patient=args.patient)
+    except JournalError as exc:
+        return _fail(str(exc))
+    sys.stdout.write(render_stats(stats))
+    return 0
