@@ -1,0 +1,343 @@
+"""MIDI environment cues (lights, diffusers) through python-rtmidi, encoded by mido.
+
+Ports are named in room.yaml by a name PREFIX, because port numbers (and ALSA's client
+numbers) change between boots. A prefix matches a port's full name (`QLC+:in 128:0`) or the
+part after its client name (`jack-client:QLC+ in`).
+
+Reconnect design: the engine's device thread must never wait on a device. Opening a MIDI
+client costs 15-200 ms (JACK), so ports are opened and re-opened by one small daemon thread
+per backend (the "watcher"), never by `send`. `send` only encodes, checks that the port it
+is connected to still exists (a ~0.1 ms lookup on the already-open client) and writes; when
+the port is not connected it raises CueError at once and wakes the watcher. The watcher
+polls every `poll_s` (50 ms): it notices vanished ports (reports `device_lost`), reconnects
+matching ports when they appear (reports `device_back` after a loss or a failed send) and
+backs off from 0.5 s to 10 s while no MIDI system is reachable at all. Limitation: a port
+that vanishes and reappears between two polls with no send in between keeps its name but
+loses our connection unnoticed; 50 ms makes that window small.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import mido
+import rtmidi
+
+from setandsetting.backends.base import BackendReport, CueBackend, CueError, Report
+
+CLIENT_NAME = "setandsetting"
+POLL_S = 0.05
+BACKOFF_S = (0.5, 10.0)
+
+_APIS = {
+    "LINUX_ALSA": rtmidi.API_LINUX_ALSA,
+    "UNIX_JACK": rtmidi.API_UNIX_JACK,
+    "MACOSX_CORE": rtmidi.API_MACOSX_CORE,
+    "WINDOWS_MM": rtmidi.API_WINDOWS_MM,
+}
+_FIELDS = {"note_on", "note_off", "control_change", "program_change", "sysex"}
+_KNOWN_KEYS = {
+    "type", "channel", "note", "velocity", "control", "value", "program", "data", "port", "ramp"
+}  # fmt: skip
+_NEEDS = {
+    "note_on": ("note",),
+    "note_off": ("note",),
+    "control_change": ("control", "value"),
+    "program_change": ("program",),
+    "sysex": ("data",),
+}
+
+
+def api_ids(api: str | None) -> list[int]:
+    """The rtmidi APIs to try, in order: the one named, or every API compiled in."""
+    if api is None:
+        return [a for a in rtmidi.get_compiled_api() if a != rtmidi.API_RTMIDI_DUMMY]
+    key = api.upper().removeprefix("API_")
+    if key not in _APIS:
+        raise ValueError(f"unknown MIDI API {api!r}; use one of {', '.join(sorted(_APIS))}")
+    return [_APIS[key]]
+
+
+def open_client(
+    kind: type[rtmidi.MidiOut] | type[rtmidi.MidiIn], api: str | None, name: str = CLIENT_NAME
+) -> Any:
+    """A MIDI client of the first API that works; raises CueError naming why none did."""
+    reasons = []
+    for api_id in api_ids(api):
+        try:
+            return kind(api_id, name=name)
+        except (rtmidi.RtMidiError, OSError) as exc:
+            reasons.append(f"{rtmidi.get_api_display_name(api_id)}: {exc}")
+    raise CueError("no MIDI system available (" + "; ".join(reasons or ["none compiled"]) + ")")
+
+
+def list_ports(kind: type[rtmidi.MidiOut] | type[rtmidi.MidiIn], api: str | None) -> list[str]:
+    """Names of the ports a client of `kind` can connect to (MidiOut: outputs to send to)."""
+    client = open_client(kind, api, CLIENT_NAME + "-list")
+    try:
+        return list(client.get_ports())
+    finally:
+        client.delete()
+
+
+def match_port(names: Iterable[str], prefix: str) -> str | None:
+    """The first port whose full name, or name after `client:`, starts with `prefix`."""
+    for name in names:
+        if name.startswith(prefix) or name.partition(":")[2].startswith(prefix):
+            return name
+    return None
+
+
+def _int_in(payload: Mapping[str, Any], key: str, low: int, high: int, shown: str) -> int:
+    value = payload.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise CueError(f"MIDI {shown}: `{key}` must be a whole number {low}..{high}, not {value!r}")
+    return value
+
+
+def build_message(payload: Mapping[str, Any]) -> mido.Message:
+    """A profile's midi payload (channels 1-16) -> mido Message; CueError says what is wrong."""
+    if not isinstance(payload, Mapping):
+        raise CueError("a midi cue is a mapping, e.g. {type: note_on, channel: 1, note: 60}")
+    kind = payload.get("type")
+    if kind not in _FIELDS:
+        raise CueError(f"MIDI type {kind!r} is not one of {', '.join(sorted(_FIELDS))}")
+    unknown = sorted(set(payload) - _KNOWN_KEYS)
+    if unknown:
+        raise CueError(f"MIDI {kind}: unknown key `{unknown[0]}`")
+    missing = [k for k in _NEEDS[kind] if payload.get(k) is None]
+    if missing:
+        hint = " (a ramp is sent by the engine as successive values)" if "ramp" in payload else ""
+        raise CueError(f"MIDI {kind} needs `{missing[0]}`{hint}")
+    if kind == "sysex":
+        data = payload["data"]
+        if not isinstance(data, list | tuple) or not all(
+            isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 127 for b in data
+        ):
+            raise CueError("MIDI sysex: `data` is a list of bytes 0..127, without F0/F7")
+        return mido.Message("sysex", data=list(data))
+    fields: dict[str, int] = {"channel": _int_in({"channel": 1, **payload}, "channel", 1, 16, kind)}
+    for key in _NEEDS[kind]:
+        fields[key] = _int_in(payload, key, 0, 127, kind)
+    if kind in ("note_on", "note_off"):
+        fields["velocity"] = _int_in({"velocity": 64, **payload}, "velocity", 0, 127, kind)
+    fields["channel"] -= 1
+    return mido.Message(kind, **fields)
+
+
+class _Output:
+    """One named output: its own rtmidi client, the port it is connected to, and its state."""
+
+    def __init__(self, name: str, prefix: str, api: str | None, report: Report) -> None:
+        self.name, self.prefix, self.api, self.report = name, prefix, api, report
+        self.lock = threading.Lock()
+        self.client: Any = None
+        self.target: str | None = None
+        self.owed_back = False  # a loss or failed send happened: report device_back on reconnect
+        self.stale = False  # our port still points at a vanished target: close it first
+        self.next_try = 0.0
+        self.backoff = BACKOFF_S[0]
+
+    def _not_connected(self) -> CueError:
+        self.owed_back = True
+        return CueError(f"MIDI output {self.name!r} (port {self.prefix!r}*) is not connected")
+
+    def write(self, data: list[int]) -> None:
+        """Send raw bytes now or raise CueError; never opens or closes anything.
+
+        While the port is not connected the watcher may hold the lock for slow JACK calls
+        (close_port ~10 ms, open_port), so that state is checked before taking the lock.
+        """
+        if self.target is None:
+            raise self._not_connected()
+        with self.lock:
+            lost = self.target
+            if lost is None:
+                raise self._not_connected()
+            try:
+                if lost in self.client.get_ports():
+                    self.client.send_message(data)
+                    return
+                reason = "vanished"
+            except (rtmidi.RtMidiError, OSError, ValueError) as exc:
+                reason = f"failed: {exc}"
+            self.target, self.owed_back, self.stale = None, True, True
+        self.report(BackendReport("cues", "device_lost", message=self.name, data={"port": lost}))
+        raise CueError(f"MIDI output {self.name!r} port {lost!r} {reason}")
+
+    def maintain(self, now: float) -> None:
+        """Watcher step: notice a vanished port, (re)connect a matching one."""
+        if now < self.next_try:
+            return
+        if self.client is None:
+            try:
+                client = open_client(rtmidi.MidiOut, self.api)
+            except CueError:
+                self.next_try = now + self.backoff
+                self.backoff = min(self.backoff * 2, BACKOFF_S[1])
+                return
+            with self.lock:
+                self.client = client
+        self.backoff = BACKOFF_S[0]
+        events = []
+        with self.lock:
+            names = self.client.get_ports()
+            if self.target is not None and self.target not in names:
+                events.append(
+                    BackendReport(
+                        "cues", "device_lost", message=self.name, data={"port": self.target}
+                    )
+                )
+                self.target, self.owed_back, self.stale = None, True, True
+            if self.stale:
+                self.client.close_port()
+                self.stale = False
+            if self.target is None and (found := match_port(names, self.prefix)):
+                try:
+                    self.client.open_port(names.index(found), self.name)
+                except (rtmidi.RtMidiError, OSError):
+                    return
+                self.target = found
+                if self.owed_back:
+                    self.owed_back = False
+                    events.append(
+                        BackendReport(
+                            "cues", "device_back", message=self.name, data={"port": found}
+                        )
+                    )
+        for event in events:
+            self.report(event)
+
+    def close(self) -> None:
+        with self.lock:
+            if self.client is not None:
+                self.client.close_port()
+                self.client.delete()
+            self.client, self.target = None, None
+
+
+class PortWatcher:
+    """A daemon thread calling `step(now)` every `poll_s` until closed; `wake()` hurries it."""
+
+    def __init__(self, step: Callable[[float], None], name: str, poll_s: float = POLL_S) -> None:
+        self._step, self._poll_s = step, poll_s
+        self._stop, self._wake = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._step(time.monotonic())
+            self._wake.wait(self._poll_s)
+            self._wake.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+
+
+class MidiCues(CueBackend):
+    """Sends MIDI cues to the outputs named in room.yaml (`midi.outputs`: name -> prefix).
+
+    Ports are opened in the background from construction on; `wait_connected` lets a caller
+    (session start, tests) wait for them. `send` never blocks on a device (see module doc).
+    """
+
+    def __init__(
+        self,
+        outputs: Mapping[str, str],
+        report: Report,
+        api: str | None = None,
+        poll_s: float = POLL_S,
+    ) -> None:
+        api_ids(api)  # a bad API name is a configuration error, said now
+        for name, prefix in outputs.items():
+            if not isinstance(prefix, str) or not prefix:
+                raise ValueError(f"MIDI output {name!r}: the port name prefix must not be empty")
+        self._api = api
+        self._outputs = {n: _Output(n, p, api, report) for n, p in outputs.items()}
+        self._watcher = (
+            PortWatcher(self._maintain, "midi-cues-watch", poll_s) if self._outputs else None
+        )
+
+    def _maintain(self, now: float) -> None:
+        for output in self._outputs.values():
+            output.maintain(now)
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Wait up to `timeout` s until every output is connected; True if they all are."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if all(o.target is not None for o in self._outputs.values()):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+
+    def output_name(self, port: str | None) -> str:
+        """The configured output a cue means: `port`, or the only one configured."""
+        if port is not None:
+            if port not in self._outputs:
+                known = ", ".join(sorted(self._outputs)) or "none configured"
+                raise CueError(f"MIDI port {port!r} is not in room.yaml midi.outputs ({known})")
+            return port
+        if len(self._outputs) == 1:
+            return next(iter(self._outputs))
+        if not self._outputs:
+            raise CueError("no MIDI output configured (room.yaml midi.outputs)")
+        raise CueError(f"several MIDI outputs ({', '.join(sorted(self._outputs))}): name one")
+
+    def deliver(self, payload: Mapping[str, Any]) -> tuple[str, int | None]:
+        """Send one midi payload; returns (output name, channel 1-16 or None for sysex)."""
+        message = build_message(payload)
+        name = self.output_name(payload.get("port"))
+        self._write(name, message.bytes())
+        channel = getattr(message, "channel", None)
+        return name, None if channel is None else channel + 1
+
+    def send(self, cue: dict[str, Any]) -> None:
+        if set(cue) != {"midi"}:
+            raise CueError("MidiCues sends only {'midi': {...}} cues")
+        self.deliver(cue["midi"])
+
+    def all_notes_off(self, channels: Iterable[int], port: str | None = None) -> None:
+        """CC 123 (all notes off) on each channel (1-16) of one output, or of every output."""
+        names = [self.output_name(port)] if port is not None else sorted(self._outputs)
+        errors = []
+        for name in names:
+            for channel in sorted(set(channels)):
+                message = build_message(
+                    {"type": "control_change", "channel": channel, "control": 123, "value": 0}
+                )
+                try:
+                    self._write(name, message.bytes())
+                except CueError as exc:
+                    errors.append(str(exc))
+                    break
+        if errors:
+            raise CueError("; ".join(errors))
+
+    def _write(self, name: str, data: list[int]) -> None:
+        try:
+            self._outputs[name].write(data)
+        except CueError:
+            if self._watcher is not None:
+                self._watcher.wake()
+            raise
+
+    def ports(self) -> list[str]:
+        """Output port names available now (opens a short-lived client: not for the engine)."""
+        return list_ports(rtmidi.MidiOut, self._api)
+
+    def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
+        for output in self._outputs.values():
+            output.close()

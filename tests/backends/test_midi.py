@@ -1,0 +1,188 @@
+"""MidiCues against a real JACK server: exact bytes, latency, ramps, losing and regaining a port."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from setandsetting.backends.base import BackendReport, CueError
+from setandsetting.backends.midi import MidiCues, build_message, match_port
+from tests.support.jack import Jack, VirtualInput, jack
+
+__all__ = ["jack"]
+
+
+def test_match_port_by_prefix_of_full_name_or_of_port_part() -> None:
+    names = ["test:QLC+ test in", "QLC+:QLC+ MIDI In 128:0", "other:x"]
+    assert match_port(names, "QLC+") == "test:QLC+ test in"
+    assert match_port(names[1:], "QLC+") == "QLC+:QLC+ MIDI In 128:0"
+    assert match_port(names, "other") == "other:x"
+    assert match_port(names, "LC+") is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ({"type": "note_on", "channel": 0, "note": 60}, "`channel` must be a whole number 1..16"),
+        ({"type": "note_on", "channel": 17, "note": 60}, "1..16, not 17"),
+        ({"type": "note_on", "note": 128}, "`note` must be a whole number 0..127"),
+        ({"type": "note_on", "note": True}, "`note` must be"),
+        ({"type": "control_change", "control": 7}, "needs `value`"),
+        ({"type": "control_change", "control": 7, "ramp": {}}, "sent by the engine"),
+        ({"type": "program_change", "program": -1}, "0..127"),
+        ({"type": "sysex", "data": [0xF0, 1, 0xF7]}, "without F0/F7"),
+        ({"type": "pitchwheel"}, "is not one of"),
+        ({"type": "note_on", "note": 1, "colour": 2}, "unknown key `colour`"),
+    ],
+)
+def test_bad_payloads_are_clear_cue_errors(payload: dict, error: str) -> None:
+    with pytest.raises(CueError, match=error.replace("(", r"\(").replace("+", r"\+")):
+        build_message(payload)
+
+
+def test_unconfigured_or_ambiguous_ports_are_cue_errors() -> None:
+    cues = MidiCues({}, lambda r: None)
+    with pytest.raises(CueError, match="no MIDI output configured"):
+        cues.send({"midi": {"type": "note_on", "note": 60}})
+    with pytest.raises(ValueError, match="unknown MIDI API"):
+        MidiCues({}, lambda r: None, api="NOPE")
+    with pytest.raises(ValueError, match="must not be empty"):
+        MidiCues({"lights": ""}, lambda r: None)
+
+
+@pytest.fixture
+def receiver(jack: Jack) -> Iterator[VirtualInput]:
+    port = VirtualInput("QLC+ test in")
+    try:
+        yield port
+    finally:
+        port.close()
+
+
+@pytest.fixture
+def reports() -> list[BackendReport]:
+    return []
+
+
+@pytest.fixture
+def cues(receiver: VirtualInput, reports: list[BackendReport]) -> Iterator[MidiCues]:
+    backend = MidiCues({"lights": "QLC+"}, reports.append, api="UNIX_JACK", poll_s=0.02)
+    try:
+        assert backend.wait_connected(3.0)
+        yield backend
+    finally:
+        backend.close()
+
+
+NOTE_ON = {"type": "note_on", "channel": 1, "note": 60, "velocity": 80, "port": "lights"}
+SYSEX = {"type": "sysex", "channel": 1, "data": [0x7E, 0x7F, 0x06, 0x01]}
+CASES = [
+    (NOTE_ON, [0x90, 60, 80]),
+    ({"type": "note_off", "channel": 2, "note": 60, "velocity": 0}, [0x81, 60, 0]),
+    ({"type": "control_change", "channel": 16, "control": 7, "value": 64}, [0xBF, 7, 64]),
+    ({"type": "program_change", "channel": 1, "program": 3}, [0xC0, 3]),
+    (SYSEX, [0xF0, 0x7E, 0x7F, 6, 1, 0xF7]),
+]  # fmt: skip
+
+
+@pytest.mark.midi
+def test_each_cue_type_arrives_exactly_and_within_10ms(
+    cues: MidiCues, receiver: VirtualInput
+) -> None:
+    sent_at = []
+    for payload, _ in CASES:
+        sent_at.append(time.monotonic())
+        cues.send({"midi": payload})
+        receiver.wait_for(len(sent_at))
+    arrivals = receiver.wait_for(len(CASES))
+    assert [data for _, data in arrivals] == [expected for _, expected in CASES]
+    latencies = [t - s for (t, _), s in zip(arrivals, sent_at, strict=True)]
+    assert all(0 <= lat < 0.010 for lat in latencies), latencies
+
+
+@pytest.mark.midi
+def test_cc_ramp_arrives_monotone_and_ends_at_target(
+    cues: MidiCues, receiver: VirtualInput
+) -> None:
+    values = [round(60 + (20 - 60) * i / 40) for i in range(41)]
+    steps = [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
+    for value in steps:
+        cues.send({"midi": {"type": "control_change", "channel": 1, "control": 7, "value": value}})
+        time.sleep(0.002)
+    arrivals = [data for _, data in receiver.wait_for(len(steps))]
+    assert all(data[:2] == [0xB0, 7] for data in arrivals)
+    received = [data[2] for data in arrivals]
+    assert received == steps
+    assert all(a > b for a, b in itertools.pairwise(received))
+    assert received[-1] == 20
+
+
+@pytest.mark.midi
+def test_lost_port_fails_fast_then_reconnects_by_itself(
+    jack: Jack, cues: MidiCues, receiver: VirtualInput, reports: list[BackendReport]
+) -> None:
+    note = {"midi": {"type": "note_on", "channel": 1, "note": 60, "velocity": 80}}
+    cues.send(note)
+    assert receiver.wait_for(1)[0][1] == [0x90, 60, 80]
+    receiver.close()
+    durations = []
+    for _ in range(5):
+        start = time.monotonic()
+        with pytest.raises(CueError, match="lights"):
+            cues.send(note)
+        durations.append(time.monotonic() - start)
+        time.sleep(0.03)
+    assert max(durations) < 0.005, durations
+    assert [(r.kind, r.message) for r in reports] == [("device_lost", "lights")]
+
+    again = VirtualInput("QLC+ test in")
+    try:
+        deadline = time.monotonic() + 3
+        while not any(r.kind == "device_back" for r in reports) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [(r.source, r.kind, r.message) for r in reports] == [
+            ("cues", "device_lost", "lights"),
+            ("cues", "device_back", "lights"),
+        ]
+        assert reports[1].data == {"port": "test:QLC+ test in"}
+        cues.send({"midi": {"type": "note_on", "channel": 1, "note": 62, "velocity": 90}})
+        assert [data for _, data in again.wait_for(1)] == [[0x90, 62, 90]]
+    finally:
+        again.close()
+
+
+@pytest.mark.midi
+def test_all_notes_off_sends_cc123_on_each_channel(cues: MidiCues, receiver: VirtualInput) -> None:
+    cues.all_notes_off([3, 1, 3])
+    assert [data for _, data in receiver.wait_for(2)] == [[0xB0, 123, 0], [0xB2, 123, 0]]
+    time.sleep(0.02)
+    assert len(receiver.received) == 2
+
+
+@pytest.mark.midi
+def test_ports_lists_the_virtual_input(cues: MidiCues) -> None:
+    assert "test:QLC+ test in" in cues.ports()
+
+
+@pytest.mark.midi
+def test_port_missing_from_the_start_errors_then_comes_back(jack: Jack) -> None:
+    reports: list[BackendReport] = []
+    backend = MidiCues({"fog": "Fogger"}, reports.append, api="UNIX_JACK", poll_s=0.02)
+    try:
+        assert not backend.wait_connected(0.2)
+        with pytest.raises(CueError, match=r"'fog' .*not connected"):
+            backend.send({"midi": {"type": "program_change", "program": 1}})
+        fogger = VirtualInput("Fogger in", client="Fogger")
+        try:
+            assert backend.wait_connected(3.0)
+            time.sleep(0.01)
+            assert [(r.kind, r.message) for r in reports] == [("device_back", "fog")]
+            backend.send({"midi": {"type": "program_change", "program": 1}})
+            assert [data for _, data in fogger.wait_for(1)] == [[0xC0, 1]]
+        finally:
+            fogger.close()
+    finally:
+        backend.close()
