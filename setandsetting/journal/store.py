@@ -252,11 +252,6 @@ class Journal:
     def _prepare(self) -> None:
         con = self._con
         try:
-            mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode != "wal":
-                raise JournalError(f"{self.path}: cannot switch the journal to WAL ({mode})")
-            con.execute("PRAGMA synchronous = FULL")
-            con.execute("PRAGMA foreign_keys = ON")
             check = con.execute("PRAGMA quick_check").fetchall()
             if check != [("ok",)]:
                 detail = "; ".join(str(row[0]) for row in check[:3])
@@ -279,6 +274,15 @@ class Journal:
                 f"{self.path}: written by a newer setandsetting (journal schema {version}, "
                 f"this version knows up to {SCHEMA_VERSION}); upgrade setandsetting"
             )
+        try:
+            # Only now that the file is known to be ours may anything in it change.
+            mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                raise JournalError(f"{self.path}: cannot switch the journal to WAL ({mode})")
+            con.execute("PRAGMA synchronous = FULL")
+            con.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            raise JournalError(describe_error(self.path, exc)) from exc
         for number in range(version, SCHEMA_VERSION):
             with self._write():
                 MIGRATIONS[number](con)
