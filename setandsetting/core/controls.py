@@ -1,0 +1,108 @@
+"""Controls a clinician (or a device) applies to a running session, and their text form.
+
+The text form is shared by `rehearse --control T:ACTION`, the CLI and the MIDI map:
+`extend 10m`, `next`, `pause`, `resume`, `skip`, `level +5%`, `level 40%`, `quiet`,
+`ack [ID]`, `note TEXT`, `stop`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from setandsetting.core.units import parse_duration, parse_level
+
+USER_ACTIONS = (
+    "extend",
+    "next",
+    "pause",
+    "resume",
+    "skip",
+    "level",
+    "quiet",
+    "ack",
+    "note",
+    "stop",
+)
+ALIASES = {"hold": "pause", "advance": "next", "acknowledge": "ack"}
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """One control. `value` is seconds (extend), percent (level), text (note, ack id)."""
+
+    action: str
+    value: float | str | None = None
+    absolute: bool = False  # level: set to `value` (0..1) instead of nudging by it
+    voice: int | None = None  # track_failed / track_finished: which voice
+    message: str | None = None
+
+    def describe(self) -> str:
+        if self.action == "extend" and isinstance(self.value, float):
+            from setandsetting.core.units import format_duration
+
+            return f"extend {format_duration(self.value)}"
+        if self.action == "level" and self.value is not None:
+            if self.absolute:
+                return f"level {float(self.value) * 100:.0f}%"
+            return f"level {float(self.value):+g}%"
+        return self.action if self.value in (None, "") else f"{self.action} {self.value}"
+
+
+def parse_control(text: str) -> Control:
+    """`extend 10m` -> Control("extend", 600.0). Raises ValueError with a clear message."""
+    words = text.strip().split(None, 1)
+    if not words:
+        raise ValueError("an action is expected, e.g. extend 10m, next, ack, quiet")
+    action = ALIASES.get(words[0].lower(), words[0].lower())
+    arg = words[1].strip() if len(words) > 1 else ""
+    if action not in USER_ACTIONS:
+        from difflib import get_close_matches
+
+        hint = get_close_matches(action, USER_ACTIONS, n=1)
+        extra = f" (did you mean {hint[0]!r}?)" if hint else f" (one of {', '.join(USER_ACTIONS)})"
+        raise ValueError(f"unknown action {words[0]!r}{extra}")
+    if action == "extend":
+        if not arg:
+            raise ValueError("extend needs a duration, e.g. extend 10m")
+        return Control("extend", parse_duration(arg))
+    if action == "level":
+        m = re.fullmatch(r"([+-])\s*(\d+(?:\.\d+)?)\s*%?", arg)
+        if m:
+            sign = 1.0 if m.group(1) == "+" else -1.0
+            return Control("level", sign * float(m.group(2)))
+        if arg:
+            return Control("level", parse_level(arg), absolute=True)
+        raise ValueError("level needs a change or a level, e.g. level +5%, level -10%, level 40%")
+    if action == "note":
+        if not arg:
+            raise ValueError("a note needs some text")
+        return Control("note", arg)
+    if action == "ack":
+        return Control("ack", arg or None)
+    if arg:
+        raise ValueError(f"{action} takes no argument")
+    return Control(action)
+
+
+def parse_timed_control(text: str) -> tuple[float, Control]:
+    """`20m:extend 10m` -> (1200.0, Control(...)); the time is session time."""
+    when, sep, action = text.partition(":")
+    # `1:20:00:next` — the action starts after the last part that parses as a time.
+    if sep and re.fullmatch(r"\d+", when) and ":" in action:
+        head, _, rest = action.partition(":")
+        if re.fullmatch(r"\d+(?::\d+)?", head):
+            when, action = f"{when}:{head}", rest
+            if ":" in action and re.fullmatch(r"\d+", action.partition(":")[0]):
+                extra, _, action = action.partition(":")
+                when = f"{when}:{extra}"
+    if not sep or not action.strip():
+        raise ValueError(f"{text!r}: write TIME:ACTION, e.g. 20m:extend 10m or 31m:ack")
+    try:
+        t = parse_duration(when)
+    except ValueError as err:
+        raise ValueError(f"{text!r}: {err}") from None
+    try:
+        return t, parse_control(action)
+    except ValueError as err:
+        raise ValueError(f"{text!r}: {err}") from None

@@ -1,0 +1,377 @@
+"""The timeline compiler: profile + resolved playlists + patient -> a Timeline.
+
+Pure: the room folder's files are read by `setandsetting.roomfolder`, which hands over
+`SlotSource`s with each track's real length already probed. The Timeline is what the
+session state machine runs; `plan` shows it by running that machine without controls, so
+the plan and the session can never disagree.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any, Literal
+
+from setandsetting.core.curves import Envelope, envelope
+from setandsetting.core.playlist import Patient
+from setandsetting.core.profile import CheckinRule, CuePayload, Profile, Ramp
+from setandsetting.core.units import db_to_factor, format_duration
+
+MIN_TRACK_S = 1.0  # shorter remains of a trimmed track are not worth a crossfade
+
+
+@dataclass(frozen=True, slots=True)
+class TrackInfo:
+    """A playlist entry with its file's probed length (None when unreadable)."""
+
+    path: PurePath
+    title: str
+    gain_db: float = 0.0
+    start: float = 0.0
+    end: float | None = None
+    length: float | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlotSource:
+    """A playlist slot as found in the room: the file used and its tracks."""
+
+    slot: str
+    source: PurePath | None = None
+    owner: Literal["patient", "default"] | None = None
+    tracks: tuple[TrackInfo, ...] = ()
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTrack:
+    path: PurePath
+    title: str
+    gain_db: float
+    start: float  # trim start in the file
+    duration: float  # playable length after trims
+
+    @property
+    def gain_factor(self) -> float:
+        return db_to_factor(self.gain_db)
+
+    @property
+    def end(self) -> float:
+        """Trim end in the file's own time."""
+        return self.start + self.duration
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinPlan:
+    rule_id: str  # "<phase>.<index>"
+    phase: int
+    anchor: int  # phase index whose actual start the offsets count from
+    at: tuple[float, ...] | None
+    every: float | None
+    start: float
+    until: float | None
+    kind: str
+    message: str
+    audience: str
+    sound: str
+    level: float
+    ack_required: bool
+    escalate_after: float | None
+    chime_s: float
+    duck_factor: float
+
+    def offset(self, n: int) -> float | None:
+        """The n-th occurrence as an offset from the anchor, or None when there is none."""
+        if self.at is not None:
+            return self.at[n] if n < len(self.at) else None
+        assert self.every is not None
+        off = self.start + n * self.every
+        return None if self.until is not None and off > self.until + 1e-9 else off
+
+    def first_at_or_after(self, offset: float) -> int:
+        """Index of the first occurrence at or after `offset` from the anchor."""
+        if self.at is not None:
+            return next((i for i, a in enumerate(self.at) if a >= offset - 1e-9), len(self.at))
+        assert self.every is not None
+        if offset <= self.start:
+            return 0
+        n = int((offset - self.start) // self.every)
+        return n if self.start + n * self.every >= offset - 1e-9 else n + 1
+
+
+@dataclass(frozen=True, slots=True)
+class CuePlan:
+    cue_id: str  # "<phase>.<index>"
+    phase: int
+    at: float | Literal["start", "end"]
+    kind: str
+    payload: dict[str, Any]
+    ramp: Ramp | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PhasePlan:
+    index: int
+    id: str
+    title: str
+    duration: float | None  # None: open
+    extendable: float
+    tracks: tuple[PlannedTrack, ...]
+    loop: bool
+    slot: str | None
+    envelope: Envelope
+    fade_out: float | None
+    not_before: tuple[int, float] | None  # (phase index, at least seconds after its start)
+    checkins: tuple[CheckinPlan, ...]
+    cues: tuple[CuePlan, ...]
+    planned_start: float | None
+    planned_end: float | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.duration is None
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    profile_name: str
+    patient: str
+    max_level: float
+    crossfade: float
+    phases: tuple[PhasePlan, ...]
+    on_quiet: tuple[dict[str, Any], ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    def phase_index(self, phase_id: str) -> int:
+        for phase in self.phases:
+            if phase.id == phase_id:
+                return phase.index
+        raise KeyError(phase_id)
+
+
+def is_avoided(track: TrackInfo, avoid: tuple[str, ...], patient_dir: PurePath | None) -> bool:
+    """A patient's avoid entry is a path (has a / or an audio suffix) or a title pattern."""
+    for entry in avoid:
+        if "/" in entry or PurePath(entry).suffix.lower() in AUDIO_SUFFIXES:
+            target = PurePath(entry)
+            if not target.is_absolute() and patient_dir is not None:
+                target = patient_dir / target
+            if _normalise(target) == _normalise(track.path):
+                return True
+            continue
+        pattern = entry.lower() if any(c in entry for c in "*?[") else f"*{entry.lower()}*"
+        if fnmatch.fnmatchcase(track.title.lower(), pattern) or fnmatch.fnmatchcase(
+            track.path.name.lower(), pattern
+        ):
+            return True
+    return False
+
+
+AUDIO_SUFFIXES = frozenset({".flac", ".wav", ".ogg", ".oga", ".mp3", ".m4a", ".opus", ".aiff"})
+
+
+def _normalise(path: PurePath) -> str:
+    parts: list[str] = []
+    for part in path.parts:
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part != ".":
+            parts.append(part)
+    return "/".join(parts)
+
+
+def compile_timeline(
+    profile: Profile,
+    slots: Mapping[str, SlotSource],
+    *,
+    patient_id: str,
+    patient: Patient | None = None,
+    patient_dir: PurePath | None = None,
+    on_quiet: tuple[CuePayload, ...] = (),
+    seed: int = 0,
+    sound_length: Callable[[str], float] = lambda _sound: 6.0,
+) -> Timeline:
+    """Resolve every phase's music, curve, check-ins and cues into one Timeline."""
+    warnings: list[str] = []
+    avoid = tuple(patient.avoid) if patient else ()
+    ids = [p.id for p in profile.phases]
+    phases: list[PhasePlan] = []
+    clock: float | None = 0.0
+    starts: list[float | None] = []
+    for i, phase in enumerate(profile.phases):
+        where = f"phase {phase.id}"
+        tracks: tuple[PlannedTrack, ...] = ()
+        slot = phase.music.slot if phase.music else None
+        if phase.music is not None:
+            source = slots.get(phase.music.slot)
+            tracks = _playable(source, phase.music.slot, where, avoid, patient_dir, warnings)
+            if phase.music.order == "shuffle" and tracks:
+                rng = random.Random(f"{seed}:{phase.id}")
+                tracks = tuple(rng.sample(tracks, len(tracks)))
+        duration = None if phase.is_open else float(phase.duration)  # type: ignore[arg-type]
+        if phase.is_open:
+            warnings.append(f"{where}: open-ended; it runs until the clinician moves on")
+        not_before = None
+        if phase.not_before is not None:
+            not_before = (ids.index(phase.not_before.after), phase.not_before.at_least)
+        starts.append(clock)
+        planned_end = None
+        if clock is not None and duration is not None:
+            planned_end = clock + duration
+            if not_before is not None and starts[not_before[0]] is not None:
+                planned_end = max(planned_end, starts[not_before[0]] + not_before[1])  # type: ignore[operator]
+        checkins = tuple(
+            _checkin(rule, i, j, phase.id, ids, profile, sound_length)
+            for j, rule in enumerate(phase.checkins)
+        )
+        cues = tuple(
+            CuePlan(
+                cue_id=f"{phase.id}.{j}",
+                phase=i,
+                at=cue.at,
+                kind=cue.kind,
+                payload=CuePayload.model_validate(
+                    cue.model_dump(by_alias=True, exclude={"at"})
+                ).payload(),
+                ramp=cue.midi.ramp if cue.midi is not None else None,
+            )
+            for j, cue in enumerate(phase.cues)
+        )
+        phases.append(
+            PhasePlan(
+                index=i,
+                id=phase.id,
+                title=phase.title,
+                duration=duration,
+                extendable=phase.extendable,
+                tracks=tracks,
+                loop=bool(phase.music and phase.music.loop),
+                slot=slot,
+                envelope=envelope(phase.level, duration, profile.defaults.level),
+                fade_out=phase.fade_out,
+                not_before=not_before,
+                checkins=checkins,
+                cues=cues,
+                planned_start=clock,
+                planned_end=planned_end,
+            )
+        )
+        if duration is not None and tracks:
+            _fit_warning(
+                where, tracks, duration, phases[-1].loop, profile.defaults.crossfade, warnings
+            )
+        clock = planned_end
+    return Timeline(
+        profile_name=profile.name,
+        patient=patient_id,
+        max_level=profile.limits.max_level,
+        crossfade=profile.defaults.crossfade,
+        phases=tuple(phases),
+        on_quiet=tuple(c.payload() for c in on_quiet),
+        warnings=tuple(warnings),
+    )
+
+
+def _playable(
+    source: SlotSource | None,
+    slot: str,
+    where: str,
+    avoid: tuple[str, ...],
+    patient_dir: PurePath | None,
+    warnings: list[str],
+) -> tuple[PlannedTrack, ...]:
+    if source is None or source.source is None:
+        warnings.append(f"{where}: no playlist for slot {slot!r}; the phase will be silent")
+        return ()
+    if source.problem:
+        warnings.append(
+            f"{where}: playlist {source.source} cannot be read ({source.problem}); "
+            "the phase will be silent"
+        )
+        return ()
+    out: list[PlannedTrack] = []
+    for track in source.tracks:
+        if is_avoided(track, avoid, patient_dir):
+            warnings.append(f"{where}: {track.title} removed (on the patient's avoid list)")
+            continue
+        if track.length is None:
+            why = track.problem or "missing or unreadable"
+            warnings.append(f"{where}: {track.path} skipped ({why})")
+            continue
+        end = min(track.end, track.length) if track.end is not None else track.length
+        playable = end - track.start
+        if playable < MIN_TRACK_S:
+            warnings.append(f"{where}: {track.title} skipped (nothing left after its trims)")
+            continue
+        out.append(PlannedTrack(track.path, track.title, track.gain_db, track.start, playable))
+    if not out:
+        warnings.append(f"{where}: slot {slot!r} has no playable track; the phase will be silent")
+    return tuple(out)
+
+
+def _fit_warning(
+    where: str,
+    tracks: tuple[PlannedTrack, ...],
+    duration: float,
+    loop: bool,
+    crossfade: float,
+    warnings: list[str],
+) -> None:
+    total = sum(t.duration for t in tracks) - crossfade * (len(tracks) - 1)
+    if total < duration - 1e-6:
+        rest = "the playlist loops" if loop else "silence follows"
+        warnings.append(
+            f"{where}: playlist lasts {format_duration(total)}, shorter than the phase "
+            f"({format_duration(duration)}); {rest} for the last "
+            f"{format_duration(duration - total)}"
+        )
+    elif total > duration + 1e-6:
+        elapsed = 0.0
+        for k, track in enumerate(tracks):
+            if elapsed + track.duration >= duration:
+                cut = duration - elapsed
+                unplayed = len(tracks) - k - 1
+                more = f"; {unplayed} track(s) after it will not play" if unplayed else ""
+                warnings.append(
+                    f"{where}: playlist lasts {format_duration(total)}, longer than the phase "
+                    f"({format_duration(duration)}); {track.title} is cut at "
+                    f"{format_duration(cut)} with a fade{more}"
+                )
+                return
+            elapsed += track.duration - crossfade
+
+
+def _checkin(
+    rule: CheckinRule,
+    phase: int,
+    j: int,
+    phase_id: str,
+    ids: list[str],
+    profile: Profile,
+    sound_length: Callable[[str], float],
+) -> CheckinPlan:
+    chime = profile.defaults.chime
+    sound = rule.sound or chime.sound
+    return CheckinPlan(
+        rule_id=f"{phase_id}.{j}",
+        phase=phase,
+        anchor=ids.index(rule.from_) if rule.from_ else phase,
+        at=tuple(sorted(rule.at)) if rule.at is not None else None,
+        every=rule.every,
+        start=rule.start if rule.start is not None else (rule.every or 0.0),
+        until=rule.until,
+        kind=rule.kind,
+        message=rule.message,
+        audience=rule.audience or chime.audience,
+        sound=sound,
+        level=min(rule.level if rule.level is not None else chime.level, profile.limits.max_level),
+        ack_required=rule.ack == "required",
+        escalate_after=rule.escalate_after,
+        chime_s=sound_length(sound),
+        duck_factor=db_to_factor(chime.duck),
+    )
