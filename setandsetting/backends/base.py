@@ -87,6 +87,10 @@ class CueBackend(ABC):
         """
 
     @abstractmethod
+    def all_notes_off(self) -> None:
+        """Silence every MIDI channel used so far (quiet, session end)."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
 

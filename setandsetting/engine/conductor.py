@@ -1,0 +1,244 @@
+"""The conductor: keeps the devices in step with the session state.
+
+It applies controls and device reports to the pure session, performs the resulting events
+on the devices (play, stop, chime, cue) and sets each voice's level for a moment t. It owns
+no clock and no thread: the real-time engine calls it from its one device thread, and
+rehearsal calls it on a simulated clock — so both run the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from setandsetting.backends.base import (
+    BackendReport,
+    ChimeBackend,
+    CueBackend,
+    CueError,
+    MusicBackend,
+)
+from setandsetting.core import session
+from setandsetting.core.controls import Control
+from setandsetting.core.events import Event
+from setandsetting.core.session import State
+from setandsetting.core.timeline import Timeline
+
+LEVEL_EPSILON = 0.0005  # smaller level changes are not worth a device call
+END_FADE_S = 3.0  # what still sounds when the session ends fades out over this long
+LATE_END_S = 1.5  # a device "ended" this close to the planned turn is the planned turn
+
+
+@dataclass
+class Devices:
+    music: MusicBackend
+    chimes: ChimeBackend
+    cues: CueBackend | None = None
+
+    def close(self) -> None:
+        for device in (self.music, self.chimes, self.cues):
+            if device is not None:
+                device.close()
+
+
+@dataclass
+class _Fade:
+    """A device voice fading out after the session has let go of it."""
+
+    start_level: float
+    t0: float
+
+
+class Conductor:
+    """Session state + devices. Every method takes the session time t."""
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        devices: Devices,
+        emit: Callable[[Event], None],
+        slots: int = 3,
+    ) -> None:
+        self.timeline = timeline
+        self.devices = devices
+        self.emit = emit
+        self.state: State | None = None
+        self._slot_of: dict[int, int] = {}  # core voice id -> device voice (player)
+        self._free = list(range(slots))
+        self._levels: dict[int, float] = {}  # device voice -> last level set
+        self._orphans: dict[int, _Fade] = {}  # device voices fading out after the end
+        self._cc: dict[str, int] = {}  # CC ramp -> last value sent
+
+    # -------------------------------------------------------------- driving
+
+    def start(self, t: float) -> None:
+        self.state, events = session.start(self.timeline, t)
+        self._perform(events, t)
+        self.sync(t)
+
+    def restore(self, state: State, t: float) -> None:
+        """Take over a state rebuilt from the journal: the music comes back gently."""
+        self.state = state
+        for voice in session.voices(state):
+            self._play(
+                voice.id,
+                str(voice.track.path),
+                voice.track.start + voice.offset_at(t),
+                voice.track.end,
+            )
+        self.sync(t)
+
+    def tick(self, t: float) -> None:
+        """Whatever was planned up to t happens now; levels are brought up to date."""
+        assert self.state is not None
+        self.state, events = session.advance(self.state, t)
+        self._perform(events, t)
+        self.sync(t)
+
+    def control(self, control: Control, t: float) -> list[Event]:
+        assert self.state is not None
+        self.state, events = session.apply(self.state, control, t)
+        self._perform(events, t)
+        self.sync(t)
+        return events
+
+    def report(self, report: BackendReport, t: float) -> None:
+        """A device told us something: reconcile the session with it."""
+        if report.source == "music" and report.kind in ("ended", "error"):
+            voice_id = next((v for v, s in self._slot_of.items() if s == report.voice), None)
+            current = self.state.voice if self.state else None
+            if voice_id is None:
+                self._release_orphan(report.voice)
+                return
+            if report.kind == "error":
+                self.control(Control("track_failed", voice=voice_id, message=report.message), t)
+            elif current is not None and current.id == voice_id:
+                turn = current.natural_end - self.timeline.crossfade
+                if t < turn - LATE_END_S:
+                    self.control(Control("track_finished", voice=voice_id), t)
+            return
+        if report.kind in ("device_lost", "device_back"):
+            self._emit(
+                Event(
+                    "error" if report.kind == "device_lost" else "device_back",
+                    t,
+                    {"source": report.source, "message": report.message},
+                )
+            )
+
+    def sync(self, t: float) -> None:
+        """Set every sounding voice to its level at t, and CC ramps to their values."""
+        state = self.state
+        if state is None:
+            return
+        for voice in session.voices(state):
+            slot = self._slot_of.get(voice.id)
+            if slot is not None:
+                self._set_level(slot, session.voice_level(state, voice, t))
+        for slot, fade in list(self._orphans.items()):
+            remaining = 1.0 - (t - fade.t0) / END_FADE_S
+            if remaining <= 0:
+                self._release_orphan(slot)
+            else:
+                self._set_level(slot, fade.start_level * remaining)
+        if self.devices.cues is not None:
+            for cue_id, payload in session.cc_values(state, t):
+                value = payload["midi"]["value"]
+                if self._cc.get(cue_id) != value:
+                    self._cc[cue_id] = value
+                    self._send_cue(payload, t)
+
+    def steady_until(self, t: float) -> float:
+        """Until when no level moves: the engine's fade loop may rest until then."""
+        if self._orphans:
+            return t
+        return session.steady_until(self.state, t) if self.state else t
+
+    @property
+    def ended(self) -> bool:
+        return bool(self.state and self.state.ended) and not self._orphans
+
+    # -------------------------------------------------------------- events -> devices
+
+    def _perform(self, events: list[Event], t: float) -> None:
+        for event in events:
+            self._emit(event)
+            d = event.data
+            if event.type == "track_started":
+                self._play(d["voice"], d["path"], d["offset"], d["end"])
+            elif event.type == "track_ended":
+                self._end_voice(d["voice"], t)
+            elif event.type in ("checkin_due", "checkin_escalated"):
+                self._chime(d["sound"], d["level"], d["audience"], event.t)
+            elif event.type == "cue_sent":
+                self._send_cue(d["payload"], event.t)
+            elif event.type == "quiet" or event.type == "session_ended":
+                self._all_notes_off(event.t)
+
+    def _emit(self, event: Event) -> None:
+        self.emit(event)
+
+    def _play(self, voice_id: int, path: str, offset: float, end: float | None) -> None:
+        if not self._free:
+            # More voices than players: the oldest fading voice gives way.
+            oldest = min(self._slot_of)
+            self._release(oldest)
+        slot = self._free.pop(0)
+        self._slot_of[voice_id] = slot
+        self._levels[slot] = 0.0
+        self.devices.music.play(slot, Path(path), offset, end)
+
+    def _end_voice(self, voice_id: int, t: float) -> None:
+        """A voice the session let go of stops; if it still sounds, it fades out first."""
+        slot = self._slot_of.pop(voice_id, None)
+        if slot is None:
+            return
+        if self._levels.get(slot, 0.0) > 0.01:
+            self._orphans[slot] = _Fade(self._levels[slot], t)
+            return
+        self._stop(slot)
+
+    def _release(self, voice_id: int) -> None:
+        slot = self._slot_of.pop(voice_id)
+        self._stop(slot)
+
+    def _release_orphan(self, slot: int | None) -> None:
+        if slot is not None and self._orphans.pop(slot, None) is not None:
+            self._stop(slot)
+
+    def _stop(self, slot: int) -> None:
+        self.devices.music.stop(slot)
+        self._levels.pop(slot, None)
+        if slot not in self._free:
+            self._free.append(slot)
+            self._free.sort()
+
+    def _set_level(self, slot: int, level: float) -> None:
+        if abs(self._levels.get(slot, -1.0) - level) >= LEVEL_EPSILON or (
+            level == 0.0 and self._levels.get(slot) != 0.0
+        ):
+            self._levels[slot] = level
+            self.devices.music.set_level(slot, level)
+
+    def _chime(self, sound: str, level: float, audience: str, t: float) -> None:
+        try:
+            self.devices.chimes.play(sound, level, audience)
+        except Exception as err:  # a chime must never take the session down
+            self._emit(Event("error", t, {"source": "chimes", "message": str(err)}))
+
+    def _send_cue(self, payload: dict, t: float) -> None:
+        if self.devices.cues is None:
+            return
+        try:
+            self.devices.cues.send(payload)
+        except CueError as err:
+            self._emit(Event("error", t, {"source": "cues", "message": str(err)}))
+
+    def _all_notes_off(self, t: float) -> None:
+        if self.devices.cues is None:
+            return
+        try:
+            self.devices.cues.all_notes_off()
+        except CueError as err:
+            self._emit(Event("error", t, {"source": "cues", "message": str(err)}))
