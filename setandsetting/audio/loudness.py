@@ -219,6 +219,7 @@ class LoudnessCache:
                 json.dump(merged, f, indent=0, sort_keys=True)
                 f.flush()
                 os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; the daemon may run as another user
             os.replace(tmp, self.path)
         except BaseException:
             with contextlib.suppress(OSError):
