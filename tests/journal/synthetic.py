@@ -140,6 +140,52 @@ _RAW: list[tuple[float, str, dict[str, Any]]] = [
 ]
 
 
+# `log show` of this session, exactly.
+EXPECTED_REVIEW = """\
+Session   20261126-160501-P0042
+Patient   P0042
+Profile   IM ketamine, 60-minute journey (profiles/im-60.yaml)
+Started   2026-11-26 16:05:01 UTC
+Ended     2026-11-26 17:00:01 UTC (completed) at 0:55:00
+
+Phases
+  phase        planned          actual           changes
+  arrival      0:00:00-0:10:00  0:00:00-0:10:00
+  peak         0:10:00-0:30:00  0:10:00-0:40:00  extended +10m (1x)
+  return       0:30:00-0:50:00  0:40:00-0:46:40  moved on 13m20s early
+  integration  0:50:00-open     0:46:40-0:55:00
+
+Tracks
+  start    end      phase        ended      title   path
+  0:00:00  0:10:00  arrival      phase_end  Arrive  music/arrive.flac
+  0:10:00  0:31:40  peak         quiet      Drift   music/drift.flac
+  0:33:10  0:40:00  peak         phase_end  Drift   music/drift.flac
+  0:40:00  0:46:40  return       skipped    Shore   music/shore.flac
+  0:46:40  0:55:00  integration  phase_end  After   music/after.flac
+
+Check-ins
+  due      phase  kind    audience  outcome
+  0:15:00  peak   vitals  staff     acknowledged after 42s
+  0:25:00  peak   vitals  staff     missed, escalated 2x
+
+Quiet periods
+  from     to       length
+  0:31:40  0:33:10  1m30s
+
+Notes
+  time     note
+  0:05:00  intention: rest and let go
+  0:50:00  talking, calm, "felt held"
+
+Errors
+  time     source  message
+  0:45:00  music   cannot decode music/reed.flac
+
+Resumed after interruptions
+  (none)
+"""
+
+
 def session_events(started: datetime = STARTED) -> list[dict[str, Any]]:
     """The session's events as the engine journals them (`Event.to_dict`)."""
     return [Event(kind, float(t), data).to_dict(started) for t, kind, data in _RAW]

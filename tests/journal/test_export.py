@@ -1,0 +1,67 @@
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from setandsetting.journal.export import from_csv, to_csv, to_html, to_json
+from setandsetting.journal.review import build_review
+from setandsetting.journal.store import Journal
+from tests.journal.synthetic import PLAN, make_room
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _load(tmp_path: Path):
+    room, session_id = make_room(tmp_path)
+    with Journal.open(room / "sessions.db", create=False) as journal:
+        return journal.session(session_id), journal.events(session_id)
+
+
+def test_csv_parses_back_to_exactly_the_journal(tmp_path: Path) -> None:
+    _, events = _load(tmp_path)
+    text = to_csv(events)
+    assert text.splitlines()[0] == "seq,type,t,wall,data"
+    assert text.splitlines()[4] == (
+        '4,note,300.0,2026-11-26T16:10:01.000+00:00,"{""text"":""intention: rest and let go""}"'
+    )
+    assert from_csv(text) == events
+    # Exactly: same keys and same value types, not just equal numbers.
+    assert [json.dumps(e, sort_keys=True) for e in from_csv(text)] == [
+        json.dumps(e, sort_keys=True) for e in events
+    ]
+
+
+def test_json_export_carries_session_plan_and_events(tmp_path: Path) -> None:
+    session, events = _load(tmp_path)
+    out = json.loads(to_json(session, events))
+    assert out["session"]["id"] == "20261126-160501-P0042"
+    assert out["session"]["end_reason"] == "completed"
+    assert out["session"]["plan"] == PLAN
+    assert out["events"] == events
+
+
+def test_html_is_self_contained_and_printable_with_a_timeline(tmp_path: Path) -> None:
+    session, events = _load(tmp_path)
+    html = to_html(build_review(session, events), events)
+    assert html.startswith("<!DOCTYPE html>")
+    assert "@page { size: A4" in html and "@media print" in html
+    assert not re.search(r"<script|<link|src=|https?://(?!www\.w3\.org/2000/svg)", html)
+    [svg_text] = re.findall(r"<svg.*?</svg>", html, flags=re.S)
+    svg = ET.fromstring(svg_text)  # well-formed XML
+    planned = svg.findall(f"{SVG}rect[@class='phase-planned']")
+    actual = svg.findall(f"{SVG}rect[@class='phase-actual']")
+    assert [r.get("data-phase") for r in planned] == ["arrival", "peak", "return", "integration"]
+    assert [r.get("data-phase") for r in actual] == ["arrival", "peak", "return", "integration"]
+    assert len(svg.findall(f"{SVG}rect")) == 8  # one planned and one actual rect per phase
+    # peak actually ran 10m..40m of a 55m00.25s record: x from 70 + 620*600/3300.25.
+    peak = actual[1]
+    assert float(peak.get("x")) == round(70 + 620 * 600 / 3300.25, 2)
+    [level] = svg.findall(f"{SVG}polyline[@class='level']")
+    # Levels applied: 35% at 0, 65% at 10m, 60% at 33m10s, 55%, 50%, 25%.
+    ys = [float(p.split(",")[1]) for p in level.get("points").split()]
+    assert round(min(ys), 2) == round(76 + 90 - 90 * 0.65, 2)
+    assert round(ys[0], 2) == round(76 + 90 - 90 * 0.35, 2)
+    assert len(svg.findall(f"{SVG}circle[@class='checkin ack']")) == 1
+    assert len(svg.findall(f"{SVG}path[@class='checkin missed']")) == 1
+    assert len(svg.findall(f"{SVG}path[@class='note']")) == 2
+    assert "talking, calm, &quot;felt held&quot;" in html
