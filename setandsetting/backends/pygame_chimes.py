@@ -68,6 +68,8 @@ class MixerOutput:
         pygame.mixer.set_num_channels(MIXER_CHANNELS)
         self._samples: dict[str, np.ndarray] = {}
         self._scaled: OrderedDict[tuple[str, int], pygame.mixer.Sound] = OrderedDict()
+        for name in BUILTIN_SOUNDS:  # synthesized now, so the first chime starts at once
+            self.samples(name)
 
     def samples(self, sound: str) -> np.ndarray:
         """(frames, 2) float32 of a built-in name or an absolute file path, loaded once."""
@@ -236,8 +238,6 @@ def _serve(device: str) -> int:
     except ChimeError as exc:
         say("device_lost", f"staff {exc}; staff chimes are silent")
         return 1
-    for name in BUILTIN_SOUNDS:
-        output.samples(name)
     for line in sys.stdin:
         try:
             msg = json.loads(line)
