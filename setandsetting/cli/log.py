@@ -9,16 +9,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from setandsetting.core.units import format_clock
 from setandsetting.journal.export import to_csv, to_html, to_json
-from setandsetting.journal.review import build_review, render_text
+from setandsetting.journal.review import build_review, render_text, text_table
 from setandsetting.journal.stats import compute_stats, render_stats
 from setandsetting.journal.store import Journal, JournalError, SessionSummary, UnknownSession
 
 JOURNAL_NAME = "sessions.db"
+T = TypeVar("T")
 
 
 def journal_path(room: Path) -> Path:
@@ -54,24 +56,23 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _open(args: argparse.Namespace) -> Journal | None:
-    """The room's journal, or None when none exists yet."""
+def _query(args: argparse.Namespace, read: Callable[[Journal], T]) -> T | None:
+    """`read` on the room's journal, or None when there is no journal yet."""
     path = journal_path(args.room)
     if not path.exists() and not path.is_symlink():
         return None
-    return Journal.open(path, create=False)
+    with Journal.open(path, create=False) as journal:
+        return read(journal)
 
 
 def _list(args: argparse.Namespace) -> int:
     try:
-        journal = _open(args)
-        if journal is None:
-            print(f"no sessions journaled in {args.room}")
-            return 0
-        with journal:
-            sessions = journal.sessions(patient=args.patient, limit=args.limit)
+        sessions = _query(args, lambda j: j.sessions(patient=args.patient, limit=args.limit))
     except JournalError as exc:
         return _fail(str(exc))
+    if sessions is None:
+        print(f"no sessions journaled in {args.room}")
+        return 0
     if not sessions:
         print("no sessions")
         return 0
@@ -81,19 +82,15 @@ def _list(args: argparse.Namespace) -> int:
         if s.ended_wall is not None:
             ended += f" after {format_clock((s.ended_wall - s.started_wall).total_seconds())}"
         rows.append([s.id, s.patient, f"{s.started_wall:%Y-%m-%d %H:%M}", ended, s.profile_name])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    print("\n".join(text_table(rows)))
     return 0
 
 
 def _load(args: argparse.Namespace) -> tuple[SessionSummary, list[dict[str, Any]]]:
-    journal = _open(args)
-    if journal is None:
+    found = _query(args, lambda j: (j.session(args.session), j.events(args.session)))
+    if found is None:
         raise UnknownSession(f"no session {args.session!r}: no journal in {args.room} yet")
-    with journal:
-        session = journal.session(args.session)
-        return session, journal.events(args.session)
+    return found
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -132,13 +129,11 @@ def _export(args: argparse.Namespace) -> int:
 
 def _stats(args: argparse.Namespace) -> int:
     try:
-        journal = _open(args)
-        if journal is None:
-            print(f"no sessions journaled in {args.room}")
-            return 0
-        with journal:
-            stats = compute_stats(journal, patient=args.patient)
+        stats = _query(args, lambda j: compute_stats(j, patient=args.patient))
     except JournalError as exc:
         return _fail(str(exc))
+    if stats is None:
+        print(f"no sessions journaled in {args.room}")
+        return 0
     sys.stdout.write(render_stats(stats))
     return 0

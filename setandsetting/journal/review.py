@@ -357,13 +357,12 @@ def review_header(review: SessionReview) -> list[tuple[str, str]]:
     ]
 
 
-def _text_table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    if not rows:
-        return ["  (none)"]
-    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+def text_table(rows: list[list[str]], indent: str = "") -> list[str]:
+    """Left-aligned columns two spaces apart, no trailing blanks: stable to compare."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return [
-        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [headers, *rows]
+        (indent + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))).rstrip()
+        for row in rows
     ]
 
 
@@ -371,5 +370,5 @@ def render_text(review: SessionReview) -> str:
     """The review as a stable plain-text report (`log show`)."""
     lines = [f"{label:<9} {value}" for label, value in review_header(review)]
     for title, headers, rows in review_tables(review):
-        lines += ["", title, *_text_table(headers, rows)]
+        lines += ["", title, *(text_table([headers, *rows], "  ") if rows else ["  (none)"])]
     return "\n".join(lines) + "\n"

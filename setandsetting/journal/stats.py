@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from setandsetting.core.units import format_duration
+from setandsetting.journal.review import text_table
 from setandsetting.journal.store import Journal
 
 
@@ -44,7 +45,7 @@ def compute_stats(journal: Journal, patient: str | None = None) -> LogStats:
     if patient is not None:
         scope, params = " AND session_id IN (SELECT id FROM sessions WHERE patient = ?)", (patient,)
 
-    def one(sql: str, extra: tuple = ()) -> tuple:
+    def one(sql: str, extra: tuple[object, ...] = ()) -> tuple[object, ...]:
         return journal.query(sql, params + extra)[0]
 
     (sessions,) = journal.query(
@@ -124,6 +125,5 @@ def render_stats(stats: LogStats) -> str:
         rows.append(
             [p.phase, str(p.sessions), share, secs(p.mean_extension_s), str(p.advanced_early)]
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines += text_table(rows)
     return "\n".join(lines) + "\n"

@@ -492,6 +492,8 @@ class BufferedJournal:
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
+        # Not buffered: a session that cannot begin on disk is the caller's error.
+        self.begin_session = journal.begin_session
         self._pending: list[tuple[str, dict[str, Any]]] = []
         self._beat: tuple[str, float, datetime | str, dict[str, Any]] | None = None
         self._failure: str | None = None
@@ -510,17 +512,6 @@ class BufferedJournal:
     @property
     def pending(self) -> int:
         return len(self._pending)
-
-    def begin_session(
-        self,
-        patient: str,
-        profile_path: str | Path,
-        profile_name: str,
-        started_wall: datetime,
-        plan: dict[str, Any],
-    ) -> str:
-        """Begin on disk or not at all: a session that cannot start is the caller's error."""
-        return self.journal.begin_session(patient, profile_path, profile_name, started_wall, plan)
 
     def append(self, session_id: str, event: dict[str, Any]) -> bool:
         """Queue one event and write all that waits; True if it is on disk now."""
