@@ -178,8 +178,9 @@ def event_from_row(kind: str, t: float, wall: str | None, data: str) -> dict[str
     return out
 
 
-def _open_existing_check(path: Path) -> bool:
-    """Check the file as the OS sees it before SQLite touches it; True if it is empty."""
+def _open_existing_check(path: Path) -> None:
+    """Check the file as the OS sees it (a readable, writable SQLite file or empty)
+    before SQLite touches it, so a bad file is refused and never rewritten."""
     try:
         st = os.stat(path)
     except PermissionError as exc:
@@ -203,7 +204,6 @@ def _open_existing_check(path: Path) -> bool:
             f"{path}: is not a SQLite database, so not a journal; it was left untouched: "
             "move it aside to start a new one"
         )
-    return not header
 
 
 class Journal:
