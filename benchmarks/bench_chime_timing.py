@@ -23,12 +23,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from setandsetting.backends.pygame_chimes import PygameChimes
 from tests.backends.test_pygame_chimes import (
     LocalPulse,
     onset_errors_ms,
     onsets,
-    play_on_schedule,
+    record_schedule,
 )
 
 INTERVAL_S = 0.5
@@ -37,17 +36,8 @@ BUSY = "while True:\n    pass\n"
 
 def measure(pulse: LocalPulse, count: int) -> list[float]:
     """Absolute onset errors (ms) of chimes 2..count; the first is the reference."""
-    reports: list[object] = []
-    chimes = PygameChimes(reports.append)
     planned = [0.2 + INTERVAL_S * i for i in range(count)]
-    try:
-        time.sleep(0.3)
-        pulse.start_recording()
-        play_on_schedule(chimes, planned, 0.8)
-        time.sleep(0.6)
-        pcm = pulse.stop_recording()
-    finally:
-        chimes.close()
+    pcm, reports = record_schedule(pulse, planned, 0.8)
     if reports:
         raise SystemExit(f"the chime backend reported problems: {reports}")
     found = onsets(pcm, pulse.rate)

@@ -283,6 +283,23 @@ def play_on_schedule(chimes: PygameChimes, offsets: list[float], level: float) -
     timer.join()
 
 
+def record_schedule(
+    pulse: LocalPulse, offsets: list[float], level: float
+) -> tuple[np.ndarray, list[BackendReport]]:
+    """Open PygameChimes on the pulse server (env already set), play wood blocks at
+    `offsets` while recording; the captured audio and whatever the backend reported."""
+    reports: list[BackendReport] = []
+    chimes = PygameChimes(reports.append)
+    try:
+        time.sleep(0.3)
+        pulse.start_recording()
+        play_on_schedule(chimes, offsets, level)
+        time.sleep(0.6)
+        return pulse.stop_recording(), reports
+    finally:
+        chimes.close()
+
+
 def onsets(pcm: np.ndarray, rate: int, threshold: float = 0.01) -> list[float]:
     """Seconds at which sound starts after at least 50 ms of quiet."""
     loud = np.nonzero(np.abs(pcm).max(axis=1) > threshold)[0]
@@ -306,17 +323,8 @@ def test_chimes_land_on_plan_through_pulseaudio(
     monkeypatch.setenv("SDL_AUDIODRIVER", "pulseaudio")
     for key, value in pulse.env.items():
         monkeypatch.setenv(key, value)
-    reports: list[BackendReport] = []
-    chimes = PygameChimes(reports.append)
     planned = [0.2 + 0.5 * i for i in range(8)]
-    try:
-        time.sleep(0.3)
-        pulse.start_recording()
-        play_on_schedule(chimes, planned, 0.8)
-        time.sleep(0.6)
-        pcm = pulse.stop_recording()
-    finally:
-        chimes.close()
+    pcm, reports = record_schedule(pulse, planned, 0.8)
     assert reports == []
     found = onsets(pcm, pulse.rate)
     assert len(found) == len(planned)  # each chime exactly once
