@@ -1,0 +1,117 @@
+"""MidiControlInput: a real foot switch port on JACK sends notes and CCs; reports are checked."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from setandsetting.backends.base import BackendReport
+from setandsetting.backends.midi_input import Binding, MidiControlInput, parse_binding
+from tests.support.jack import Jack, VirtualOutput, jack
+
+__all__ = ["jack"]
+
+
+def test_parse_binding() -> None:
+    assert parse_binding("note 60", "ack") == Binding("note", 60, None, "ack")
+    assert parse_binding("CC 7 ch 2", "level") == Binding("cc", 7, 2, "level")
+    assert parse_binding("note 61", "level  -5%") == Binding("note", 61, None, "level -5%", -0.05)
+
+
+@pytest.mark.parametrize(
+    ("key", "action", "error"),
+    [
+        ("pedal 3", "ack", "write `note N` or `cc N`"),
+        ("note 128", "ack", "0..127"),
+        ("cc 7 ch 17", "ack", "channels are 1..16"),
+        ("note 60", "acknowledge", "is not one of ack, quiet"),
+        ("note 60", "level", "needs a cc knob"),
+    ],
+)
+def test_bad_map_entries_are_clear_errors(key: str, action: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        MidiControlInput({"fs": {"port": "FS-1", "map": {key: action}}}, lambda r: None)
+
+
+def test_missing_port_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="`port`"):
+        MidiControlInput({"fs": {"map": {}}}, lambda r: None)
+
+
+@pytest.fixture
+def pedal(jack: Jack) -> Iterator[VirtualOutput]:
+    port = VirtualOutput("FS-1 pedal", client="FS-1")
+    try:
+        yield port
+    finally:
+        port.close()
+
+
+def _wait(reports: list[BackendReport], count: int) -> list[BackendReport]:
+    deadline = time.monotonic() + 2
+    while len(reports) < count and time.monotonic() < deadline:
+        time.sleep(0.002)
+    time.sleep(0.03)  # and nothing more arrives
+    return list(reports)
+
+
+@pytest.mark.midi
+def test_mapped_notes_and_knob_are_reported(pedal: VirtualOutput) -> None:
+    reports: list[BackendReport] = []
+    mapping = {"note 60": "ack", "cc 7": "level", "note 62 ch 2": "level +5%", "cc 64": "next"}
+    control = MidiControlInput(
+        {"footswitch": {"port": "FS-1", "map": mapping}}, reports.append, api="UNIX_JACK"
+    )
+    try:
+        deadline = time.monotonic() + 3
+        while control.connected()["footswitch"] is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert control.connected() == {"footswitch": "FS-1:FS-1 pedal"}
+        pedal.send([0x90, 60, 100])
+        assert [(r.source, r.kind) for r in _wait(reports, 1)] == [("control", "ack")]
+        assert reports[0].data == {"input": "footswitch", "channel": 1, "note": 60, "velocity": 100}
+        pedal.send([0x80, 60, 0])  # release
+        pedal.send([0x90, 60, 0])  # release as velocity 0
+        pedal.send([0x90, 61, 100])  # unmapped
+        pedal.send([0x91, 62, 100])  # mapped on channel 2 only: channel 2 is 0x91
+        pedal.send([0x90, 62, 100])  # channel 1: not mapped
+        pedal.send([0xB0, 7, 100])
+        got = _wait(reports, 3)[1:]
+        assert [(r.kind, r.data) for r in got] == [
+            ("level +5%", {"input": "footswitch", "channel": 2, "note": 62, "velocity": 100,
+                           "delta": 0.05}),
+            ("level", {"input": "footswitch", "channel": 1, "cc": 7, "value": 100}),
+        ]  # fmt: skip
+        for value in (127, 127, 0, 100):  # sustain pedal: fires on each press only
+            pedal.send([0xB0, 64, value])
+            time.sleep(0.005)
+        assert [r.kind for r in _wait(reports, 5)[3:]] == ["next", "next"]
+    finally:
+        control.close()
+
+
+@pytest.mark.midi
+def test_pedal_unplugged_and_back_is_reported_and_works_again(jack: Jack) -> None:
+    reports: list[BackendReport] = []
+    control = MidiControlInput(
+        {"fs": {"port": "FS-1", "map": {"note 60": "ack"}}}, reports.append, "UNIX_JACK", 0.02
+    )
+    try:
+        first = VirtualOutput("FS-1 pedal", client="FS-1")
+        deadline = time.monotonic() + 3
+        while control.connected()["fs"] is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        first.close()
+        second = VirtualOutput("FS-1 pedal", client="FS-1")
+        try:
+            got = _wait(reports, 2)
+            assert [(r.kind, r.message) for r in got] == [("device_lost", "fs"),
+                                                          ("device_back", "fs")]  # fmt: skip
+            second.send([0x90, 60, 1])
+            assert [r.kind for r in _wait(reports, 3)] == ["device_lost", "device_back", "ack"]
+        finally:
+            second.close()
+    finally:
+        control.close()
