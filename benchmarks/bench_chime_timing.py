@@ -24,17 +24,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.backends.test_pygame_chimes import (
-    LocalPulse,
     onset_errors_ms,
     onsets,
     record_schedule,
 )
+from tests.support.pulse import PulseCapture
 
 INTERVAL_S = 0.5
 BUSY = "while True:\n    pass\n"
 
 
-def measure(pulse: LocalPulse, count: int) -> list[float]:
+def measure(pulse: PulseCapture, count: int) -> list[float]:
     """Absolute onset errors (ms) of chimes 2..count; the first is the reference."""
     planned = [0.2 + INTERVAL_S * i for i in range(count)]
     pcm, reports = record_schedule(pulse, planned, 0.8)
@@ -59,9 +59,10 @@ def main() -> int:
     parser.add_argument("--chimes", type=int, default=40, help="chimes per run (default 40)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-chimes-") as tmp:
-        pulse = LocalPulse(Path(tmp))
+        pulse = PulseCapture(Path(tmp))
         try:
-            os.environ.update({"SDL_AUDIODRIVER": "pulseaudio", **pulse.env})
+            pulse.start()
+            os.environ.update(pulse.env)
             show("idle", measure(pulse, args.chimes))
             busy = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(2)]
             try:
@@ -72,7 +73,7 @@ def main() -> int:
                     proc.kill()
                     proc.wait()
         finally:
-            pulse.stop()
+            pulse.close()
     return 0
 
 

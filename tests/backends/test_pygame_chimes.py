@@ -7,12 +7,8 @@ land in two files we can compare sample by sample.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +18,8 @@ import soundfile
 from setandsetting.audio.synth import synthesize
 from setandsetting.backends.base import BackendReport
 from setandsetting.backends.pygame_chimes import PygameChimes
+from tests.support import pulse as pulse_support
+from tests.support.pulse import PulseCapture
 
 
 @pytest.fixture
@@ -184,85 +182,8 @@ def test_an_unknown_audience_is_a_clear_error(disk_driver: Path) -> None:
 
 
 # --- Through PulseAudio: onsets on time ------------------------------------------------
-# tests/support/pulse.py (another engineer's) did not exist when this was written, so this
-# module carries a minimal fixture of the same shape (.env, .rate, .start_recording(),
-# .stop_recording()) following DESIGN.md: a private pulseaudio with a null sink and a pipe
-# sink clocked by the system clock, whose FIFO a thread drains all the time.
 
-
-class LocalPulse:
-    """A private PulseAudio server whose pipe sink is recorded from its FIFO."""
-
-    rate = 44100
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        socket = root / "native"
-        self.fifo = root / "capture.fifo"
-        os.mkfifo(self.fifo)
-        home = {"HOME": str(root), "XDG_RUNTIME_DIR": str(root), "PULSE_STATE_PATH": str(root)}
-        self._proc = subprocess.Popen(
-            [
-                "pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1",
-                "--use-pid-file=no", "--disable-shm=yes", "--log-target=stderr",
-                "-L", f"module-native-protocol-unix socket={socket} auth-anonymous=1",
-                "-L", "module-null-sink sink_name=null",
-                "-L", f"module-pipe-sink sink_name=capture file={self.fifo} format=s16le"
-                f" rate={self.rate} channels=2 use_system_clock_for_timing=yes",
-            ],
-            env={**os.environ, **home},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        self.env = {"PULSE_SERVER": f"unix:{socket}", "PULSE_SINK": "capture"}
-        self._chunks: list[bytes] = []
-        self._recording = False
-        self._lock = threading.Lock()
-        deadline = time.monotonic() + 10
-        while not socket.exists():
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("pulseaudio did not start")
-            time.sleep(0.02)
-        self._fifo = open(self.fifo, "rb", buffering=0)  # noqa: SIM115 (closed in stop)
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
-
-    def _drain(self) -> None:
-        while chunk := self._fifo.read(4096):
-            with self._lock:
-                if self._recording:
-                    self._chunks.append(chunk)
-
-    def start_recording(self) -> None:
-        with self._lock:
-            self._chunks, self._recording = [], True
-
-    def stop_recording(self) -> np.ndarray:
-        with self._lock:
-            self._recording = False
-            raw = b"".join(self._chunks)
-        pcm = np.frombuffer(raw[: len(raw) // 4 * 4], np.int16).reshape(-1, 2)
-        return pcm.astype(np.float32) / 32768.0
-
-    def stop(self) -> None:
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-
-
-@pytest.fixture
-def pulse(tmp_path: Path) -> Iterator[LocalPulse]:
-    if shutil.which("pulseaudio") is None:
-        pytest.skip("pulseaudio is not installed")
-    server = LocalPulse(tmp_path)
-    try:
-        yield server
-    finally:
-        server.stop()
+pulse = pulse_support.pulse  # the shared fixture (tests/support/pulse.py), by its name
 
 
 def play_on_schedule(chimes: PygameChimes, offsets: list[float], level: float) -> None:
@@ -284,7 +205,7 @@ def play_on_schedule(chimes: PygameChimes, offsets: list[float], level: float) -
 
 
 def record_schedule(
-    pulse: LocalPulse, offsets: list[float], level: float
+    capture: PulseCapture, offsets: list[float], level: float
 ) -> tuple[np.ndarray, list[BackendReport]]:
     """Open PygameChimes on the pulse server (env already set), play wood blocks at
     `offsets` while recording; the captured audio and whatever the backend reported."""
@@ -292,10 +213,10 @@ def record_schedule(
     chimes = PygameChimes(reports.append)
     try:
         time.sleep(0.3)
-        pulse.start_recording()
+        capture.start_recording()
         play_on_schedule(chimes, offsets, level)
         time.sleep(0.6)
-        return pulse.stop_recording(), reports
+        return capture.stop_recording(), reports
     finally:
         chimes.close()
 
@@ -317,12 +238,7 @@ def onset_errors_ms(planned: list[float], found: list[float]) -> list[float]:
 
 
 @pytest.mark.audio
-def test_chimes_land_on_plan_through_pulseaudio(
-    pulse: LocalPulse, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SDL_AUDIODRIVER", "pulseaudio")
-    for key, value in pulse.env.items():
-        monkeypatch.setenv(key, value)
+def test_chimes_land_on_plan_through_pulseaudio(pulse: PulseCapture) -> None:
     planned = [0.2 + 0.5 * i for i in range(8)]
     pcm, reports = record_schedule(pulse, planned, 0.8)
     assert reports == []
