@@ -14,6 +14,7 @@ from pathlib import Path
 COMMAND_MODULES: list[str] = [
     "setandsetting.cli.log",
     "setandsetting.cli.library",
+    "setandsetting.cli.midi",
 ]
 
 
