@@ -13,6 +13,7 @@ from pathlib import Path
 
 COMMAND_MODULES: list[str] = [
     "setandsetting.cli.log",
+    "setandsetting.cli.formats",
     "setandsetting.cli.library",
     "setandsetting.cli.midi",
 ]

@@ -184,8 +184,21 @@ def _union(group: list[_Located], doc: YamlDoc) -> list[Problem]:
                 return [doc.problem(where, _message(found.error))]
     if name in _UNION_HELP:
         return [doc.problem(where, f"{_UNION_HELP[name]}, not {_shown(value)}")]
+    return [doc.problem(where, f"{_one_of(group)} (got {_shown(value)})")]
+
+
+def _one_of(group: list[_Located]) -> str:
+    """'should be a valid integer' x 4 members -> 'should be a valid boolean, integer or ...'."""
     wanted = sorted({_message(f.error).split(" (got ")[0] for f in group})
-    return [doc.problem(where, " or ".join(wanted) + f" (got {_shown(value)})")]
+    stem = "should be a valid "
+    if all(w.startswith(stem) for w in wanted):
+        wanted = [w.removeprefix(stem) for w in wanted]
+        return (
+            stem + ", ".join(wanted[:-1]) + " or " + wanted[-1]
+            if len(wanted) > 1
+            else stem + wanted[0]
+        )
+    return " or ".join(wanted)
 
 
 def validation_problems(

@@ -188,7 +188,7 @@ class CuePayload(Frozen):
 
     def payload(self) -> dict[str, Any]:
         """The plain dict a cue backend sends (`{"midi": {...}}` or `{"osc": {...}}`)."""
-        return self.model_dump(by_alias=True, exclude_none=True)
+        return self.model_dump(by_alias=True, exclude_none=True, include={"midi", "osc"})
 
 
 def _cue_at(value: object) -> object:

@@ -207,9 +207,10 @@ def decode_utf8(raw: bytes, file: str) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        start = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        start = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)  # codec skips the BOM
         line_start = raw.rfind(b"\n", 0, start) + 1
-        col = len(raw[line_start:start].decode("utf-8", errors="replace")) + 1
+        before = raw[line_start:start].removeprefix(b"\xef\xbb\xbf" if line_start == 0 else b"")
+        col = len(before.decode("utf-8", errors="replace")) + 1
         line = raw.count(b"\n", 0, start) + 1
         message = f"byte 0x{raw[start]:02x} is not UTF-8; save the file as UTF-8"
         raise FormatError([Problem(file, line, col, (), message)]) from None

@@ -1,0 +1,183 @@
+"""`setandsetting validate` and `schema` through the real CLI: exact FILE:LINE:COL, exit 2,
+never a traceback, each broken file answered well within a second."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from setandsetting.cli import build_parser, main
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+BROKEN = FIXTURES / "broken"
+ROOT = Path(__file__).parents[2]
+
+# file -> the exact problem lines (after "FILE:") it must produce
+EXPECTED = {
+    "unknown-key.yaml": [
+        "5:5: phases[0].colour: unknown key `colour` (allowed here: id, name, duration, "
+        "extendable, music, level, fade_out, not_before, checkins, cues)"
+    ],
+    "misspelt-key.yaml": [
+        "7:5: phases[1].checkin: unknown key `checkin` (did you mean `checkins`?)"
+    ],
+    "bad-duration.yaml": [
+        "6:15: phases[1].duration: '30 minutes' is not a duration; "
+        "write e.g. 90s, 15m, 1h20m, 1h 20m 5s or 1:20:00"
+    ],
+    "bad-level.yaml": [
+        "5:13: phases[0].level.form: unknown key `form` (did you mean `from`?)",
+        "8:12: phases[1].level: '120%': a level must be between 0% and 100%",
+    ],
+    "duplicate-phase-id.yaml": ["7:9: phases[2].id: phase id 'peak' is used twice"],
+    "unknown-from.yaml": [
+        "8:28: phases[1].checkins[0].from: no phase is called 'dosnig' (did you mean 'dosing'?)"
+    ],
+    "syntax-error.yaml": [
+        "6:7: YAML syntax: the `{` opened at 5:12 is not closed (expected ',' or '}', but got ':')"
+    ],
+    "tab-indent.yaml": ["4:1: YAML syntax: tabs cannot indent YAML; use spaces"],
+    "alias-bomb.yaml": [
+        "6:8: e[0]: aliases expand to more than 10000 values (an alias bomb?); "
+        "write the data out instead"
+    ],
+    "non-utf8.yaml": ["4:14: byte 0xe9 is not UTF-8; save the file as UTF-8"],
+    "empty.yaml": [
+        "1:1: the file is empty; write a profile (`name:`, `phases:`) or a playlist (`tracks:`)"
+    ],
+    "above-max-level.yaml": ["7:28: phases[0].level.to: level 70% is above limits.max_level 60%"],
+    "http-stream.m3u8": [
+        "5:1: 'https://radio.example/stream.mp3': the room plays local files only; "
+        "save the file and list its path"
+    ],
+}
+
+
+def test_every_broken_fixture_is_covered() -> None:
+    assert sorted(p.name for p in BROKEN.iterdir()) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_broken_file_exits_2_with_exact_positions(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = BROKEN / name
+    build_parser()  # other commands' imports (numpy, scipy) are not what is timed here
+    started = time.perf_counter()
+    code = main(["validate", str(path)])
+    elapsed = time.perf_counter() - started
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert err.splitlines() == [f"{path}:{line}" for line in EXPECTED[name]]
+    assert "Traceback" not in err
+    assert elapsed < 1.0
+
+
+def test_broken_files_in_a_real_process_exit_2_without_traceback() -> None:
+    paths = [str(BROKEN / name) for name in sorted(EXPECTED)]
+    result = subprocess.run(
+        [sys.executable, "-m", "setandsetting", "validate", *paths],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    expected = sorted(f"{BROKEN / name}:{line}" for name in EXPECTED for line in EXPECTED[name])
+    assert sorted(result.stderr.splitlines()) == expected
+
+
+def test_valid_files_and_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "profiles").mkdir()
+    shutil.copy(FIXTURES / "formats" / "design-profile.yaml", tmp_path / "profiles" / "im.yaml")
+    default = tmp_path / "playlists" / "default"
+    default.mkdir(parents=True)
+    (default / "peak.yaml").write_text("tracks:\n  - path: a.flac\n")
+    (default / "onset.m3u8").write_text("#EXTM3U\nb.flac\n")
+    (default / "notes.txt").write_text("not a format file")
+    (tmp_path / "playlists" / "P-0042").mkdir()
+    (tmp_path / "playlists" / "P-0042" / "patient.yaml").write_text("avoid: [x.flac]\n")
+    (tmp_path / "room.yaml").write_text("server: {port: 8701}\n")
+
+    assert main(["validate", str(tmp_path)]) == 0
+    assert capsys.readouterr() == ("5 files OK\n", "")
+    assert main(["validate", str(tmp_path / "profiles" / "im.yaml")]) == 0
+    assert capsys.readouterr().out == "1 file OK\n"
+
+
+def test_kind_from_content_outside_a_room(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "mine.yaml").write_text("name: P\nphases:\n  - {id: a, duration: 0}\n")
+    (tmp_path / "list.yml").write_text("tracks:\n  - pathh: a.flac\n")
+    (tmp_path / "other.yaml").write_text("hello: world\n")
+    assert main(["validate", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f"{tmp_path / 'list.yml'}:2:5: tracks[0]: missing required key `path`",
+        f"{tmp_path / 'list.yml'}:2:5: tracks[0].pathh: unknown key `pathh` (did you mean `path`?)",
+        f"{tmp_path / 'mine.yaml'}:3:23: phases[0].duration: a phase needs a duration above 0, "
+        "or `open`",
+        f"{tmp_path / 'other.yaml'}:1:1: not a profile (no `phases:`) or a playlist (no `tracks:`)",
+    ]
+
+
+def test_missing_paths_and_empty_folders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(tmp_path / "nope.yaml"), str(tmp_path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{tmp_path}: no files to check here",
+        f"{tmp_path / 'nope.yaml'}: no such file or folder",
+    ]
+
+
+def test_an_unexpected_failure_is_a_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from setandsetting.cli import formats
+
+    def explode(path: Path) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(formats.LOADERS, "room", explode)
+    (tmp_path / "room.yaml").write_text("{}\n")
+    assert main(["validate", str(tmp_path / "room.yaml")]) == 2
+    assert capsys.readouterr().err == (
+        f"{tmp_path / 'room.yaml'}: could not be checked: RuntimeError('boom')\n"
+    )
+
+
+@pytest.mark.parametrize("kind", ["profile", "playlist", "room", "patient"])
+def test_schema(kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "--kind", kind]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["additionalProperties"] is False
+    if kind == "profile":
+        assert schema["required"] == ["name", "phases"]
+        assert "from" in schema["$defs"]["FromTo"]["properties"]
+        assert "from_" not in schema["$defs"]["FromTo"]["properties"]
+
+
+def test_schema_defaults_to_the_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] == "Profile"
+
+
+def test_the_example_room_validates(capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted((ROOT / "profiles").glob("*.yaml")) + sorted(
+        (ROOT / "playlists" / "default").iterdir()
+    )
+    assert files
+    assert main(["validate", *map(str, files)]) == 0
+    assert capsys.readouterr() == (f"{len(files)} files OK\n", "")
