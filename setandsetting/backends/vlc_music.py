@@ -1,0 +1,364 @@
+"""Music through libVLC: one instance, one media player per voice.
+
+Thread rules: every libVLC call happens on the engine's device thread (the caller of the
+public methods). libVLC's own callbacks (player events, log messages) never call libVLC:
+they read the event struct, update plain Python fields under a lock and call `report`.
+The engine should call `poll()` a few times a second (position() and set_level() also
+run it); it re-applies levels, watches for stalls and recovers a lost sound server.
+
+Level precision: libVLC's volume is an int 0..100 on the same cubic scale as our level
+(audio_set_volume(v) -> gain (v/100)^3, applied by PulseAudio as a cubic sink-input
+volume). Levels are rounded to the nearest step, so the error is at most half a step:
+60*log10((v+1)/v)/2 dB, i.e. 1.2 dB at 10 %, 0.6 dB at 20 %, 0.25 dB at 50 %.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import vlc
+
+from setandsetting.backends.base import BackendReport, MusicBackend, Report
+
+# Measured here (VLC 3.0 + PulseAudio pipe sink): with 300 ms the end event arrives within
+# ~0.1 s of the last sample heard and the whole file is heard; more caching only delays
+# a start, less risks underruns on a busy 2-core machine.
+FILE_CACHING_MS = 300
+STALL_S = 2.5  # no progress for this long while playing -> error
+RETRY_S = (1.0, 2.0, 5.0, 10.0)  # back-off while the audio output is gone
+SETTLE_S = 1.5  # a recreated output must run this long without errors to count as back
+_LOG_ERROR = 4  # libvlc_log_level: LIBVLC_ERROR
+
+_libc = ctypes.CDLL(None)
+_libc.vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p]
+_log_get_object = ctypes.CFUNCTYPE(
+    None,
+    ctypes.c_void_p,
+    ctypes.POINTER(ctypes.c_char_p),
+    ctypes.POINTER(ctypes.c_char_p),
+    ctypes.POINTER(ctypes.c_uint),
+)(("libvlc_log_get_object", vlc.dll))
+
+
+@dataclass
+class _Voice:
+    """One player and what the engine asked of it. Fields below `lock` are shared with
+    libVLC's callback threads and only touched under the backend's lock."""
+
+    index: int
+    player: Any = None  # vlc.MediaPlayer
+    path: Path | None = None
+    offset_s: float = 0.0
+    end_s: float | None = None
+    wanted: int = 0  # volume 0..100
+    applied: int | None = None  # what libVLC confirmed, None = unknown
+    started_at: float = 0.0  # monotonic time of play() (also for the silent clock)
+    duration_s: float | None = None  # only known in silent mode
+    # shared with callbacks:
+    active: bool = False  # playing (or should be); cleared exactly once when it ends
+    progressed: bool = False  # libVLC reported a time > 0 (garbage files end without)
+    time_s: float | None = None  # last position libVLC reported
+    progress_at: float = 0.0  # monotonic time of the last advance
+
+
+class VlcMusic(MusicBackend):
+    """libVLC music on `voices` players; never crashes on a missing or lost device."""
+
+    def __init__(
+        self, report: Report, output: str = "default", aout: str | None = None, voices: int = 2
+    ) -> None:
+        self._report = report
+        self._output = output
+        self._lock = threading.Lock()
+        self._voices = [_Voice(i) for i in range(voices)]
+        self._aout_error: tuple[float, str] | None = None  # (monotonic, message), newest
+        self._errors_seen_until = 0.0  # errors logged before this are already handled
+        self._outage = False  # device_lost reported, device_back not yet
+        self._down = False  # players released, waiting for _retry_at to rebuild them
+        self._retry_at = 0.0
+        self._retries = 0
+        self._rebuilt_at = 0.0
+        self._log_cb = vlc.CallbackDecorators.LogCb(self._on_log)  # keep a reference
+        args = ["--no-video", "--quiet", "--no-stats", f"--file-caching={FILE_CACHING_MS}"]
+        if aout:
+            args.append(f"--aout={aout}")
+        try:
+            self._instance: Any = vlc.Instance(args)
+        except Exception as exc:  # a broken libVLC install raises from ctypes/NameError
+            self._instance = None
+            self._device_lost(f"libVLC could not start: {exc}")
+            return
+        if self._instance is None:
+            self._device_lost("libVLC could not start (are VLC's plugins installed?)")
+            return
+        self._instance.log_set(self._log_cb, None)
+        for voice in self._voices:
+            voice.player = self._new_player(voice)
+        if any(v.player is None for v in self._voices):
+            self._device_lost("libVLC could not create a media player")
+
+    # -- engine-facing API -------------------------------------------------------------
+
+    def play(self, voice: int, path: Path, offset_s: float, end_s: float | None) -> None:
+        v = self._voice(voice)
+        self._halt(v)
+        v.path, v.offset_s, v.end_s = Path(path), max(0.0, offset_s), end_s
+        v.wanted = 0  # every track starts silent; the engine raises it
+        v.started_at = time.monotonic()
+        if not v.path.is_file():
+            self._report(
+                BackendReport("music", "error", voice=voice, message=f"file not found: {path}")
+            )
+            return
+        with self._lock:
+            v.active, v.progressed, v.time_s, v.progress_at = True, False, None, v.started_at
+        if self._silent:
+            v.duration_s = _file_duration(v.path)
+        elif v.player is None:  # output lost: the rebuild starts it
+            v.time_s = v.offset_s
+        else:
+            # A fresh player per track: a reused one starts its new stream at the previous
+            # track's volume for ~40 ms (measured) whatever was set before play().
+            v.player.release()
+            v.player = self._new_player(v)
+            if v.player is None:
+                self._finish(v, "error", "libVLC could not create a media player")
+            else:
+                self._start(v, v.offset_s, volume=0)
+
+    def set_level(self, voice: int, level: float) -> None:
+        v = self._voice(voice)
+        v.wanted = round(min(1.0, max(0.0, level)) * 100)
+        if v.player is not None and v.applied != v.wanted:
+            self._apply_volume(v)
+        self.poll()
+
+    def position(self, voice: int) -> float | None:
+        v = self._voice(voice)
+        self.poll()
+        with self._lock:
+            if not v.active:
+                return None
+            known = v.time_s
+        if self._silent:
+            return v.offset_s + time.monotonic() - v.started_at
+        if v.player is None:  # output lost: the track resumes from here
+            return known if known is not None else v.offset_s
+        ms = v.player.get_time()
+        if ms is None or ms <= 0:  # not started yet (libVLC says 0 until the seek is done)
+            return known if known is not None else v.offset_s
+        return ms / 1000.0
+
+    def stop(self, voice: int) -> None:
+        self._halt(self._voice(voice))
+
+    def close(self) -> None:
+        for v in self._voices:
+            self._halt(v)
+            if v.player is not None:
+                v.player.release()
+                v.player = None
+        if self._instance is not None:
+            self._instance.log_unset()
+            self._instance.release()
+            self._instance = None
+
+    def poll(self) -> None:
+        """Cheap upkeep from the engine thread: levels, trims, stalls, lost output."""
+        now = time.monotonic()
+        if self._silent:
+            self._poll_silent(now)
+            return
+        self._poll_device(now)
+        if self._down:
+            return
+        for v in self._voices:
+            with self._lock:
+                active, progress_at, time_s = v.active, v.progress_at, v.time_s
+            if not active or v.player is None:
+                continue
+            if v.applied != v.wanted or v.player.audio_get_volume() != v.wanted:
+                self._apply_volume(v)
+            if v.end_s is not None and time_s is not None and time_s >= v.end_s:
+                self._finish(v, "ended")
+                v.player.stop()
+            elif now - progress_at > STALL_S:
+                self._finish(v, "error", f"playback stalled for {now - progress_at:.1f} s")
+                v.player.stop()
+
+    # -- internals (engine thread) -----------------------------------------------------
+
+    @property
+    def _silent(self) -> bool:
+        return self._instance is None
+
+    def _voice(self, voice: int) -> _Voice:
+        if not 0 <= voice < len(self._voices):
+            raise ValueError(f"voice {voice} does not exist (0..{len(self._voices) - 1})")
+        return self._voices[voice]
+
+    def _new_player(self, v: _Voice) -> Any:
+        player = self._instance.media_player_new()
+        if player is None:
+            return None
+        if self._output != "default":
+            player.audio_output_device_set(None, self._output)
+        player.audio_set_volume(0)
+        manager = player.event_manager()
+        for kind, handler in (
+            (vlc.EventType.MediaPlayerEndReached, self._on_end),
+            (vlc.EventType.MediaPlayerEncounteredError, self._on_error),
+            (vlc.EventType.MediaPlayerTimeChanged, self._on_time),
+        ):
+            manager.event_attach(kind, handler, v)
+        return player
+
+    def _start(self, v: _Voice, at_s: float, volume: int) -> None:
+        """Open the file on the voice's player at `at_s`, starting at `volume`."""
+        media = self._instance.media_new_path(str(v.path))
+        media.add_option(f":start-time={at_s:.3f}")
+        if v.end_s is not None:
+            media.add_option(f":stop-time={v.end_s:.3f}")
+        v.player.set_media(media)
+        media.release()
+        # The output exists from player creation on VLC 3, so this sticks before the first
+        # sample; where it does not (-1), poll() keeps re-applying until it does.
+        v.applied = volume if v.player.audio_set_volume(volume) == 0 else None
+        if v.player.play() != 0:
+            self._finish(v, "error", f"libVLC cannot play {v.path}")
+            return
+        if v.applied is None:
+            self._apply_volume(v)
+
+    def _apply_volume(self, v: _Voice) -> None:
+        ok = v.player.audio_set_volume(v.wanted) == 0
+        v.applied = v.wanted if ok else None
+
+    def _halt(self, v: _Voice) -> None:
+        with self._lock:
+            v.active = False
+        if v.player is not None and v.player.get_state() not in (
+            vlc.State.NothingSpecial,
+            vlc.State.Stopped,
+        ):
+            v.player.stop()
+
+    def _finish(self, v: _Voice, kind: str, message: str = "") -> None:
+        """Report the end of the voice's track exactly once (any thread)."""
+        with self._lock:
+            if not v.active:
+                return
+            v.active = False
+        self._report(BackendReport("music", kind, voice=v.index, message=message))
+
+    def _device_lost(self, message: str) -> None:
+        self._report(BackendReport("music", "device_lost", message=message))
+
+    def _poll_device(self, now: float) -> None:
+        """Notice audio output errors; tear the players down and rebuild them where they
+        were, with back-off, until the output runs SETTLE_S without a new error."""
+        with self._lock:
+            error = self._aout_error
+        fresh = error is not None and error[0] > self._errors_seen_until
+        if not self._down:
+            if fresh and error is not None:
+                for v in self._voices:
+                    self._remember_position(v)
+                    if v.player is not None:
+                        v.player.stop()
+                        v.player.release()
+                        v.player = None
+                self._errors_seen_until = time.monotonic()
+                self._down = True
+                self._retry_at = now + RETRY_S[min(self._retries, len(RETRY_S) - 1)]
+                self._retries += 1
+                if not self._outage:
+                    self._outage = True
+                    self._device_lost(f"audio output failed: {error[1]}")
+            elif self._outage and now - self._rebuilt_at > SETTLE_S:
+                self._outage = False
+                self._retries = 0
+                self._report(BackendReport("music", "device_back"))
+            return
+        if now < self._retry_at:
+            return
+        self._down = False
+        self._errors_seen_until = self._rebuilt_at = time.monotonic()
+        for v in self._voices:
+            v.player = self._new_player(v)
+            with self._lock:
+                resume = v.active
+                v.progress_at = time.monotonic()
+            if v.player is not None and resume:
+                self._start(v, v.time_s if v.time_s is not None else v.offset_s, v.wanted)
+
+    def _remember_position(self, v: _Voice) -> None:
+        if v.player is None:
+            return
+        ms = v.player.get_time()
+        with self._lock:
+            if ms is not None and ms > 0:
+                v.time_s = ms / 1000.0
+
+    def _poll_silent(self, now: float) -> None:
+        for v in self._voices:
+            with self._lock:
+                active = v.active
+            if not active:
+                continue
+            end = v.end_s if v.end_s is not None else v.duration_s
+            if end is not None and v.offset_s + now - v.started_at >= end:
+                self._finish(v, "ended")
+
+    # -- libVLC callbacks (libVLC threads: no libVLC calls here) -----------------------
+
+    def _on_end(self, event: Any, v: _Voice) -> None:
+        with self._lock:
+            decoded = v.progressed
+        if decoded:
+            self._finish(v, "ended")
+        else:
+            self._finish(v, "error", f"cannot decode {v.path}")
+
+    def _on_error(self, event: Any, v: _Voice) -> None:
+        self._finish(v, "error", f"libVLC could not play {v.path}")
+
+    def _on_time(self, event: Any, v: _Voice) -> None:
+        seconds = event.u.new_time / 1000.0
+        with self._lock:
+            if v.time_s is None or seconds > v.time_s:
+                v.progress_at = time.monotonic()
+            v.progressed = v.progressed or seconds > 0
+            v.time_s = seconds
+
+    def _on_log(self, data: Any, level: int, ctx: Any, fmt: bytes, args: Any) -> None:
+        if level < _LOG_ERROR:
+            return
+        name = ctypes.c_char_p()
+        header = ctypes.c_char_p()
+        object_id = ctypes.c_uint()
+        _log_get_object(ctx, ctypes.byref(name), ctypes.byref(header), ctypes.byref(object_id))
+        if name.value != b"audio output":
+            return
+        text = ctypes.create_string_buffer(256)
+        _libc.vsnprintf(text, len(text), fmt, args)
+        with self._lock:
+            self._aout_error = (time.monotonic(), text.value.decode(errors="replace"))
+
+
+def _file_duration(path: Path) -> float | None:
+    """Length from the file's headers (for the silent clock); None if unknown."""
+    import mutagen
+
+    try:
+        info = mutagen.File(path)
+    except Exception:  # any unreadable file: the silent clock then never ends the track
+        return None
+    length = getattr(getattr(info, "info", None), "length", None)
+    return float(length) if length and math.isfinite(length) else None
