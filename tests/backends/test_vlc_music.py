@@ -138,6 +138,7 @@ def test_a_track_starts_silent_even_after_a_loud_one(
 ) -> None:
     tone = write_tone(tmp_path / "tone.flac", seconds=4.0)
     ref = full_scale_db(music, pulse, tone)  # leaves voice 0 at 100 %
+    run_for(music, 0.4)  # let the loud track's tail leave the sound server
     pulse.start_recording()
     music.play(0, tone, 0.0, None)
     run_for(music, 0.5)  # nothing may be heard before the engine raises the level
