@@ -10,8 +10,8 @@ import math
 import re
 
 _HMS = re.compile(r"^(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)$")
-_PARTS = re.compile(r"(\d+(?:\.\d+)?)\s*(h|m|s|ms)", re.IGNORECASE)
-_PARTS_ONLY = re.compile(r"^(?:\s*\d+(?:\.\d+)?\s*(?:h|m|s|ms)\s*)+$", re.IGNORECASE)
+_PARTS = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)", re.IGNORECASE)
+_PARTS_ONLY = re.compile(r"^(?:\s*\d+(?:\.\d+)?\s*(?:ms|h|m|s)\s*)+$", re.IGNORECASE)
 _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
 
@@ -29,7 +29,7 @@ def parse_duration(value: object) -> float:
             seconds = float(text)
         elif m := _HMS.match(text):
             h, mnt, s = m.groups()
-            if int(mnt) >= 60 and h is not None or float(s) >= 60:
+            if (int(mnt) >= 60 and h is not None) or float(s) >= 60:
                 raise ValueError(f"{text!r} is not a valid h:mm:ss time")
             seconds = int(h or 0) * 3600 + int(mnt) * 60 + float(s)
         elif _PARTS_ONLY.match(text):

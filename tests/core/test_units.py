@@ -30,11 +30,7 @@ from setandsetting.core.units import (
         ("1h 20m 5s", 4805.0),
         ("1:20:00", 4800.0),
         ("12:30", 750.0),
-        pytest.param(
-            "250ms",
-            0.25,
-            marks=pytest.mark.xfail(strict=True, reason="units.py reads `ms` as minutes"),
-        ),
+        ("250ms", 0.25),
         ("2.5m", 150.0),
         ("45", 45.0),
         (45, 45.0),
