@@ -9,6 +9,10 @@ INSTALL_STAMP := $(VENV)/.install-stamp
 DEMO_MUSIC_DIR := music/demo
 DEMO_MUSIC_STAMP := $(DEMO_MUSIC_DIR)/.generated
 DEMO_PATIENT := P-0042
+# Live controls the demo presses: acknowledge the dose, extend the peak, try to move on
+# before the return's floor (refused), move on, write a note, end the session at 6 minutes.
+DEMO_CONTROLS := --control '50s:ack' --control '2m30s:extend 30s' --control '5m:next' \
+	--control '5m10s:next' --control '5m20s:note Patient calm, eyes open' --control '6m:stop'
 
 .DEFAULT_GOAL := help
 .PHONY: help install debian-packages test check bench demo clean distclean
@@ -55,7 +59,8 @@ $(DEMO_MUSIC_STAMP): $(INSTALL_STAMP) $(wildcard setandsetting/audio/demo_music.
 
 # Until the real-sound engine lands, the demo rehearses the demo profile at 30x real time.
 demo: install $(DEMO_MUSIC_STAMP)
-	$(VENV)/bin/setandsetting rehearse profiles/demo.yaml --patient $(DEMO_PATIENT) --speed 30
+	$(VENV)/bin/setandsetting rehearse profiles/demo.yaml --patient $(DEMO_PATIENT) --speed 30 \
+		$(DEMO_CONTROLS)
 
 clean:
 	rm -rf $(DEMO_MUSIC_DIR) .pytest_cache .ruff_cache .hypothesis build
