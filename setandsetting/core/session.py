@@ -32,6 +32,7 @@ PHASE_GLIDE_MIN_S = 3.0  # the level glides into a new phase's curve at least th
 DUCK_ATTACK_S = 0.3
 DUCK_RELEASE_S = 1.5
 ESCALATION_STEP_DB = 3.0  # each escalation chimes this much louder (still under the cap)
+MAX_ESCALATIONS = 3  # then the check-in waits quietly on screen until acknowledged or missed
 MAX_NUDGE_PCT = 100.0
 
 MusicMode = Literal["playing", "held", "quiet"]
@@ -361,12 +362,21 @@ def _moments(state: State) -> list[tuple[float, int, Any]]:
             if at < limit - EPS:
                 out.append((at, _P_CHECKIN, k))
     for p in state.pending:
-        if p.rule.escalate_after:
+        if p.rule.escalate_after and p.escalations < MAX_ESCALATIONS:
             out.append((p.due_t + (p.escalations + 1) * p.rule.escalate_after, _P_ESCALATE, p.id))
     v = state.voice
     if v is not None:
-        out.append((max(v.started_t, v.natural_end - state.timeline.crossfade), _P_TRACK, v.id))
+        out.append((turn_time(state, v), _P_TRACK, v.id))
     return out
+
+
+def turn_time(state: State, v: Voice) -> float:
+    """When the next track comes in: one crossfade before the end, and never at the start.
+
+    A crossfade is at most half of what is left of the track, so time always moves on.
+    """
+    remaining = v.natural_end - v.started_t
+    return v.natural_end - min(state.timeline.crossfade, remaining / 2)
 
 
 def next_moment(state: State) -> float | None:
@@ -474,6 +484,7 @@ def _start_voice(run: _Run, pos: int, t: float, offset: float, fade_in: float) -
         run.set(voice=None)
         return
     track = tracks[pos % len(tracks)]
+    fade_in = min(fade_in, (track.duration - offset) / 2)
     voice = Voice(
         id=s.next_voice,
         phase=s.phase,
@@ -490,6 +501,7 @@ def _start_voice(run: _Run, pos: int, t: float, offset: float, fade_in: float) -
         path=str(track.path),
         title=track.title,
         offset=round(track.start + offset, 3),
+        end=round(track.end, 3),
         phase=s.plan.id,
         voice=voice.id,
         level=round(master_level(run.state, t) * track.gain_factor, 4),

@@ -113,10 +113,12 @@ class Conductor:
                 return
             if report.kind == "error":
                 self.control(Control("track_failed", voice=voice_id, message=report.message), t)
-            elif current is not None and current.id == voice_id:
-                turn = current.natural_end - self.timeline.crossfade
-                if t < turn - LATE_END_S:
-                    self.control(Control("track_finished", voice=voice_id), t)
+            elif (
+                current is not None
+                and current.id == voice_id
+                and t < session.turn_time(self.state, current) - LATE_END_S
+            ):
+                self.control(Control("track_finished", voice=voice_id), t)
             return
         if report.kind in ("device_lost", "device_back"):
             self._emit(
