@@ -1,7 +1,8 @@
 """The `setandsetting` console script. Thin: each command module parses and delegates.
 
-Each module in COMMAND_MODULES has `register(subparsers)`, which adds its sub-commands and
-sets `func(args) -> int` on them.
+COMMANDS maps each command name to the module that registers it (`register(subparsers)`
+adds its sub-commands and sets `func(args) -> int`). Only the module of the command being
+run is imported, so a quick command never pays for the heavy ones (scipy, libVLC, uvicorn).
 """
 
 from __future__ import annotations
@@ -11,15 +12,29 @@ import importlib
 import sys
 from pathlib import Path
 
-COMMAND_MODULES: list[str] = [
-    "setandsetting.cli.log",
-    "setandsetting.cli.formats",
-    "setandsetting.cli.library",
-    "setandsetting.cli.midi",
-]
+COMMANDS: dict[str, str] = {
+    "validate": "setandsetting.cli.formats",
+    "schema": "setandsetting.cli.formats",
+    "plan": "setandsetting.cli.plan",
+    "rehearse": "setandsetting.cli.rehearse",
+    "log": "setandsetting.cli.log",
+    "library": "setandsetting.cli.library",
+    "midi": "setandsetting.cli.midi",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_in(argv: list[str]) -> str | None:
+    """The command word in argv (skipping `--room DIR`), if it is a known one."""
+    words = iter(argv)
+    for word in words:
+        if word == "--room":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="setandsetting",
         description="Sound and timing for ketamine-assisted psychotherapy sessions.",
@@ -28,19 +43,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--room", type=Path, default=Path("."), help="the room folder (default: current folder)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    command = _command_in(argv or [])
+    modules = [COMMANDS[command]] if command else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from setandsetting.cli.common import CommandError, fail
+
     try:
         return int(args.func(args) or 0)
+    except CommandError as err:
+        return fail(str(err))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

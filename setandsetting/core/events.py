@@ -57,3 +57,60 @@ class Event:
 def wall_at(started_wall: datetime, t: float) -> str:
     """UTC ISO 8601 wall time of session time t."""
     return (started_wall + timedelta(seconds=t)).astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def describe(event: dict[str, Any]) -> str:
+    """A short human sentence for an event dict (rehearse, status feeds, the UI)."""
+    d = event
+    kind = d["type"]
+    if kind == "session_started":
+        return f"session started: {d.get('profile')} for {d.get('patient')}"
+    if kind == "phase_started":
+        planned = d.get("planned_t")
+        late = "" if planned is None else f" (planned {_clock(planned)})"
+        return f"phase {d['phase']} started{late}"
+    if kind == "phase_extended":
+        return f"phase {d['phase']} extended by {_dur(d['by_s'])}"
+    if kind == "phase_advanced":
+        return f"moved on from {d['phase']} early"
+    if kind == "track_started":
+        at = f" from {_dur(d['offset'])}" if d.get("offset") else ""
+        return f"track {d.get('title') or d['path']}{at}"
+    if kind == "track_ended":
+        return f"track {d.get('title') or d['path']} ended ({d['reason']})"
+    if kind == "level_changed":
+        return f"level set to {d['level'] * 100:.0f}% (nudge {d['nudge_pct']:+.0f}%)"
+    if kind == "checkin_due":
+        message = f": {d['message']}" if d.get("message") else ""
+        return f"check-in {d['kind']} for {d['audience']}{message}"
+    if kind == "checkin_acknowledged":
+        return f"check-in {d.get('kind', d['id'])} acknowledged after {_dur(d['latency_s'])}"
+    if kind == "checkin_escalated":
+        return f"check-in {d.get('kind', d['id'])} not acknowledged: reminder {d['count']}"
+    if kind == "checkin_missed":
+        return f"check-in {d.get('kind', d['id'])} missed"
+    if kind == "cue_sent":
+        return f"cue {d.get('kind')} to {d.get('target') or 'default'}"
+    if kind == "note":
+        return f"note: {d['text']}"
+    if kind == "error":
+        return f"error ({d.get('source')}): {d.get('message')}"
+    if kind == "control_refused":
+        return f"{d['action']} refused: {d['reason']}"
+    if kind == "session_resumed":
+        return f"session resumed after a gap of {_dur(d['gap_s'])}"
+    if kind == "session_ended":
+        return f"session ended ({d['reason']})"
+    return kind.replace("_", " ")
+
+
+def _dur(seconds: float) -> str:
+    from setandsetting.core.units import format_duration
+
+    return format_duration(seconds)
+
+
+def _clock(seconds: float) -> str:
+    from setandsetting.core.units import format_clock
+
+    return format_clock(seconds)

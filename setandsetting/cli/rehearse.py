@@ -1,0 +1,81 @@
+"""`setandsetting rehearse PROFILE --patient ID`: the whole session on a simulated clock."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+
+from setandsetting.cli.common import CommandError, compiled
+from setandsetting.core.controls import parse_timed_control
+from setandsetting.core.events import Event, describe
+from setandsetting.core.status import status_line
+from setandsetting.core.units import format_clock, parse_duration
+from setandsetting.rehearsal import OPEN_FOR_S, rehearse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("rehearse", help="run a whole session on a simulated clock")
+    p.add_argument("profile", help="a profile file, e.g. profiles/demo.yaml")
+    p.add_argument("--patient", required=True, help="pseudonymous patient ID")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=0.0,
+        help="N x real time with a live status line (default 0: instant)",
+    )
+    p.add_argument(
+        "--control",
+        action="append",
+        default=[],
+        metavar="T:ACTION",
+        help="apply a control at session time T, e.g. 20m:extend 10m (repeatable)",
+    )
+    p.add_argument("--json", action="store_true", help="events as JSON lines")
+    p.add_argument(
+        "--open-for",
+        default=None,
+        metavar="DUR",
+        help=f"how long an open last phase runs (default {int(OPEN_FOR_S // 60)}m)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="shuffle seed (default: stable)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.speed < 0:
+        raise CommandError("--speed: must be 0 (instant) or a positive factor")
+    try:
+        controls = [parse_timed_control(text) for text in args.control]
+        open_for = parse_duration(args.open_for) if args.open_for else OPEN_FOR_S
+    except ValueError as err:
+        raise CommandError(f"--control: {err}") from None
+    timeline = compiled(args).timeline
+    started = datetime.now(UTC)
+    live = args.speed > 0 and sys.stderr.isatty()
+
+    def on_event(event: Event) -> None:
+        if live:
+            sys.stderr.write("\r\033[K")
+        if args.json:
+            print(json.dumps(event.to_dict(started)), flush=True)
+        else:
+            print(f"{format_clock(event.t):>9}  {describe(event.to_dict())}", flush=True)
+
+    def on_status(snap: dict) -> None:
+        if live:
+            sys.stderr.write("\r\033[K" + status_line(snap)[:150])
+            sys.stderr.flush()
+
+    rehearse(
+        timeline,
+        controls,
+        speed=args.speed,
+        open_for=open_for,
+        on_event=on_event,
+        on_status=on_status,
+    )
+    if live:
+        sys.stderr.write("\r\033[K")
+    return 0

@@ -1,0 +1,196 @@
+"""The room folder on disk: profiles, playlists (default and per patient), the journal.
+
+This is the shell around the pure timeline compiler: it finds each slot's playlist file
+(the patient's overrides the default, slot by slot), probes every track's real length and
+hands the compiler plain values. Every path that comes from a request is checked here:
+patient IDs match one strict pattern and slot names are slugs, so nothing outside the room
+is ever reached through them.
+"""
+
+from __future__ import annotations
+
+import functools
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from setandsetting.core.loader import load_patient, load_playlist, load_profile, load_room
+from setandsetting.core.playlist import PLAYLIST_SUFFIXES, Patient, Playlist
+from setandsetting.core.problems import FormatError
+from setandsetting.core.profile import Profile
+from setandsetting.core.room import Room
+from setandsetting.core.timeline import SlotSource, Timeline, TrackInfo, compile_timeline
+from setandsetting.core.types import SLUG, check_patient_id
+
+DEFAULT_OWNER = "default"
+JOURNAL_NAME = "sessions.db"
+
+
+@dataclass(frozen=True)
+class Compiled:
+    profile: Profile
+    profile_path: Path
+    timeline: Timeline
+
+
+@dataclass(frozen=True)
+class Probe:
+    length: float | None
+    title: str | None = None
+    problem: str | None = None
+
+
+def probe(path: Path) -> Probe:
+    """A file's length and title from its headers and tags (mutagen), without decoding it."""
+    import mutagen
+
+    try:
+        audio = mutagen.File(path, easy=True)
+    except FileNotFoundError:
+        return Probe(None, problem="file not found")
+    except (mutagen.MutagenError, OSError, ValueError) as err:
+        return Probe(None, problem=f"unreadable: {err}")
+    if audio is None or getattr(audio, "info", None) is None:
+        return Probe(None, problem="not an audio file")
+    length = float(getattr(audio.info, "length", 0.0) or 0.0)
+    titles = (audio.tags or {}).get("title") if audio.tags is not None else None
+    title = str(titles[0]) if titles else None
+    return Probe(length, title) if length > 0 else Probe(None, problem="has no audio")
+
+
+@functools.lru_cache(maxsize=32)
+def sound_length(sound: str, base: Path | None = None) -> float:
+    """How long a chime sounds (the music ducks under it for that long)."""
+    from setandsetting.audio.synth import BUILTIN_SOUNDS, RATE, synthesize
+
+    if sound in BUILTIN_SOUNDS:
+        return len(synthesize(sound)) / RATE
+    import soundfile
+
+    path = Path(sound) if base is None else base / sound
+    try:
+        return float(soundfile.info(str(path)).duration)
+    except (RuntimeError, OSError):
+        return 0.0
+
+
+class RoomFolder:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.profiles_dir = self.root / "profiles"
+        self.playlists_dir = self.root / "playlists"
+        self.journal_path = self.root / JOURNAL_NAME
+
+    def room(self) -> Room:
+        return load_room(self.root / "room.yaml")
+
+    # ---------------------------------------------------------------- profiles
+
+    def profiles(self) -> list[Path]:
+        return sorted(self.profiles_dir.glob("*.yaml")) if self.profiles_dir.is_dir() else []
+
+    def profile_path(self, name: str) -> Path:
+        """A profile named by a request: a file name inside profiles/, nothing else."""
+        stem = name.removesuffix(".yaml")
+        if not SLUG.fullmatch(stem.lower()) or "/" in name:
+            raise ValueError(f"{name!r} is not a profile name")
+        path = self.profiles_dir / f"{stem}.yaml"
+        if not path.is_file():
+            raise FileNotFoundError(f"no profile {stem!r} in {self.profiles_dir}")
+        return path
+
+    # ---------------------------------------------------------------- patients
+
+    def patient_dir(self, patient_id: str) -> Path:
+        return self.playlists_dir / check_patient_id(patient_id)
+
+    def patients(self) -> list[str]:
+        if not self.playlists_dir.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in self.playlists_dir.iterdir()
+            if p.is_dir() and p.name != DEFAULT_OWNER and _is_patient(p.name)
+        )
+
+    def patient(self, patient_id: str) -> Patient | None:
+        path = self.patient_dir(patient_id) / "patient.yaml"
+        return load_patient(path) if path.is_file() else None
+
+    def slot_file(self, patient_id: str | None, slot: str) -> tuple[Path, str] | None:
+        """The file that plays for `slot`: the patient's own, else the room default."""
+        if not SLUG.fullmatch(slot):
+            raise ValueError(f"{slot!r} is not a playlist slot name")
+        owners = [(self.patient_dir(patient_id), "patient")] if patient_id else []
+        owners.append((self.playlists_dir / DEFAULT_OWNER, DEFAULT_OWNER))
+        for folder, owner in owners:
+            for suffix in PLAYLIST_SUFFIXES:
+                path = folder / f"{slot}{suffix}"
+                if path.is_file():
+                    return path, owner
+        return None
+
+    def slot_source(self, patient_id: str | None, slot: str) -> SlotSource:
+        found = self.slot_file(patient_id, slot)
+        if found is None:
+            return SlotSource(slot)
+        path, owner = found
+        try:
+            playlist = load_playlist(path)
+        except FormatError as err:
+            return SlotSource(slot, path, owner, problem=str(err.problems[0]))  # type: ignore[arg-type]
+        return SlotSource(slot, path, owner, tuple(_track_infos(path, playlist)))  # type: ignore[arg-type]
+
+    # ---------------------------------------------------------------- compiling
+
+    def compile(self, profile_path: Path, patient_id: str, *, seed: int | None = None) -> Compiled:
+        """Profile + playlists + patient -> Timeline. Raises FormatError on broken files."""
+        check_patient_id(patient_id)
+        profile = load_profile(profile_path)
+        room = self.room()
+        slots = {
+            phase.music.slot: self.slot_source(patient_id, phase.music.slot)
+            for phase in profile.phases
+            if phase.music is not None
+        }
+        base = profile_path.resolve().parent
+        timeline = compile_timeline(
+            profile,
+            slots,
+            patient_id=patient_id,
+            patient=self.patient(patient_id),
+            patient_dir=self.patient_dir(patient_id),
+            on_quiet=tuple(room.on_quiet),
+            seed=seed if seed is not None else zlib.crc32(f"{patient_id}:{profile.name}".encode()),
+            sound_length=lambda sound: sound_length(sound, base),
+        )
+        return Compiled(profile, profile_path, timeline)
+
+
+def _is_patient(name: str) -> bool:
+    try:
+        check_patient_id(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _track_infos(playlist_path: Path, playlist: Playlist) -> list[TrackInfo]:
+    out = []
+    for track in playlist.tracks:
+        path = Path(track.path)
+        if not path.is_absolute():
+            path = (playlist_path.parent / path).resolve()
+        found = probe(path)
+        out.append(
+            TrackInfo(
+                path=path,
+                title=track.title or found.title or path.stem,
+                gain_db=track.gain,
+                start=track.start,
+                end=track.end,
+                length=found.length,
+                problem=found.problem,
+            )
+        )
+    return out

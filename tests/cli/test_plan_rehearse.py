@@ -1,0 +1,130 @@
+"""`plan` and `rehearse` on the repository's own room (profiles/, playlists/)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from setandsetting.cli import main
+
+ROOM = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _in_room(monkeypatch):
+    monkeypatch.chdir(ROOM)
+
+
+def test_plan_json_has_the_contract_fields(capsys):
+    assert main(["plan", "profiles/demo.yaml", "--patient", "P-0042", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert [(p["id"], p["start_s"], p["end_s"]) for p in plan["phases"]] == [
+        ("arrival", 0.0, 45.0),
+        ("dosing", 45.0, 75.0),
+        ("onset", 75.0, 120.0),
+        ("peak", 120.0, 240.0),
+        ("stillness", 240.0, 260.0),
+        ("return", 260.0, 320.0),
+        ("integration", 320.0, None),
+    ]
+    assert {"phase", "path", "start_s", "duration_s"} <= set(plan["tracks"][0])
+    assert [(c["at_s"], c["kind"]) for c in plan["checkins"][:4]] == [
+        (45.0, "dose"),
+        (95.0, "breath"),
+        (135.0, "vitals"),
+        (165.0, "vitals"),
+    ]
+    assert {"at_s", "phase", "kind"} <= set(plan["cues"][0])
+    assert "phase integration: open-ended; it runs until the clinician moves on" in plan["warnings"]
+
+
+def test_plan_applies_the_patient_override_and_avoid_list(capsys):
+    main(["plan", "profiles/demo.yaml", "--patient", "P-0042", "--json"])
+    plan = json.loads(capsys.readouterr().out)
+    peak = [t for t in plan["tracks"] if t["phase"] == "peak"]
+    assert peak[0]["path"].endswith("music/demo/peak-3.flac")
+    assert peak[0]["offset_s"] == 10.0  # the patient's trim
+    assert not any("Return II" in t["title"] for t in plan["tracks"])
+    assert any("removed (on the patient's avoid list)" in w for w in plan["warnings"])
+
+
+def test_plan_table_is_readable(capsys):
+    assert main(["plan", "profiles/demo.yaml", "--patient", "P-0042"]) == 0
+    out = capsys.readouterr().out
+    assert "peak              0:02:00  0:04:00       2m  2m" in out
+    assert "0:00:45  check-in dosing        dose for staff, ack required" in out
+
+
+def test_rehearse_json_lines_follow_the_event_vocabulary(capsys):
+    code = main(
+        [
+            "rehearse",
+            "profiles/demo.yaml",
+            "--patient",
+            "P-0042",
+            "--json",
+            "--control",
+            "2m20s:ack",
+            "--control",
+            "3m:extend 1m",
+            "--control",
+            "6m:stop",
+        ]
+    )
+    assert code == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all({"type", "t", "wall"} <= set(e) for e in events)
+    assert events[0]["type"] == "session_started"
+    assert events[-1] == {**events[-1], "type": "session_ended", "reason": "stopped", "t": 360.0}
+    ack = next(e for e in events if e["type"] == "checkin_acknowledged")
+    assert (ack["t"], ack["latency_s"]) == (140.0, 5.0)
+    ext = next(e for e in events if e["type"] == "phase_extended")
+    assert (ext["phase"], ext["by_s"], ext["new_end_t"]) == ("peak", 60.0, 300.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--patient", "../etc"], "--patient: '../etc' is not a patient ID"),
+        (["--patient", "P-1", "--control", "5m:jump"], "unknown action 'jump'"),
+        (["--patient", "P-1", "--control", "soon:next"], "is not a duration"),
+    ],
+)
+def test_rehearse_bad_input_exits_2_with_one_clear_line(capsys, args, message):
+    assert main(["rehearse", "profiles/demo.yaml", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_a_broken_profile_exits_2_with_its_position(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nphases:\n  - id: a\n    duration: 5 minutes\n")
+    assert main(["plan", str(bad), "--patient", "P-1"]) == 2
+    assert capsys.readouterr().err.startswith(f"{bad}:4:15: phases[0].duration:")
+
+
+def test_rehearse_runs_as_a_process_without_a_traceback():
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "setandsetting",
+            "rehearse",
+            "profiles/im-ketamine.yaml",
+            "--patient",
+            "P-0042",
+            "--control",
+            "40m:extend 10m",
+            "--control",
+            "1h:next",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOM,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "session ended" in proc.stdout
