@@ -56,6 +56,9 @@ class MusicBackend(ABC):
     def stop(self, voice: int) -> None:
         """Stop a voice (the engine fades it to 0 first)."""
 
+    def poll(self) -> None:  # noqa: B027 - optional: a backend without upkeep has none to do
+        """Cheap upkeep, called from the engine thread at least every 250 ms."""
+
     @abstractmethod
     def close(self) -> None:
         """Release the device."""

@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "schema": "setandsetting.cli.formats",
     "plan": "setandsetting.cli.plan",
     "rehearse": "setandsetting.cli.rehearse",
+    "run": "setandsetting.cli.run",
     "log": "setandsetting.cli.log",
     "library": "setandsetting.cli.library",
     "midi": "setandsetting.cli.midi",

@@ -32,10 +32,14 @@ EVENT_TYPES = frozenset(
         "session_resumed",
         "session_ended",
         "control_refused",
+        "control",
+        "device_back",
     }
 )
 
-TRACK_END_REASONS = frozenset({"finished", "skipped", "phase_end", "error", "quiet", "held"})
+TRACK_END_REASONS = frozenset(
+    {"finished", "skipped", "phase_end", "error", "quiet", "held", "stopped", "interrupted"}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -895,6 +895,34 @@ def _track_finished(run: _Run, c: Control, t: float) -> str | None:
     return None
 
 
+def _rejoin(run: _Run, c: Control, t: float) -> str | None:
+    """After a crash: the music comes back at the right place, fading in gently.
+
+    The voices the dead process was playing end as "interrupted"; the current track starts
+    again at the offset the session clock says it should be at now.
+    """
+    s = run.state
+    for v in voices(s):
+        run.emit(
+            "track_ended",
+            t,
+            path=str(v.track.path),
+            title=v.track.title,
+            reason="interrupted",
+            phase=s.timeline.phases[v.phase].id,
+            voice=v.id,
+        )
+    run.set(voice=None, leaving=())
+    v = s.voice
+    if v is not None and s.music == "playing":
+        offset = v.offset_at(t)
+        if offset < v.track.duration - 1.0:
+            _start_voice(run, v.pos, t, offset, RESUME_FADE_S)
+        elif _has_room_for_next(run.state, t):
+            _start_voice(run, v.pos + 1, t, 0.0, RESUME_FADE_S)
+    return None
+
+
 _HANDLERS = {
     "extend": _extend,
     "next": _next,
@@ -908,4 +936,5 @@ _HANDLERS = {
     "stop": _stop,
     "track_failed": _track_failed,
     "track_finished": _track_finished,
+    "rejoin": _rejoin,
 }

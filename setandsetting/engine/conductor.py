@@ -69,6 +69,8 @@ class Conductor:
         self._levels: dict[int, float] = {}  # device voice -> last level set
         self._orphans: dict[int, _Fade] = {}  # device voices fading out after the end
         self._cc: dict[str, int] = {}  # CC ramp -> last value sent
+        self._now = 0.0
+        self._warned_no_cues = False
 
     # -------------------------------------------------------------- driving
 
@@ -77,21 +79,10 @@ class Conductor:
         self._perform(events, t)
         self.sync(t)
 
-    def restore(self, state: State, t: float) -> None:
-        """Take over a state rebuilt from the journal: the music comes back gently."""
-        self.state = state
-        for voice in session.voices(state):
-            self._play(
-                voice.id,
-                str(voice.track.path),
-                voice.track.start + voice.offset_at(t),
-                voice.track.end,
-            )
-        self.sync(t)
-
     def tick(self, t: float) -> None:
         """Whatever was planned up to t happens now; levels are brought up to date."""
         assert self.state is not None
+        self._now = t
         self.state, events = session.advance(self.state, t)
         self._perform(events, t)
         self.sync(t)
@@ -103,31 +94,35 @@ class Conductor:
         self.sync(t)
         return events
 
+    def decide(self, report: BackendReport) -> Control | None:
+        """The control a music report means for the session, or None.
+
+        An "ended" close to the planned turn is the planned turn itself (devices report the
+        end a little early); one well before it means the file was shorter than its tags.
+        """
+        if report.source != "music" or report.kind not in ("ended", "error"):
+            return None
+        voice_id = next((v for v, s in self._slot_of.items() if s == report.voice), None)
+        if voice_id is None:
+            return None
+        if report.kind == "error":
+            return Control("track_failed", voice=voice_id, message=report.message)
+        current = self.state.voice if self.state else None
+        if current is None or current.id != voice_id:
+            return None
+        if self._now < session.turn_time(self.state, current) - LATE_END_S:  # type: ignore[arg-type]
+            return Control("track_finished", voice=voice_id)
+        return None
+
     def report(self, report: BackendReport, t: float) -> None:
-        """A device told us something: reconcile the session with it."""
+        """A device report that is not a control: a lost or recovered device, a fade done."""
         if report.source == "music" and report.kind in ("ended", "error"):
-            voice_id = next((v for v, s in self._slot_of.items() if s == report.voice), None)
-            current = self.state.voice if self.state else None
-            if voice_id is None:
+            if report.voice in self._orphans:
                 self._release_orphan(report.voice)
-                return
-            if report.kind == "error":
-                self.control(Control("track_failed", voice=voice_id, message=report.message), t)
-            elif (
-                current is not None
-                and current.id == voice_id
-                and t < session.turn_time(self.state, current) - LATE_END_S
-            ):
-                self.control(Control("track_finished", voice=voice_id), t)
             return
         if report.kind in ("device_lost", "device_back"):
-            self._emit(
-                Event(
-                    "error" if report.kind == "device_lost" else "device_back",
-                    t,
-                    {"source": report.source, "message": report.message},
-                )
-            )
+            kind = "error" if report.kind == "device_lost" else "device_back"
+            self._emit(Event(kind, t, {"source": report.source, "message": report.message}))
 
     def sync(self, t: float) -> None:
         """Set every sounding voice to its level at t, and CC ramps to their values."""
@@ -231,6 +226,10 @@ class Conductor:
 
     def _send_cue(self, payload: dict, t: float) -> None:
         if self.devices.cues is None:
+            if not self._warned_no_cues:
+                self._warned_no_cues = True
+                message = "room.yaml names no MIDI or OSC outputs; cues are not sent"
+                self._emit(Event("error", t, {"source": "cues", "message": message}))
             return
         try:
             self.devices.cues.send(payload)

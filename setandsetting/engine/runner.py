@@ -1,0 +1,207 @@
+"""The room's session manager: start a session, resume an interrupted one, hold the engine.
+
+Shared by `run` (foreground) and `serve` (the daemon), so both journal every session and
+both resume by themselves after a crash.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from setandsetting.backends.base import Report
+from setandsetting.core.plan import build_plan
+from setandsetting.core.room import Room
+from setandsetting.engine.conductor import Devices
+from setandsetting.engine.engine import Engine, JournalSink
+from setandsetting.engine.resume import replay
+from setandsetting.journal.store import BufferedJournal, Journal
+from setandsetting.roomfolder import Compiled, RoomFolder
+
+DevicesFactory = Callable[[Room, Report, Path], Devices]
+
+
+class SessionBusy(RuntimeError):
+    """A session is already running in this room."""
+
+
+@dataclass
+class Resumed:
+    session_id: str
+    gap_s: float
+
+
+def default_devices(room: Room, report: Report, sounds_dir: Path) -> Devices:
+    from setandsetting.engine.devices import real_devices
+
+    return real_devices(room, report, sounds_dir)
+
+
+class SessionRunner:
+    """At most one live session per room; every session journaled."""
+
+    def __init__(
+        self,
+        folder: RoomFolder,
+        *,
+        devices: DevicesFactory = default_devices,
+        journal: Journal | None = None,
+        midi_input: bool = True,
+    ) -> None:
+        self.folder = folder
+        self._devices = devices
+        self._journal = journal
+        self._buffered: BufferedJournal | None = None
+        self._midi_input = midi_input
+        self._lock = threading.Lock()
+        self.engine: Engine | None = None
+        self.session_id: str | None = None
+        self.compiled: Compiled | None = None
+        self._subscribers: list[Callable[[dict[str, Any]], None]] = []
+
+    def subscribe(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        """Receive the events of every session this runner starts, from its first one."""
+        self._subscribers.append(callback)
+        if self.engine is not None:
+            self.engine.subscribe(callback)
+
+    # ------------------------------------------------------------------ journal
+
+    @property
+    def journal(self) -> Journal:
+        """Opened on first use; a bad journal raises JournalError naming the file."""
+        if self._journal is None:
+            self._journal = Journal.open(self.folder.journal_path, busy_timeout_s=0.5)
+        return self._journal
+
+    def _sink(self, session_id: str) -> JournalSink:
+        if self._buffered is None:
+            self._buffered = BufferedJournal(self.journal)
+        return JournalSink(self._buffered, session_id)
+
+    # ------------------------------------------------------------------ sessions
+
+    @property
+    def running(self) -> bool:
+        return self.engine is not None and self.engine.running
+
+    def start(self, profile_path: Path, patient: str) -> Engine:
+        """Compile, journal the plan, start the engine. Raises FormatError, SessionBusy."""
+        with self._lock:
+            if self.running:
+                raise SessionBusy("a session is already running in this room")
+            compiled = self.folder.compile(profile_path, patient)
+            started = datetime.now(UTC)
+            session_id = self.journal.begin_session(
+                patient=patient,
+                profile_path=str(profile_path),
+                profile_name=compiled.profile.name,
+                started_wall=started,
+                plan=build_plan(compiled.timeline),
+            )
+            return self._launch(compiled, session_id, started, restore=None)
+
+    def resume_interrupted(self, now: datetime | None = None) -> Resumed | None:
+        """Resume the newest interrupted session if it is recent; close older ones."""
+        now = now or datetime.now(UTC)
+        window = self.folder.room().resume_window
+        candidates = self.journal.interrupted()
+        resumed: Resumed | None = None
+        for item in reversed(candidates):  # newest first
+            last = _last_seen(self.journal, item)
+            age = (now - last).total_seconds()
+            if resumed is None and age <= window and not self.running:
+                resumed = self._resume(item.session, now, age)
+                if resumed is not None:
+                    continue
+            self._close_interrupted(item.session.id, item.session.started_wall, last)
+        return resumed
+
+    def _resume(self, summary: Any, now: datetime, gap: float) -> Resumed | None:
+        try:
+            compiled = self.folder.compile(Path(summary.profile_path), summary.patient)
+        except Exception:  # the profile changed or vanished: the session cannot resume
+            return None
+        journaled = self.journal.events(summary.id)
+        session_t = (now - summary.started_wall).total_seconds()
+        state, gap_events = replay(compiled.timeline, journaled, session_t)
+        sink = self._sink(summary.id)
+        for event in gap_events:
+            sink.append(event.to_dict(summary.started_wall))
+        if state.ended:
+            return None
+        self._launch(compiled, summary.id, summary.started_wall, restore=(state, gap))
+        return Resumed(summary.id, gap)
+
+    def _close_interrupted(self, session_id: str, started: datetime, last: datetime) -> None:
+        t = max(0.0, (last - started).total_seconds())
+        self.journal.append(
+            session_id,
+            {
+                "type": "session_ended",
+                "t": round(t, 3),
+                "wall": last.isoformat(),
+                "reason": "interrupted",
+            },
+        )
+
+    def _launch(
+        self, compiled: Compiled, session_id: str, started: datetime, restore: Any
+    ) -> Engine:
+        room = self.folder.room()
+        early: list[Any] = []  # what devices say while they are being opened
+        holder: dict[str, Engine] = {}
+
+        def report(r: Any) -> None:
+            engine = holder.get("engine")
+            if engine is None:
+                early.append(r)
+            else:
+                engine.report(r)
+
+        devices = self._devices(room, report, compiled.profile_path.resolve().parent)
+        engine = Engine(
+            compiled.timeline,
+            devices,
+            sink=self._sink(session_id),
+            started_wall=started,
+            restore=restore,
+        )
+        holder["engine"] = engine
+        for callback in self._subscribers:
+            engine.subscribe(callback)
+        for r in early:
+            engine.report(r)
+        if self._midi_input:
+            from setandsetting.engine.devices import midi_control
+
+            control_input = midi_control(room, engine.report)
+            if control_input is not None:
+                engine.attach(control_input)
+        self.engine, self.session_id, self.compiled = engine, session_id, compiled
+        engine.start()
+        return engine
+
+    def close(self) -> None:
+        if self.engine is not None and self.engine.running:
+            self.engine.stop()
+        if self._buffered is not None:
+            self._buffered.flush()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+
+def _last_seen(journal: Journal, item: Any) -> datetime:
+    """When an interrupted session was last known alive: its heartbeat or last event."""
+    times = [item.session.started_wall]
+    if item.heartbeat is not None:
+        times.append(item.heartbeat.wall)
+    events = journal.events(item.session.id)
+    if events:
+        times.append(datetime.fromisoformat(events[-1]["wall"]))
+    return max(times)
