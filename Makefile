@@ -9,10 +9,13 @@ INSTALL_STAMP := $(VENV)/.install-stamp
 DEMO_MUSIC_DIR := music/demo
 DEMO_MUSIC_STAMP := $(DEMO_MUSIC_DIR)/.generated
 DEMO_PATIENT := P-0042
-# Live controls the demo presses: acknowledge the dose, extend the peak, try to move on
-# before the return's floor (refused), move on, write a note, end the session at 6 minutes.
-DEMO_CONTROLS := --control '50s:ack' --control '2m30s:extend 30s' --control '5m:next' \
-	--control '5m10s:next' --control '5m20s:note Patient calm, eyes open' --control '6m:stop'
+# Live controls the demo presses: acknowledge check-ins (one late, after its reminder; one
+# is missed), extend the peak, try to move on before the return's floor (refused), move on,
+# write a note, lower the level, and end the session at 6 minutes.
+DEMO_CONTROLS := --control '50s:ack' --control '2m20s:ack' --control '2m30s:extend 30s' \
+	--control '3m25s:ack' --control '5m:next' --control '5m10s:next' \
+	--control '5m20s:note Patient calm, eyes open' --control '5m30s:level -5%' \
+	--control '5m50s:ack' --control '6m:stop'
 
 .DEFAULT_GOAL := help
 .PHONY: help install debian-packages test check bench demo clean distclean
@@ -53,7 +56,7 @@ bench: install
 	done; \
 	if [ $$found -eq 0 ]; then echo "no benchmarks/bench_*.py found" >&2; exit 1; fi
 
-$(DEMO_MUSIC_STAMP): $(INSTALL_STAMP) $(wildcard setandsetting/audio/demo_music.py)
+$(DEMO_MUSIC_STAMP): $(wildcard setandsetting/audio/demo_music.py) | $(INSTALL_STAMP)
 	$(VENV_PYTHON) -m setandsetting.audio.demo_music $(DEMO_MUSIC_DIR)
 	touch $@
 
