@@ -9,9 +9,10 @@ is ever reached through them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from setandsetting.core.loader import load_patient, load_playlist, load_profile, load_room
@@ -153,6 +154,8 @@ class RoomFolder:
             for phase in profile.phases
             if phase.music is not None
         }
+        if room.audio.loudness_target is not None:
+            slots = self._normalised(slots, room.audio.loudness_target)
         base = profile_path.resolve().parent
         timeline = compile_timeline(
             profile,
@@ -165,6 +168,29 @@ class RoomFolder:
             sound_length=lambda sound: sound_length(sound, base),
         )
         return Compiled(profile, profile_path, timeline)
+
+    def _normalised(self, slots: dict[str, SlotSource], target: float) -> dict[str, SlotSource]:
+        """Each track's gain plus what brings it to the room's loudness target.
+
+        Loudness is measured once per file version (path, mtime, size) and cached in
+        <room>/.cache, so only new or changed files cost time (`library scan` does it ahead).
+        """
+        from setandsetting.audio.loudness import LoudnessCache, TrackLoudness, gain_to_target
+
+        cache = LoudnessCache(self.root / ".cache")
+        out = {}
+        for name, source in slots.items():
+            tracks = []
+            for track in source.tracks:
+                found = cache.measure(Path(track.path)) if track.length is not None else None
+                if isinstance(found, TrackLoudness):
+                    gain = gain_to_target(found.lufs, target, peak_db=found.peak_db)
+                    track = replace(track, gain_db=track.gain_db + gain)
+                tracks.append(track)
+            out[name] = replace(source, tracks=tuple(tracks))
+        with contextlib.suppress(OSError):  # a read-only room still plays; it measures again
+            cache.save()
+        return out
 
 
 def _is_patient(name: str) -> bool:

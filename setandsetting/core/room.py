@@ -32,7 +32,8 @@ class AudioSettings(Frozen):
     music_output: str = "default"
     patient_chimes: str = "default"
     staff_chimes: str | None = None
-    loudness_target: Lufs = -23.0
+    # Tracks are brought to this loudness (EBU R128) when set; unset, they play as mastered.
+    loudness_target: Lufs | None = None
 
 
 class MidiInputSettings(Frozen):

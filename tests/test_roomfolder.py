@@ -1,0 +1,73 @@
+"""The room folder: slot resolution, patient checks, loudness normalisation, track probing."""
+
+import pytest
+
+from setandsetting.roomfolder import RoomFolder
+from tests.support.audio_analysis import write_tone
+
+PROFILE = """name: t
+phases:
+  - id: a
+    duration: 1m
+    music: calm
+"""
+
+
+@pytest.fixture
+def room(tmp_path):
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "t.yaml").write_text(PROFILE)
+    default = tmp_path / "playlists" / "default"
+    default.mkdir(parents=True)
+    music = tmp_path / "music"
+    music.mkdir()
+    write_tone(music / "loud.flac", 440.0, 3.0, amplitude=0.5)
+    write_tone(music / "soft.flac", 440.0, 3.0, amplitude=0.05)
+    (default / "calm.yaml").write_text(
+        "tracks:\n  - path: ../../music/loud.flac\n  - path: ../../music/soft.flac\n"
+    )
+    return tmp_path
+
+
+def test_patient_playlist_overrides_the_default_slot_by_slot(room):
+    folder = RoomFolder(room)
+    assert folder.slot_file("P-1", "calm")[1] == "default"
+    own = room / "playlists" / "P-1"
+    own.mkdir()
+    (own / "calm.m3u8").write_text("#EXTM3U\n../../music/soft.flac\n")
+    path, owner = folder.slot_file("P-1", "calm")
+    assert (path.name, owner) == ("calm.m3u8", "patient")
+
+
+@pytest.mark.parametrize("bad", ["../etc", "a b", "", "x" * 65, "-lead"])
+def test_patient_ids_outside_the_pattern_are_refused(room, bad):
+    with pytest.raises(ValueError):
+        RoomFolder(room).patient_dir(bad)
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "Calm", "a/b"])
+def test_slot_names_outside_the_pattern_are_refused(room, bad):
+    with pytest.raises(ValueError):
+        RoomFolder(room).slot_file("P-1", bad)
+
+
+def test_tracks_are_probed_for_their_real_length(room):
+    tracks = RoomFolder(room).slot_source(None, "calm").tracks
+    assert [round(t.length, 2) for t in tracks] == [3.0, 3.0]
+    assert [t.title for t in tracks] == ["loud", "soft"]
+
+
+def test_without_a_target_tracks_play_as_mastered(room):
+    compiled = RoomFolder(room).compile(room / "profiles" / "t.yaml", "P-1")
+    assert [t.gain_db for t in compiled.timeline.phases[0].tracks] == [0.0, 0.0]
+
+
+def test_a_loudness_target_brings_tracks_together_and_is_cached(room):
+    (room / "room.yaml").write_text("audio: {loudness_target: -23 LUFS}\n")
+    compiled = RoomFolder(room).compile(room / "profiles" / "t.yaml", "P-1")
+    loud, soft = compiled.timeline.phases[0].tracks
+    # A stereo sine at amplitude 0.5: -0.691 + 10*log10(2 * 0.5**2 / 2) = -6.71 LUFS.
+    assert loud.gain_db == pytest.approx(-23 - (-6.71), abs=0.3)
+    # The soft one is 20 dB quieter: boosted, but never past the peak limit.
+    assert soft.gain_db > loud.gain_db + 12
+    assert (room / ".cache" / "loudness.json").is_file()
