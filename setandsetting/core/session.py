@@ -447,14 +447,18 @@ def _voice_gone(run: _Run, voice_id: int, t: float) -> None:
     s = run.state
     gone = next(v for v in s.leaving if v.id == voice_id)
     run.set(leaving=tuple(v for v in s.leaving if v.id != voice_id))
+    _track_ended(run, gone, t, gone.reason)
+
+
+def _track_ended(run: _Run, voice: Voice, t: float, reason: str) -> None:
     run.emit(
         "track_ended",
         t,
-        path=str(gone.track.path),
-        title=gone.track.title,
-        reason=gone.reason,
-        phase=s.timeline.phases[gone.phase].id,
-        voice=gone.id,
+        path=str(voice.track.path),
+        title=voice.track.title,
+        reason=reason,
+        phase=run.state.timeline.phases[voice.phase].id,
+        voice=voice.id,
     )
 
 
@@ -462,15 +466,7 @@ def _leave(run: _Run, voice: Voice, t: float, fade: float, reason: str) -> None:
     """Move a voice to the leaving list: it fades out over `fade` from t."""
     env_now = _out_envelope(run.state, voice, t)
     if fade <= 0 or env_now <= 0 or voice_level(run.state, voice, t) <= 0:
-        run.emit(
-            "track_ended",
-            t,
-            path=str(voice.track.path),
-            title=voice.track.title,
-            reason=reason,
-            phase=run.state.timeline.phases[voice.phase].id,
-            voice=voice.id,
-        )
+        _track_ended(run, voice, t, reason)
         return
     # Continue from where the fade-out already stands, so the level never jumps upwards.
     gone = replace(voice, leaving_at=t + fade * env_now, fade_out=fade, reason=reason)
@@ -583,15 +579,7 @@ def _end_phase(run: _Run, t: float, advanced: bool = False) -> None:
 def _finish(run: _Run, t: float, reason: str) -> None:
     s = run.state
     for v in voices(s):
-        run.emit(
-            "track_ended",
-            t,
-            path=str(v.track.path),
-            title=v.track.title,
-            reason="phase_end" if reason == "completed" else "stopped",
-            phase=s.timeline.phases[v.phase].id,
-            voice=v.id,
-        )
+        _track_ended(run, v, t, "phase_end" if reason == "completed" else "stopped")
     run.set(voice=None, leaving=(), ended=reason, t=t)
     run.emit("session_ended", t, reason=reason)
 
@@ -903,15 +891,7 @@ def _rejoin(run: _Run, c: Control, t: float) -> str | None:
     """
     s = run.state
     for v in voices(s):
-        run.emit(
-            "track_ended",
-            t,
-            path=str(v.track.path),
-            title=v.track.title,
-            reason="interrupted",
-            phase=s.timeline.phases[v.phase].id,
-            voice=v.id,
-        )
+        _track_ended(run, v, t, "interrupted")
     run.set(voice=None, leaving=())
     v = s.voice
     if v is not None and s.music == "playing":
