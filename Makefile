@@ -9,11 +9,12 @@ INSTALL_STAMP := $(VENV)/.install-stamp
 DEMO_MUSIC_DIR := music/demo
 DEMO_MUSIC_STAMP := $(DEMO_MUSIC_DIR)/.generated
 DEMO_PATIENT := P-0042
-# Live controls the demo presses: acknowledge check-ins (one late, after its reminder; one
-# is missed), extend the peak, try to move on before the return's floor (refused), move on,
-# write a note, lower the level, and end the session at 6 minutes.
+# Live controls the demo presses: acknowledge check-ins (one late, after its reminder; the
+# last of the peak is left to be missed), extend the peak, try to move on before the
+# return's floor (refused), move on, write a note, lower the level, end at 6 minutes.
 DEMO_CONTROLS := --control '50s:ack' --control '2m20s:ack' --control '2m30s:extend 30s' \
-	--control '3m25s:ack' --control '5m:next' --control '5m10s:next' \
+	--control '3m10s:ack' --control '3m20s:ack' --control '3m50s:ack' \
+	--control '5m:next' --control '5m10s:next' \
 	--control '5m20s:note Patient calm, eyes open' --control '5m30s:level -5%' \
 	--control '5m50s:ack' --control '6m:stop'
 
