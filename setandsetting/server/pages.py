@@ -1,0 +1,123 @@
+"""The web UI's pages: server-rendered shells; the live state and edits go through /api.
+
+The pages hold no logic of their own. Start, Live and Playlists are filled in by a little
+plain JavaScript from the JSON API (static/*.js); Review is rendered here straight from the
+journal with the same review tables and SVG timeline as the HTML export. The security
+middleware (security.py) sets the `sas_csrf` cookie the scripts echo in X-CSRF-Token.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from setandsetting.core.types import check_patient_id
+from setandsetting.engine.runner import SessionRunner
+from setandsetting.journal.export import _svg as timeline_svg
+from setandsetting.journal.review import build_review, review_header, review_tables
+from setandsetting.journal.store import JournalError, UnknownSession
+from setandsetting.roomfolder import RoomFolder
+
+HERE = Path(__file__).parent
+TEMPLATES = Jinja2Templates(directory=HERE / "templates")
+
+
+def _page(
+    request: Request, template: str, page: str, title: str, status: int = 200, **context: Any
+) -> Response:
+    """Render a page; never cached, so Back never shows a stale session."""
+    response = TEMPLATES.TemplateResponse(
+        request, template, {"page": page, "page_title": title, **context}, status_code=status
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _not_found(request: Request, page: str, message: str) -> Response:
+    return _page(request, "message.html", page, "Not found", status=404, message=message)
+
+
+def _session_rows(runner: SessionRunner) -> list[dict[str, str]]:
+    return [
+        {
+            "id": s.id,
+            "started": s.started_wall.astimezone().strftime("%Y-%m-%d %H:%M"),
+            "patient": s.patient,
+            "profile": s.profile_name,
+            "ended": s.end_reason or ("running" if s.id == runner.session_id else "-"),
+        }
+        for s in runner.journal.sessions()
+    ]
+
+
+def register_pages(app: FastAPI, folder: RoomFolder, runner: SessionRunner) -> None:
+    """Add the page routes and /static to the API engineer's app."""
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    html: dict[str, Any] = {"response_class": HTMLResponse, "include_in_schema": False}
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/live" if runner.running else "/start", status_code=303)
+
+    @app.get("/start", **html)
+    def start(request: Request) -> Response:
+        return _page(request, "start.html", "start", "Start", running=runner.running)
+
+    @app.get("/live", **html)
+    def live(request: Request) -> Response:
+        return _page(request, "live.html", "live", "Live")
+
+    @app.get("/playlists", **html)
+    def patients(request: Request) -> Response:
+        return _page(request, "patients.html", "playlists", "Playlists", patients=folder.patients())
+
+    @app.get("/playlists/{patient}", **html)
+    def playlists(request: Request, patient: str) -> Response:
+        try:
+            check_patient_id(patient)
+        except ValueError as err:
+            return _not_found(request, "playlists", str(err))
+        if not folder.patient_dir(patient).is_dir():
+            return _not_found(request, "playlists", f"No patient folder {patient}.")
+        return _page(
+            request, "playlists.html", "playlists", f"Playlists {patient}", patient=patient
+        )
+
+    @app.get("/review", **html)
+    def sessions(request: Request) -> Response:
+        try:
+            rows, error = _session_rows(runner), None
+        except JournalError as err:
+            rows, error = [], str(err)
+        return _page(request, "review_list.html", "review", "Review", sessions=rows, error=error)
+
+    @app.get("/review/{session_id}", **html)
+    def review(request: Request, session_id: str) -> Response:
+        try:
+            summary = runner.journal.session(session_id)
+            events = runner.journal.events(session_id)
+        except UnknownSession:
+            return _not_found(request, "review", f"No session {session_id} in the journal.")
+        except JournalError as err:
+            return _page(request, "message.html", "review", "Journal", status=500, message=str(err))
+        report = build_review(summary, events)
+        return _page(
+            request,
+            "review.html",
+            "review",
+            f"Session {session_id}",
+            session_id=session_id,
+            header=review_header(report),
+            tables=review_tables(report),
+            timeline=timeline_svg(report, events),
+        )
+
+    @app.get("/login", **html)
+    def login(request: Request) -> Response:
+        failed = request.query_params.get("failed") is not None
+        return _page(request, "login.html", "login", "Room token", failed=failed)

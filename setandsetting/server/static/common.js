@@ -1,0 +1,65 @@
+// Shared by every page: API calls that carry the CSRF token, a calm toast, small formatters.
+"use strict";
+
+function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)sas_csrf=([^;]*)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+// fetch JSON; resolves to {ok, status, data}. State-changing methods send X-CSRF-Token.
+async function api(method, url, body) {
+  const headers = { "Accept": "application/json" };
+  if (method !== "GET") headers["X-CSRF-Token"] = csrfToken();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(url, {
+      method, headers, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    return { ok: false, status: 0, data: { error: "the room daemon does not answer" } };
+  }
+  let data = null;
+  try { data = await response.json(); } catch (err) { data = null; }
+  if (response.status === 401) { location.href = "/login"; }
+  return { ok: response.ok, status: response.status, data };
+}
+
+let toastTimer = null;
+function toast(message, kind) {
+  const el = document.getElementById("toast");
+  el.textContent = message;
+  el.className = kind || "";
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, kind === "refused" ? 9000 : 5000);
+}
+
+function errorText(result) {
+  return (result.data && result.data.error) || `request failed (${result.status})`;
+}
+
+function clock(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const mm = String(m).padStart(h ? 2 : 1, "0"), ss = String(r).padStart(2, "0");
+  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("data-")) node.setAttribute(k, v);
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) {
+    node.append(typeof c === "string" ? document.createTextNode(c) : c);
+  }
+  return node;
+}

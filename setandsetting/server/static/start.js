@@ -1,0 +1,100 @@
+// Start page: pick patient and profile, show the preflight, start the session.
+"use strict";
+
+const FIT_TEXT = {
+  fits: "fits", shorter: "shorter than the phase (will loop or go quiet)",
+  longer: "longer than the phase (will be cut)", silent: "silent",
+};
+
+function fillSelect(select, items, value, label) {
+  select.replaceChildren(...items.map((item) =>
+    el("option", { value: value(item), text: label(item) })));
+}
+
+function devicesList(devices) {
+  const rows = [];
+  const audio = devices.audio || {};
+  for (const [key, value] of Object.entries(audio)) {
+    const text = Array.isArray(value) ? value.join(", ") || "none found" :
+      (value && typeof value === "object" ? JSON.stringify(value) : String(value));
+    rows.push(el("li", { text: `audio ${key}: ${text}` }));
+  }
+  const midi = devices.midi || {};
+  for (const key of ["outputs", "inputs"]) {
+    const ports = midi[key] || [];
+    rows.push(el("li", { text: `MIDI ${key}: ${ports.length ? ports.join(", ") : "none found"}` }));
+  }
+  if (midi.error) rows.push(el("li", { class: "fit-shorter", text: `MIDI: ${midi.error}` }));
+  return el("ul", { class: "plain", id: "preflight-devices" }, ...rows);
+}
+
+function renderPreflight(data) {
+  const box = document.getElementById("preflight");
+  const warnings = [...new Set([...(data.plan?.warnings || []), ...(data.warnings || [])])];
+  const slots = data.slots || [];
+  const table = el("table", { id: "preflight-slots" },
+    el("thead", {}, el("tr", {}, ...["phase", "slot", "playlist", "tracks", "music", "phase length", "fit"]
+      .map((h) => el("th", { text: h })))),
+    el("tbody", {}, ...slots.map((s) => el("tr", { "data-slot": s.slot },
+      el("td", { text: s.phase }), el("td", { text: s.slot }),
+      el("td", { text: s.owner ? `${s.owner}${s.source ? " · " + s.source.split("/").pop() : ""}` : "none" }),
+      el("td", { text: String(s.tracks ?? 0) }),
+      el("td", { text: clock(s.playable_s) }),
+      el("td", { text: s.phase_s === null || s.phase_s === undefined ? "open" : clock(s.phase_s) }),
+      el("td", { class: `fit-${s.fit}`, text: FIT_TEXT[s.fit] || s.fit })))));
+  box.replaceChildren(
+    el("h2", { text: "Preflight" }),
+    warnings.length
+      ? el("ul", { class: "warnings", id: "preflight-warnings" }, ...warnings.map((w) => el("li", { text: w })))
+      : el("p", { class: "fit-fits", id: "preflight-warnings", text: "No warnings: every file is found." }),
+    table,
+    el("h2", { text: "Devices" }),
+    devicesList(data.devices || {}),
+  );
+}
+
+async function preflight() {
+  const patient = document.getElementById("patient").value;
+  const profile = document.getElementById("profile").value;
+  const button = document.getElementById("start-button");
+  button.disabled = true;
+  if (!patient || !profile) return;
+  const q = new URLSearchParams({ patient, profile });
+  const result = await api("GET", `/api/preflight?${q}`);
+  if (!result.ok) {
+    document.getElementById("preflight").replaceChildren(
+      el("h2", { text: "Preflight" }), el("p", { class: "fit-silent", text: errorText(result) }));
+    return;
+  }
+  renderPreflight(result.data);
+  button.disabled = false;
+}
+
+async function startSession() {
+  const button = document.getElementById("start-button");
+  button.disabled = true;
+  const result = await api("POST", "/api/session", {
+    patient: document.getElementById("patient").value,
+    profile: document.getElementById("profile").value,
+  });
+  if (result.ok) { location.href = "/live"; return; }
+  toast(errorText(result), "refused");
+  button.disabled = false;
+}
+
+async function init() {
+  const [patients, profiles] = await Promise.all([api("GET", "/api/patients"), api("GET", "/api/profiles")]);
+  if (!patients.ok || !profiles.ok) { toast(errorText(patients.ok ? profiles : patients), "refused"); return; }
+  fillSelect(document.getElementById("patient"), patients.data, (p) => p, (p) => p);
+  fillSelect(document.getElementById("profile"), profiles.data, (p) => p.name,
+    (p) => `${p.title || p.name} (${p.name})`);
+  const params = new URLSearchParams(location.search);
+  if (params.get("patient")) document.getElementById("patient").value = params.get("patient");
+  if (params.get("profile")) document.getElementById("profile").value = params.get("profile");
+  document.getElementById("patient").addEventListener("change", preflight);
+  document.getElementById("profile").addEventListener("change", preflight);
+  document.getElementById("start-button").addEventListener("click", startSession);
+  await preflight();
+}
+
+document.addEventListener("DOMContentLoaded", init);
