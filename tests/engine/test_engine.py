@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import apscheduler.schedulers.base as aps_base
@@ -20,8 +21,8 @@ import pytest
 from setandsetting.backends.recording import RecordingChimes, RecordingMusic
 from setandsetting.core import session
 from setandsetting.core.controls import parse_control
-from setandsetting.engine import engine as engine_module
 from setandsetting.engine import conductor as conductor_module
+from setandsetting.engine import engine as engine_module
 from setandsetting.engine.conductor import Devices
 from setandsetting.engine.engine import JOB_ID, Engine, EngineClosed, JournalSink
 from tests.support.timelines import timeline
@@ -155,7 +156,7 @@ def test_fades_update_at_least_20_times_a_second_and_rest_when_steady(
     rig.wait_until(4.5)
     moving = rig.levels(0, 0.1, 2.9)
     assert len(moving) / 2.8 >= 20.0, f"{len(moving)} level updates in 2.8 s"
-    longest = max(b - a for a, b in zip(moving, moving[1:], strict=False))
+    longest = max(b - a for a, b in pairwise(moving))
     assert longest < 0.15, f"the fade stalled for {longest:.3f} s"
     assert rig.levels(0, 3.2, 4.5) == []  # steady: not one device call
     assert rig.music.levels[0] == pytest.approx(0.6, abs=0.001)
