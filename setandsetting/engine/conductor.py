@@ -170,6 +170,8 @@ class Conductor:
                 self._chime(d["sound"], d["level"], d["audience"], event.t)
             elif event.type == "cue_sent":
                 self._send_cue(d["payload"], event.t)
+                if any(r.cue_id == d["id"] for r in self.state.ramps):  # type: ignore[union-attr]
+                    self._cc[d["id"]] = d["payload"]["midi"]["value"]  # sync must not repeat it
             elif event.type == "quiet" or event.type == "session_ended":
                 self._all_notes_off(event.t)
 
