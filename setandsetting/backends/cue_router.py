@@ -38,6 +38,10 @@ class CueRouter(CueBackend):
         if is_note and channel is not None:
             self._used.setdefault(name, set()).add(channel)
 
+    def wait_connected(self, timeout: float) -> bool:
+        """Wait up to `timeout` s for every MIDI output (session start, tests); OSC needs none."""
+        return self._midi is None or self._midi.wait_connected(timeout)
+
     def channels_used(self) -> dict[str, list[int]]:
         """Output name -> MIDI channels (1-16) that carried notes this session."""
         return {name: sorted(channels) for name, channels in sorted(self._used.items())}
