@@ -71,6 +71,9 @@ class ChimeBackend(ABC):
     def play(self, sound: str | Path, level: float, audience: str) -> None:
         """Play a built-in sound name (bowl, bell, wood) or a file at `level` (0..1)."""
 
+    def reopen(self) -> None:  # noqa: B027 - optional: only a device that can go stale needs it
+        """Open the output again after the sound server came back."""
+
     @abstractmethod
     def duration(self, sound: str | Path) -> float:
         """Length of the sound in seconds (for ducking the music under it)."""

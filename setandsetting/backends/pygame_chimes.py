@@ -51,6 +51,15 @@ class MixerOutput:
     """pygame.mixer of this process, opened on one device; plays scaled Sounds."""
 
     def __init__(self, device: str | None) -> None:
+        self._device = device
+        self._open()
+        self._samples: dict[str, np.ndarray] = {}
+        self._scaled: OrderedDict[tuple[str, int], pygame.mixer.Sound] = OrderedDict()
+        for name in BUILTIN_SOUNDS:  # synthesized now, so the first chime starts at once
+            self.samples(name)
+
+    def _open(self) -> None:
+        device = self._device
         pygame.mixer.pre_init(RATE, -16, 2, BUFFER_FRAMES)
         try:
             # allowedchanges=0: SDL converts for us, so our int16 stereo buffers are exact.
@@ -66,10 +75,15 @@ class MixerOutput:
             where = f"device {device!r}" if device else "the default audio device"
             raise ChimeError(f"cannot open {where}: {exc}") from None
         pygame.mixer.set_num_channels(MIXER_CHANNELS)
-        self._samples: dict[str, np.ndarray] = {}
-        self._scaled: OrderedDict[tuple[str, int], pygame.mixer.Sound] = OrderedDict()
-        for name in BUILTIN_SOUNDS:  # synthesized now, so the first chime starts at once
-            self.samples(name)
+
+    def reopen(self) -> None:
+        """Open the device again (after the sound server restarted, SDL plays into nothing).
+
+        Sounds belong to the old mixer, so the scaled cache goes; the samples stay.
+        """
+        pygame.mixer.quit()
+        self._scaled.clear()
+        self._open()
 
     def samples(self, sound: str) -> np.ndarray:
         """(frames, 2) float32 of a built-in name or an absolute file path, loaded once."""
@@ -171,6 +185,7 @@ class PygameChimes(ChimeBackend):
         self._report = report
         self._sounds_dir = sounds_dir
         patient_device = None if patient_device in (None, "default") else patient_device
+        self._patient_device = patient_device
         self._patient: MixerOutput | None = None
         try:
             self._patient = MixerOutput(patient_device)
@@ -204,6 +219,19 @@ class PygameChimes(ChimeBackend):
                 target.play(name, level)
             except ChimeError as exc:
                 self._report(BackendReport("chimes", "error", message=str(exc)))
+
+    def reopen(self) -> None:
+        """Reconnect the patient's output (the staff child opens its own device per run)."""
+        try:
+            if self._patient is None:
+                self._patient = MixerOutput(self._patient_device)
+            else:
+                self._patient.reopen()
+        except ChimeError as exc:
+            self._patient = None
+            self._report(
+                BackendReport("chimes", "device_lost", message=f"{exc}; chimes are silent")
+            )
 
     def duration(self, sound: str | Path) -> float:
         name = self._resolve(sound)

@@ -67,6 +67,9 @@ class RecordingChimes(_Recorder, ChimeBackend):
     def play(self, sound: str | Path, level: float, audience: str) -> None:
         self._record("play", str(sound), level, audience)
 
+    def reopen(self) -> None:
+        self._record("reopen")
+
     def duration(self, sound: str | Path) -> float:
         return 6.0
 

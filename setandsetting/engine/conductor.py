@@ -120,6 +120,12 @@ class Conductor:
             if report.voice in self._orphans:
                 self._release_orphan(report.voice)
             return
+        if report.source == "music" and report.kind == "device_back":
+            # The sound server came back: the chime mixer still points at the old one.
+            try:
+                self.devices.chimes.reopen()
+            except Exception as err:
+                self._emit(Event("error", t, {"source": "chimes", "message": str(err)}))
         if report.kind in ("device_lost", "device_back"):
             kind = "error" if report.kind == "device_lost" else "device_back"
             self._emit(Event(kind, t, {"source": report.source, "message": report.message}))
