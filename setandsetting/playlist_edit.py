@@ -252,7 +252,7 @@ def _edit(
 
 def _index(tracks: CommentedSeq, index: int, what: str = "track") -> int:
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(tracks):
-        raise NotFound(f"no {what} {index!r}: the playlist has {len(tracks)} tracks (0-based)")
+        raise NotFound(f"there is no such {what}: the playlist has {len(tracks)} tracks")
     return index
 
 

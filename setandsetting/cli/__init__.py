@@ -21,6 +21,19 @@ COMMANDS: dict[str, str] = {
     "log": "setandsetting.cli.log",
     "library": "setandsetting.cli.library",
     "midi": "setandsetting.cli.midi",
+    "serve": "setandsetting.cli.serve",
+    "status": "setandsetting.cli.control",
+    "pause": "setandsetting.cli.control",
+    "resume": "setandsetting.cli.control",
+    "extend": "setandsetting.cli.control",
+    "next": "setandsetting.cli.control",
+    "skip": "setandsetting.cli.control",
+    "level": "setandsetting.cli.control",
+    "quiet": "setandsetting.cli.control",
+    "ack": "setandsetting.cli.control",
+    "note": "setandsetting.cli.control",
+    "stop": "setandsetting.cli.control",
+    "playlist": "setandsetting.cli.playlist",
 }
 
 

@@ -1,0 +1,169 @@
+"""`status`, `pause`, `resume`, `extend`, `next`, `skip`, `level`, `quiet`, `ack`, `note`,
+`stop`: steer the running session through the room daemon's HTTP API.
+
+The daemon is found at room.yaml's `server` address (or --url). The CLI is a plain HTTP
+client (stdlib only, so it starts fast): it sends the double-submit CSRF pair itself, and
+the room's session cookie when it can read the room token. Every failure is one line and
+exit 2: the daemon is not running, no session is running, a control was refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import urllib.error
+import urllib.request
+from typing import Any
+
+from setandsetting.cli.common import CommandError, room_of
+from setandsetting.core.events import describe
+from setandsetting.core.problems import FormatError
+from setandsetting.core.units import format_clock, format_duration, format_level
+
+TIMEOUT_S = 10.0
+WITH_VALUE = {
+    "extend": ("DURATION", "extend the current phase, e.g. 10m"),
+    "level": ("CHANGE", "nudge the music level: +5%%, -5%% or an absolute 40%%"),
+    "note": ("TEXT", "write a note into the session journal"),
+}
+WITHOUT_VALUE = {
+    "pause": "hold the music (fade out; the session clock goes on)",
+    "resume": "bring the music back after pause or quiet",
+    "next": "move on to the next phase (if its floor allows)",
+    "skip": "skip to the next track",
+    "quiet": "QUIET: music and chimes fade out at once, quiet cues are sent",
+    "stop": "end the session gently",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--url", help="the daemon (default: room.yaml's server address)")
+
+    p = sub.add_parser("status", help="the running session: phase, times, music, check-ins")
+    common(p)
+    p.add_argument("--json", action="store_true", help="the full status as JSON")
+    p.set_defaults(func=status)
+    for action, help_text in WITHOUT_VALUE.items():
+        p = sub.add_parser(action, help=help_text)
+        common(p)
+        p.set_defaults(func=control, action=action, value=None)
+    for action, (metavar, help_text) in WITH_VALUE.items():
+        p = sub.add_parser(action, help=help_text)
+        common(p)
+        p.add_argument("value", metavar=metavar, nargs="+" if action == "note" else None)
+        p.set_defaults(func=control, action=action)
+    p = sub.add_parser("ack", help="acknowledge the waiting check-in (or the one named)")
+    common(p)
+    p.add_argument("value", metavar="ID", nargs="?", help="a check-in id from `status`")
+    p.set_defaults(func=control, action="ack")
+
+
+def daemon_url(args: argparse.Namespace) -> str:
+    if args.url:
+        return str(args.url).rstrip("/")
+    try:
+        server = room_of(args).room().server
+    except FormatError as err:
+        raise CommandError(str(err.problems[0])) from None
+    host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{server.port}"
+
+
+def request(args: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
+    """One API call; returns the decoded JSON or raises CommandError with the daemon's words."""
+    from setandsetting.server.security import CSRF_COOKIE, SESSION_COOKIE, read_token, session_value
+
+    url = daemon_url(args)
+    csrf = secrets.token_urlsafe(16)
+    cookies = [f"{CSRF_COOKIE}={csrf}"]
+    token = read_token(room_of(args).root)
+    if token:
+        cookies.append(f"{SESSION_COOKIE}={session_value(token)}")
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url + path, data=data, method=method)
+    req.add_header("Accept", "application/json")
+    req.add_header("Cookie", "; ".join(cookies))
+    req.add_header("X-CSRF-Token", csrf)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        raise CommandError(_error_text(err)) from None
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
+        reason = getattr(err, "reason", err)
+        raise CommandError(
+            f"the room daemon is not running at {url} ({reason}); start it with "
+            "`setandsetting serve`"
+        ) from None
+
+
+def _error_text(err: urllib.error.HTTPError) -> str:
+    try:
+        payload = json.loads(err.read() or b"{}")
+    except ValueError:
+        payload = {}
+    message = payload.get("error") if isinstance(payload, dict) else None
+    return str(message or f"the daemon answered {err.code} {err.reason}")
+
+
+def control(args: argparse.Namespace) -> int:
+    value = " ".join(args.value) if isinstance(args.value, list) else args.value
+    result = request(args, "POST", "/api/control", {"action": args.action, "value": value})
+    for event in result.get("events", []):
+        if event.get("type") != "control":
+            print(f"{format_clock(event['t']):>9}  {describe(event)}")
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    snap = request(args, "GET", "/api/status")
+    if args.json:
+        print(json.dumps(snap, indent=2, ensure_ascii=False))
+    if not snap.get("running"):
+        if snap.get("ended"):
+            raise CommandError(f"the session has ended ({snap['ended']})")
+        raise CommandError("no session is running")
+    if not args.json:
+        print("\n".join(status_lines(snap)))
+    return 0
+
+
+def status_lines(snap: dict[str, Any]) -> list[str]:
+    """The session at a glance, one fact a line."""
+    index, phases = snap.get("phase_index", 0), snap.get("phases", [])
+    lines = [
+        ("session", f"{snap['session_id']}  patient {snap['patient']}  profile {snap['profile']}"),
+        ("phase", f"{snap['phase_name']} ({snap['phase']}), {index + 1} of {len(phases)}"),
+        ("elapsed", format_clock(snap["t"])),
+        (
+            "remaining",
+            "open (ends when you move on)"
+            if snap["remaining"] is None
+            else f"{format_duration(snap['remaining'])} in this phase",
+        ),
+    ]
+    playing = snap.get("now_playing")
+    if snap["music"] != "playing":
+        lines.append(("now playing", f"nothing (music {snap['music']})"))
+    else:
+        lines.append(("now playing", playing["title"] if playing else "silence"))
+    nudge = snap.get("nudge_pct") or 0.0
+    level = format_level(snap["level"]) + (f" (nudged {nudge:+g}%)" if nudge else "")
+    lines.append(("level", level))
+    for item in snap.get("pending", []):
+        lines.append(("WAITING", f"{item['kind']}: {item['message']} (ack {item['id']})"))
+    nxt = snap.get("next_checkin")
+    if nxt:
+        wait = format_duration(max(0.0, nxt["t"] - snap["t"]))
+        lines.append(("next check-in", f"{nxt['kind']} in {wait} ({nxt['audience']})"))
+    else:
+        lines.append(("next check-in", "none planned"))
+    if snap.get("journal_degraded"):
+        lines.append(("JOURNAL", str(snap["journal_degraded"])))
+    width = max(len(label) for label, _ in lines)
+    return [f"{label:<{width}}  {text}" for label, text in lines]
