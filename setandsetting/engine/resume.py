@@ -9,7 +9,7 @@ again, so nothing fires twice.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -45,13 +45,19 @@ def control_fields(control: Control) -> dict[str, Any]:
     return fields
 
 
-def _key(event: dict[str, Any] | Event) -> tuple[Any, ...]:
+# What tells two events of one type apart, besides their time.
+IDENTITY = ("id", "phase", "voice", "path", "reason", "count", "action")
+# Controls are journaled at millisecond precision, so replayed times may differ from the
+# dead process's by that rounding (and whatever it carried into later moments).
+SAME_T_S = 0.002
+
+
+def _identity(event: dict[str, Any] | Event) -> tuple[Any, ...]:
     if isinstance(event, Event):
-        kind, t, d = event.type, event.t, event.data
+        kind, d = event.type, event.data
     else:
-        kind, t, d = event["type"], event["t"], event
-    ident = d.get("id") or d.get("phase") or d.get("voice") or d.get("reason")
-    return (kind, round(float(t), 3), ident)
+        kind, d = event["type"], event
+    return (kind, *(d.get(k) for k in IDENTITY))
 
 
 def replay(
@@ -70,13 +76,20 @@ def replay(
 
 
 def unseen(produced: Iterable[Event], journaled: list[dict[str, Any]]) -> list[Event]:
-    """The produced events the journal does not already hold (matched by type, time, id)."""
-    have = Counter(_key(e) for e in journaled)
+    """The produced events the journal does not already hold.
+
+    An event is held when the journal has one of the same type and identity (id, phase,
+    voice, path, ...) within SAME_T_S of its time; each journaled event matches once.
+    """
+    have: dict[tuple[Any, ...], list[float]] = defaultdict(list)
+    for event in journaled:
+        have[_identity(event)].append(float(event["t"]))
     out = []
     for event in produced:
-        key = _key(event)
-        if have[key] > 0:
-            have[key] -= 1
-        else:
+        times = have[_identity(event)]
+        match = next((i for i, t in enumerate(times) if abs(t - event.t) <= SAME_T_S), None)
+        if match is None:
             out.append(event)
+        else:
+            del times[match]
     return out

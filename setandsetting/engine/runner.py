@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from setandsetting.backends.base import Report
+from setandsetting.core.events import wall_at
 from setandsetting.core.plan import build_plan
 from setandsetting.core.room import Room
 from setandsetting.engine.conductor import Devices
@@ -144,7 +145,7 @@ class SessionRunner:
             {
                 "type": "session_ended",
                 "t": round(t, 3),
-                "wall": last.isoformat(),
+                "wall": wall_at(started, t),
                 "reason": "interrupted",
             },
         )
