@@ -46,7 +46,7 @@ TRACK_S = 20.0  # every generated track; the peak loops, so phases never run dry
 
 FAST_PROFILE = """\
 # A fast session for the web UI tests: a short arrival, a peak with a staff check-in that
-# needs acknowledging and room to extend, and an open last phase.
+# needs acknowledging, room to extend and a floor on moving on, and an open last phase.
 name: Browser test, fast
 route: other
 defaults:
@@ -63,6 +63,7 @@ phases:
     extendable: 20m
     music: {slot: peak, loop: true}
     level: 50%
+    not_before: {after: arrival, at_least: 30s}
     checkins:
       - {at: [1s], kind: vitals, message: "BP and pulse", audience: staff, ack: required,
          escalate_after: 30s}
@@ -119,6 +120,14 @@ class UiServer:
         engine = self.runner.engine
         if engine is not None and engine.running:
             engine.stop()
+
+    def wait_until_stopped(self, timeout: float = 10.0) -> None:
+        """The engine fades out before it ends; wait for it to be gone."""
+        deadline = time.monotonic() + timeout
+        while self.runner.running:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the session still runs after {timeout}s")
+            time.sleep(0.05)
 
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
         """Poll the runner until predicate(snapshot) is truthy; return the snapshot."""

@@ -50,7 +50,9 @@ async function load() {
   const result = await api("GET", `${base}/playlists`);
   const box = document.getElementById("playlists");
   if (!result.ok) { box.replaceChildren(el("p", { class: "fit-silent", text: errorText(result) })); return; }
-  box.replaceChildren(...result.data.map(slotSection));
+  // The patient's own playlists first: they are what this page is for.
+  const slots = [...result.data].sort((a, b) => (a.owner === "patient" ? 0 : 1) - (b.owner === "patient" ? 0 : 1));
+  box.replaceChildren(...slots.map(slotSection));
   const select = document.getElementById("add-slot");
   const chosen = select.value;
   select.replaceChildren(...result.data.map((s) => el("option", { value: s.slot, text: s.slot })));

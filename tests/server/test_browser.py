@@ -1,0 +1,289 @@
+"""The web UI in Debian's chromium against the real daemon (recording backends, real journal).
+
+Each test drives the pages the way a clinician would and checks what really changed: the
+engine's state, the journal, the playlist file on disk. Screenshots of each page go to
+$SETANDSETTING_SCREENSHOTS (docs/screenshots when refreshing the committed ones) or a
+temporary folder, and each is checked to be the right size and dark: no white anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support.browser import VIEWPORT, UiServer, chromium, ui_server
+
+pytestmark = pytest.mark.browser
+__all__ = ["chromium", "ui_server"]  # fixtures, imported explicitly
+
+PEAK_COMMENT = "# This patient's peak: another order, a trimmed opening piece a little quieter."
+
+
+@pytest.fixture
+def page(chromium: Any, ui_server: UiServer) -> Iterator[Page]:
+    """A fresh tab; no script error may happen on it; any session left running is stopped."""
+    tab = chromium.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda err: errors.append(str(err)))
+    expect.set_options(timeout=8000)
+    try:
+        yield tab
+        assert errors == []
+    finally:
+        tab.close()
+        ui_server.stop_session()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = os.environ.get("SETANDSETTING_SCREENSHOTS")
+    folder = Path(target) if target else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def screenshot(page: Page, folder: Path, name: str) -> Path:
+    """Save and check a screenshot: 1280x800, a dark page, nothing near white."""
+    import pygame
+
+    path = folder / f"{name}.png"
+    page.mouse.move(0, VIEWPORT["height"] - 1)  # no hover highlight in the picture
+    page.screenshot(path=str(path))
+    pixels = pygame.surfarray.array3d(pygame.image.load(str(path))).astype(np.float64)
+    assert pixels.shape == (VIEWPORT["width"], VIEWPORT["height"], 3)
+    luma = pixels @ np.array([0.2126, 0.7152, 0.0722])
+    assert luma.mean() < 40, f"{name}: mean luminance {luma.mean():.1f}"
+    assert pixels.max() <= 0xD8, f"{name}: a pixel reaches {pixels.max():.0f}"
+    return path
+
+
+def start_fast(server: UiServer, patient: str = "P-0042") -> str:
+    server.runner.start(server.folder.profile_path("fast"), patient)
+    assert server.runner.session_id is not None
+    return server.runner.session_id
+
+
+def open_live(page: Page, server: UiServer) -> None:
+    page.goto(f"{server.url}/live")
+    expect(page.locator("#live")).to_have_attribute("data-running", "true")
+
+
+def journal_types(server: UiServer, session_id: str) -> list[str]:
+    return [ev["type"] for ev in server.runner.journal.events(session_id)]
+
+
+def test_start_page_runs_the_preflight_and_the_phase_advances(
+    page: Page, ui_server: UiServer, shots: Path
+) -> None:
+    page.goto(f"{ui_server.url}/start?patient=P-0042&profile=fast")
+    arrival = page.locator("#preflight-slots tr[data-slot='arrival'] td").last
+    expect(arrival).to_have_class("fit-longer")
+    expect(page.locator("#preflight-slots tr[data-slot='peak']")).to_be_visible()
+    expect(page.locator("#preflight-devices")).to_contain_text("MIDI outputs")
+    expect(page.locator("#start-button")).to_be_enabled()
+    page.select_option("#profile", "demo")
+    expect(page.locator("#preflight-slots tr[data-slot='stillness']")).to_have_count(0)
+    expect(page.locator("#preflight-slots tr[data-slot='return'] td").first).to_have_text("return")
+    screenshot(page, shots, "start")
+    page.select_option("#profile", "fast")
+    expect(page.locator("#preflight-slots tbody tr")).to_have_count(3)
+
+    page.click("#start-button")
+    page.wait_for_url("**/live")
+    assert ui_server.runner.running
+    assert ui_server.runner.compiled is not None
+    assert ui_server.runner.compiled.profile_path.stem == "fast"
+    expect(page.locator("#phase-name")).to_have_text("Arrival")
+    expect(page.locator("#phase-name")).to_have_text("Peak")  # 3 s later, by itself
+    assert ui_server.runner.engine.snapshot()["phase"] == "peak"
+    expect(page.locator("#phase-bar .seg.actual.current")).to_have_attribute("data-phase", "peak")
+    expect(page.locator("#phase-bar .seg.planned")).to_have_count(3)
+    expect(page.locator("#live")).to_have_attribute("data-feed", "sse")
+
+
+def test_a_staff_checkin_chimes_in_the_browser_and_is_acknowledged(
+    page: Page, ui_server: UiServer, shots: Path
+) -> None:
+    session_id = start_fast(ui_server)
+    open_live(page, ui_server)
+    page.click("#sound-state")  # a touch unlocks the browser's audio
+    expect(page.locator("#sound-state")).to_contain_text("on")
+    page.click("#btn-next")
+    banner = page.locator("#checkin-banner")
+    expect(banner).to_be_visible()
+    expect(page.locator("#checkin-message")).to_contain_text("vitals: BP and pulse")
+    expect(page.locator("body")).to_have_attribute("data-chimes", "1")
+    assert page.evaluate("live.audio.state") == "running"
+    screenshot(page, shots, "live")
+
+    page.click("#btn-ack")
+    expect(banner).to_be_hidden()
+    expect(page.locator("#toast")).to_have_text("Check-in acknowledged")
+    assert ui_server.runner.engine.snapshot()["pending"] == []
+    assert "checkin_acknowledged" in journal_types(ui_server, session_id)
+    expect(page.locator("body")).to_have_attribute("data-chimes", "1")  # no second chime
+
+
+def test_extend_the_peak_and_a_refused_move_on_is_explained(
+    page: Page, ui_server: UiServer
+) -> None:
+    start_fast(ui_server)
+    open_live(page, ui_server)
+    expect(page.locator("#btn-extend-5")).to_be_disabled()  # arrival is not extendable
+    page.click("#btn-next")
+    expect(page.locator("#phase-name")).to_have_text("Peak")
+    expect(page.locator("#btn-extend-5")).to_be_enabled()
+    before = ui_server.runner.engine.snapshot()
+    page.click("#btn-extend-5")
+    expect(page.locator("#remaining")).to_have_text(re.compile(r"^5:[34]\d$"))
+    after = ui_server.runner.engine.snapshot()
+    assert after["phase_end"] == pytest.approx(before["phase_end"] + 300, abs=0.01)
+    assert after["extendable_left"] == 900
+
+    page.click("#btn-next")
+    toast = page.locator("#toast")
+    expect(toast).to_have_class("refused")
+    expect(toast).to_contain_text("peak may not end before 30s")
+    assert ui_server.runner.engine.snapshot()["phase"] == "peak"
+
+
+def test_a_note_is_journaled(page: Page, ui_server: UiServer) -> None:
+    session_id = start_fast(ui_server)
+    open_live(page, ui_server)
+    page.click("#btn-note")
+    expect(page.locator("#toast")).to_have_text("Write the note first")
+    page.fill("#note-text", "Patient calm, hands relaxed")
+    page.click("#btn-note")
+    expect(page.locator("#toast")).to_have_text("Note saved")
+    expect(page.locator("#note-text")).to_have_value("")
+    notes = [ev for ev in ui_server.runner.journal.events(session_id) if ev["type"] == "note"]
+    assert [n["text"] for n in notes] == ["Patient calm, hands relaxed"]
+
+
+def test_quiet_hold_and_resume(page: Page, ui_server: UiServer) -> None:
+    session_id = start_fast(ui_server)
+    open_live(page, ui_server)
+    page.click("#btn-quiet")
+    expect(page.locator("#now-playing")).to_have_text("QUIET")
+    assert ui_server.runner.engine.snapshot()["music"] == "quiet"
+    page.click("#btn-resume")
+    expect(page.locator("#now-playing")).not_to_have_text("QUIET")
+    assert ui_server.runner.engine.snapshot()["music"] == "playing"
+    page.click("#btn-hold")
+    expect(page.locator("#now-playing")).to_have_text("music held")
+    page.click("#btn-resume")
+    expect(page.locator("#now-playing")).not_to_have_text("music held")
+    page.click("#btn-resume")  # already playing: refused, and said so
+    expect(page.locator("#toast")).to_contain_text("the music is already playing")
+    types = journal_types(ui_server, session_id)
+    assert types.count("music_resumed") == 2
+    assert "quiet" in types and "music_held" in types
+
+
+def test_level_buttons_nudge_and_stop_needs_a_second_touch(page: Page, ui_server: UiServer) -> None:
+    start_fast(ui_server)
+    open_live(page, ui_server)
+    page.click("#btn-level-up")
+    expect(page.locator("#toast")).to_have_text("Level +5%")
+    assert ui_server.runner.engine.snapshot()["nudge_pct"] == 5
+    page.click("#btn-level-down")
+    page.click("#btn-level-down")
+    expect(page.locator("#toast")).to_have_text("Level -5%")
+    time.sleep(0.2)
+    assert ui_server.runner.engine.snapshot()["nudge_pct"] == -5
+
+    page.click("#btn-stop")
+    expect(page.locator("#stop-confirm")).to_be_visible()
+    assert ui_server.runner.running  # one touch never stops a session
+    page.click("#btn-stop-cancel")
+    expect(page.locator("#stop-confirm")).to_be_hidden()
+    page.click("#btn-stop")
+    page.click("#btn-stop-confirm")
+    expect(page.locator("#no-session")).to_be_visible()
+    ui_server.wait_until_stopped()
+
+
+def test_reorder_copy_add_and_remove_keep_the_yaml_comments(
+    page: Page, ui_server: UiServer, shots: Path
+) -> None:
+    own = ui_server.folder.patient_dir("P-0042")
+    page.goto(f"{ui_server.url}/playlists/P-0042")
+    peak = page.locator("#slot-peak li.track")
+    expect(peak).to_have_count(2)
+    expect(peak.nth(0).locator(".title")).to_have_text("Peak III")
+    expect(page.locator("#avoid-list")).to_have_value("*Return II*")
+    screenshot(page, shots, "playlists")
+
+    page.click("#slot-peak li.track[data-index='0'] .move-down")
+    expect(peak.nth(0).locator(".title")).to_have_text("Peak I")
+    text = (own / "peak.yaml").read_text()
+    assert text.startswith(PEAK_COMMENT)
+    assert text.index("peak-1.flac") < text.index("peak-3.flac")
+    assert "start: 10s" in text and "gain: -2dB" in text  # the trimmed piece kept its trims
+
+    arrival = page.locator("section.slot[data-slot='arrival']")
+    expect(arrival).to_have_attribute("data-owner", "default")
+    arrival.locator(".copy-default").click()
+    expect(arrival).to_have_attribute("data-owner", "patient")
+    default_text = (ui_server.folder.playlists_dir / "default" / "arrival.yaml").read_text()
+    assert (own / "arrival.yaml").read_text() == default_text
+
+    page.select_option("#add-slot", "peak")
+    page.fill("#library-search", "return-2")
+    results = page.locator("#library-results li.track")
+    expect(results).to_have_count(1)
+    results.first.locator(".add").click()
+    expect(peak).to_have_count(3)
+    assert "return-2.flac" in (own / "peak.yaml").read_text()
+    page.click("#slot-peak li.track[data-index='2'] .remove")
+    expect(peak).to_have_count(2)
+    after = (own / "peak.yaml").read_text()
+    assert "return-2.flac" not in after and after.startswith(PEAK_COMMENT)
+
+    page.fill("#avoid-list", "*Return II*\n*Storm*")
+    page.click("#btn-avoid-save")
+    expect(page.locator("#toast")).to_have_text("Avoid list saved")
+    patient_yaml = (own / "patient.yaml").read_text()
+    assert patient_yaml.startswith("# A pseudonymous example patient")
+    assert "*Storm*" in patient_yaml
+
+
+def test_review_shows_the_timeline_tables_and_exports(
+    page: Page, ui_server: UiServer, shots: Path
+) -> None:
+    session_id = start_fast(ui_server)
+    engine = ui_server.runner.engine
+    from setandsetting.core.controls import parse_control
+
+    engine.submit(parse_control("next"))
+    ui_server.wait_for(lambda s: s["pending"])
+    time.sleep(0.5)
+    engine.submit(parse_control("ack"))
+    engine.submit(parse_control("note Settled after the dose"))
+    engine.submit(parse_control("quiet"))
+    time.sleep(0.5)
+    engine.submit(parse_control("resume"))
+    time.sleep(0.5)
+    engine.stop()
+
+    page.goto(f"{ui_server.url}/review")
+    row = page.locator(f"#sessions tr[data-session='{session_id}']")
+    expect(row).to_contain_text("stopped")
+    row.locator("a").click()
+    page.wait_for_url(f"**/review/{session_id}")
+    expect(page.locator("#timeline svg")).to_be_visible()
+    expect(page.locator("#timeline svg rect.phase-actual")).to_have_count(2)
+    expect(page.locator("#timeline svg circle.checkin.ack")).to_have_count(1)
+    expect(page.locator("table[data-table='Notes']")).to_contain_text("Settled after the dose")
+    screenshot(page, shots, "review")
+    export = page.request.get(f"{ui_server.url}/api/sessions/{session_id}/export?format=csv")
+    assert export.ok
+    assert export.text().startswith("seq,type,t,wall,data\n")
