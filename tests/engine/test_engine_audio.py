@@ -1,0 +1,328 @@
+"""The live engine through the real audio path: what comes out of the loudspeaker's place.
+
+A private PulseAudio server with a pipe sink (tests/support/pulse.py) stands in for the
+room's sound card. A real Engine plays real files through VlcMusic (--aout=pulse) and
+PygameChimes (SDL's pulseaudio driver); the tests read the captured stream and compare it
+with the plan the session itself computes (session.voice_level on the engine's states).
+
+Capture time and session time: sample i of a take was mixed at about session time
+`take.t0 + i / rate` minus the output latency (a constant of the pipe sink and the
+player). Where the plan's shape must match exactly (the level ramp) that constant is
+fitted; where it only bounds (nothing louder than planned), latency can only make sound
+later, so the bound holds without it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from setandsetting.backends.base import BackendReport
+from setandsetting.backends.pygame_chimes import PygameChimes
+from setandsetting.backends.vlc_music import VlcMusic
+from setandsetting.core import session
+from setandsetting.core.controls import parse_control
+from setandsetting.core.profile import Profile
+from setandsetting.core.session import State
+from setandsetting.core.timeline import SlotSource, Timeline, TrackInfo, compile_timeline
+from setandsetting.engine.conductor import Devices
+from setandsetting.engine.engine import Engine
+from tests.backends.test_pygame_chimes import onset_errors_ms, onsets
+from tests.support.audio_analysis import envelope_db, first_onset, silent_gaps, write_tone
+from tests.support.pulse import PulseCapture, pulse
+
+pytestmark = pytest.mark.audio
+__all__ = ["pulse"]  # the fixture is used by name
+
+AMPLITUDE = 0.5  # write_tone's sine amplitude: level L sounds at 0.5 * L**3
+FULL_DB = 20 * math.log10(AMPLITUDE / math.sqrt(2))  # its RMS at level 100 %
+HOP_S = 0.02  # 20 ms windows hold whole periods of 500 Hz and 750 Hz
+SILENT_LEVEL = (10 ** (-60 / 20) / AMPLITUDE) ** (1 / 3)  # a tone's level at -60 dBFS
+
+
+@dataclass
+class Take:
+    """One session played and recorded: audio, events, and the states the plan came from."""
+
+    audio: np.ndarray
+    rate: int
+    t0: float  # session time of the first captured sample
+    events: list[dict[str, Any]]
+    states: list[tuple[float, State]] = field(default_factory=list)
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == kind]
+
+    def state_at(self, t: float) -> State:
+        """The session state in force at session time t (the last one taken by then)."""
+        chosen = self.states[0][1]
+        for when, state in self.states:
+            if when > t:
+                break
+            chosen = state
+        return chosen
+
+    def planned(self, t: float, voice_id: int) -> float:
+        """The level the session planned for a voice at t (0 when it does not sound)."""
+        state = self.state_at(t)
+        voice = next((v for v in session.voices(state) if v.id == voice_id), None)
+        return 0.0 if voice is None else session.voice_level(state, voice, t)
+
+    def window_times(self, n: int) -> np.ndarray:
+        """Session time at the centre of each of n HOP_S windows (before latency)."""
+        return self.t0 + (np.arange(n) + 0.5) * HOP_S
+
+
+def real_timeline(prof: dict[str, Any], slots: dict[str, list[Path]], chimes: Any) -> Timeline:
+    """Compile a profile over real files, each track's length read from the file."""
+    sources = {
+        name: SlotSource(
+            name,
+            paths[0].parent / f"{name}.yaml",
+            "default",
+            tuple(TrackInfo(p, p.stem, length=sf.info(p).duration) for p in paths),
+        )
+        for name, paths in slots.items()
+    }
+    timeline = compile_timeline(
+        Profile.model_validate(prof),
+        sources,
+        patient_id="P-test",
+        sound_length=chimes.duration,
+    )
+    assert not [w for w in timeline.warnings if "silent" in w or "skipped" in w]
+    return timeline
+
+
+@dataclass
+class Studio:
+    """Plays sessions on real devices into the test's PulseAudio server."""
+
+    pulse: PulseCapture
+
+    def play(
+        self,
+        prof: dict[str, Any],
+        slots: dict[str, list[Path]],
+        seconds: float,
+        controls: tuple[tuple[float, str], ...] = (),
+        before_start: Callable[[], None] | None = None,
+    ) -> Take:
+        """Run a session for `seconds` (pressing `controls` at their session times)."""
+        holder: list[Engine] = []
+
+        def report(r: BackendReport) -> None:  # libVLC/pygame threads: only queues
+            holder[0].report(r)
+
+        devices = Devices(VlcMusic(report, aout="pulse", voices=3), PygameChimes(report))
+        try:
+            timeline = real_timeline(prof, slots, devices.chimes)
+            if before_start is not None:
+                before_start()
+            engine = Engine(timeline, devices)
+        except BaseException:
+            devices.close()
+            raise
+        holder.append(engine)
+        events: list[dict[str, Any]] = []
+        states: list[tuple[float, State]] = []
+
+        def seen(event: dict[str, Any]) -> None:  # on the engine thread, after the change
+            events.append(event)
+            states.append((event["t"], engine.conductor.state))
+
+        engine.subscribe(seen)
+        self.pulse.start_recording()
+        t_rec = time.monotonic()
+        try:
+            engine.start()
+            t0 = engine.now() - (time.monotonic() - t_rec)
+            for at, text in controls:
+                time.sleep(max(0.0, at - engine.now()))
+                engine.submit(parse_control(text))
+            time.sleep(max(0.0, seconds - engine.now()))
+        finally:
+            engine.stop()  # also closes the devices
+        audio = self.pulse.stop_recording()
+        return Take(audio, self.pulse.rate, t0, events, states)
+
+
+@pytest.fixture
+def studio(pulse: PulseCapture) -> Studio:
+    return Studio(pulse)
+
+
+def tone_levels(audio: np.ndarray, rate: int, freq: float) -> np.ndarray:
+    """Perceptual level (amplitude = 0.5 * level**3) of one sine in each HOP_S window.
+
+    Hann-windowed DFT at the sine's bin: a window holding whole periods of both 500 Hz
+    and 750 Hz sees none of the other tone.
+    """
+    hop = round(HOP_S * rate)
+    x = audio.mean(axis=1)
+    n = len(x) // hop
+    frames = x[: n * hop].reshape(n, hop) * np.hanning(hop)
+    k = round(freq * hop / rate)
+    basis = np.exp(-2j * np.pi * k * np.arange(hop) / hop)
+    amp = 2 * np.abs(frames @ basis) / np.hanning(hop).sum()
+    return np.cbrt(amp / AMPLITUDE)
+
+
+def fitted_error_db(take: Take, env: np.ndarray, voice_id: int) -> tuple[float, float, int]:
+    """(RMS error dB, latency s, windows) of the envelope against the plan where the plan
+    is >= 10 %, for the best constant output latency in 0..0.5 s."""
+    centres = take.window_times(len(env))
+    best = (math.inf, 0.0, 0)
+    for latency in np.arange(0.0, 0.5, 0.005):
+        plan = np.array([take.planned(t - latency, voice_id) for t in centres])
+        use = plan >= 0.10
+        want = FULL_DB + 60 * np.log10(plan[use])
+        err = float(np.sqrt(np.mean((env[use] - want) ** 2)))
+        if err < best[0]:
+            best = (err, float(latency), int(use.sum()))
+    return best
+
+
+def test_the_heard_level_follows_the_planned_curve_and_never_passes_the_cap(
+    studio: Studio, tmp_path: Path
+) -> None:
+    tone = write_tone(tmp_path / "tone.flac", freq=500.0, seconds=10.0, amplitude=AMPLITUDE)
+    prof = {
+        "name": "ramp",
+        "limits": {"max_level": "70%"},
+        "defaults": {"crossfade": "1s"},
+        "phases": [
+            {"id": "rise", "duration": "7s", "music": "tone", "level": {"from": "20%", "to": "70%"}}
+        ],
+    }
+    # The nudge pushes the curve past the cap from ~4 s: the cap must hold it at 70 %.
+    take = studio.play(prof, {"tone": [tone]}, 7.6, controls=((2.0, "level +30%"),))
+    assert take.of_type("error") == []
+    assert [e["type"] for e in take.of_type("level_changed")] == ["level_changed"]
+
+    env = envelope_db(take.audio, take.rate, HOP_S)
+    error, latency, windows = fitted_error_db(take, env, voice_id=0)
+    print(f"ramp: RMS error {error:.2f} dB over {windows} windows, latency {latency * 1e3:.0f} ms")
+    assert windows >= 200  # >= 4 s of the curve were compared
+    assert error < 1.0
+    assert latency < 0.4
+    # The cap: 70 % is exactly libVLC volume 70 (no rounding up), PulseAudio's cubic volume
+    # is exact to ~1e-4 dB and the windows hold whole periods, so only s16 quantisation
+    # (< 0.01 dB at this level) separates the loudest window from the cap; 0.2 dB is room.
+    cap_db = FULL_DB + 60 * math.log10(0.70)
+    assert env.max() <= cap_db + 0.2
+    assert env.max() >= cap_db - 0.5  # and the cap was reached: the check above bit
+
+
+def test_checkin_chimes_land_on_plan_each_exactly_once(studio: Studio) -> None:
+    offsets = [0.5, 1.5, 2.7, 4.2]
+    prof = {
+        "name": "chimes",
+        "phases": [
+            {
+                "id": "quiet",
+                "duration": "5s",
+                "music": "silence",
+                "checkins": [
+                    {
+                        "at": [f"{o}s" for o in offsets],
+                        "kind": "breath",
+                        "audience": "patient",
+                        "sound": "wood",
+                        "level": "60%",
+                    }
+                ],
+            }
+        ],
+    }
+    take = studio.play(prof, {}, 5.0)
+    assert [e["t"] for e in take.of_type("checkin_due")] == pytest.approx(offsets, abs=0.02)
+    found = onsets(take.audio, take.rate)
+    assert len(found) == len(offsets), found  # each exactly once
+    errors = onset_errors_ms(offsets, found)
+    print("chime onset errors (ms):", [round(e, 1) for e in errors])
+    assert max(abs(e) for e in errors) <= 30.0
+
+
+def test_a_crossfade_has_no_gap_and_the_new_track_never_starts_loud(
+    studio: Studio, tmp_path: Path
+) -> None:
+    a = write_tone(tmp_path / "a.flac", freq=500.0, seconds=3.0, amplitude=AMPLITUDE)
+    b = write_tone(tmp_path / "b.flac", freq=750.0, seconds=4.0, amplitude=AMPLITUDE)
+    prof = {
+        "name": "crossfade",
+        "limits": {"max_level": "80%"},
+        "defaults": {"crossfade": "1s"},
+        "phases": [{"id": "one", "duration": "5.5s", "music": "ab", "level": "50%"}],
+    }
+    take = studio.play(prof, {"ab": [a, b]}, 5.8)
+    started = take.of_type("track_started")
+    assert [Path(e["path"]).name for e in started] == ["a.flac", "b.flac"]
+    b_start, b_voice = started[1]["t"], started[1]["voice"]
+    assert b_start == pytest.approx(2.0, abs=0.05)  # a's end minus the crossfade
+
+    first = first_onset(take.audio, threshold_db=-60.0)
+    last = len(take.audio) - first_onset(take.audio[::-1], threshold_db=-60.0)
+    assert first is not None
+    assert silent_gaps(take.audio[first:last], take.rate, min_ms=50.0) == []
+
+    heard_b = tone_levels(take.audio, take.rate, 750.0)
+    times = take.window_times(len(heard_b))
+    # b is not heard before it starts: below -60 dBFS (a's own stepwise fade-in splatters
+    # to about -72 dBFS at 750 Hz; b at its planned 50 % would be -27 dBFS).
+    assert heard_b[times < b_start].max() < SILENT_LEVEL
+    # Latency only delays sound: what is heard in a window was set by its end at the latest
+    # (+ 20 ms for the reader), and b's plan only rises during its fade-in. Half a libVLC
+    # volume step (0.005) plus s16 noise is the tolerance; below -60 dBFS the level reads
+    # a's splatter, not b, and nothing there could be heard over a anyway.
+    fading_in = (times >= b_start) & (times < b_start + 1.5) & (heard_b > SILENT_LEVEL)
+    assert fading_in.sum() > 40
+    bound = np.array([take.planned(t + HOP_S / 2 + 0.02, b_voice) for t in times[fading_in]])
+    over = heard_b[fading_in] - bound
+    assert over.max() <= 0.01, f"b louder than planned by {over.max():.3f} at its start"
+    assert heard_b.max() <= 0.5 + 0.01
+    assert take.of_type("error") == []
+
+
+def test_a_missing_file_mid_playlist_brings_the_next_track_within_2_s(
+    studio: Studio, tmp_path: Path
+) -> None:
+    a = write_tone(tmp_path / "a.flac", freq=500.0, seconds=3.0, amplitude=AMPLITUDE)
+    gone = write_tone(tmp_path / "gone.flac", freq=300.0, seconds=3.0, amplitude=AMPLITUDE)
+    c = write_tone(tmp_path / "c.flac", freq=750.0, seconds=4.0, amplitude=AMPLITUDE)
+    prof = {
+        "name": "missing",
+        "defaults": {"crossfade": "1s"},
+        "phases": [{"id": "one", "duration": "7s", "music": "abc", "level": "50%"}],
+    }
+    # The file is there when the session is planned and gone when its turn comes.
+    take = studio.play(prof, {"abc": [a, gone, c]}, 5.0, before_start=gone.unlink)
+
+    started = take.of_type("track_started")
+    assert [Path(e["path"]).name for e in started] == ["a.flac", "gone.flac", "c.flac"]
+    errors = take.of_type("error")
+    assert len(errors) == 1
+    assert errors[0]["source"] == "music"
+    assert "gone.flac" in errors[0]["message"]
+    gone_t, c_t = started[1]["t"], started[2]["t"]
+    assert c_t - gone_t < 2.0
+    assert errors[0]["t"] == pytest.approx(c_t, abs=0.001)
+
+    heard_c = tone_levels(take.audio, take.rate, 750.0)
+    times = take.window_times(len(heard_c))
+    audible = np.flatnonzero(heard_c > SILENT_LEVEL)
+    assert audible.size, "the next track was never heard"
+    assert times[audible[0]] - gone_t < 2.0
+    # The music went on: a, fading out, then c, with no silence between them.
+    first = first_onset(take.audio, threshold_db=-60.0)
+    assert first is not None
+    end = round((4.5 - take.t0) * take.rate)
+    assert silent_gaps(take.audio[first:end], take.rate, min_ms=50.0) == []
