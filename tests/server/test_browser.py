@@ -287,3 +287,14 @@ def test_review_shows_the_timeline_tables_and_exports(
     export = page.request.get(f"{ui_server.url}/api/sessions/{session_id}/export?format=csv")
     assert export.ok
     assert export.text().startswith("seq,type,t,wall,data\n")
+
+
+def test_live_view_polls_the_status_when_the_event_stream_fails(
+    page: Page, ui_server: UiServer
+) -> None:
+    page.route("**/api/events", lambda route: route.abort())
+    start_fast(ui_server)
+    open_live(page, ui_server)
+    expect(page.locator("#live")).to_have_attribute("data-feed", "poll")
+    expect(page.locator("#phase-name")).to_have_text("Arrival")
+    expect(page.locator("#phase-name")).to_have_text("Peak")  # still following, by polling
