@@ -7,12 +7,15 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from setandsetting.cli.common import CommandError, compiled
+from setandsetting.cli.common import CommandError, compiled, room_of
 from setandsetting.core.controls import parse_timed_control
 from setandsetting.core.events import Event, describe
+from setandsetting.core.plan import build_plan
 from setandsetting.core.status import status_line
 from setandsetting.core.units import format_clock, parse_duration
+from setandsetting.journal.store import Journal, JournalError
 from setandsetting.rehearsal import OPEN_FOR_S, rehearse
+from setandsetting.roomfolder import Compiled
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,6 +43,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"how long an open last phase runs (default {int(OPEN_FOR_S // 60)}m)",
     )
     p.add_argument("--seed", type=int, default=None, help="shuffle seed (default: stable)")
+    p.add_argument(
+        "--journal",
+        action="store_true",
+        help="write the rehearsal to the room's journal as a session (for review and training)",
+    )
+    p.add_argument(
+        "--start",
+        default=None,
+        metavar="WHEN",
+        help="wall time the journaled session starts, ISO 8601 (default: now, UTC)",
+    )
     p.set_defaults(func=run)
 
 
@@ -51,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
         open_for = parse_duration(args.open_for) if args.open_for else OPEN_FOR_S
     except ValueError as err:
         raise CommandError(f"--control: {err}") from None
-    timeline = compiled(args).timeline
-    started = datetime.now(UTC)
+    started = _start_of(args.start)
+    session = compiled(args)
+    timeline = session.timeline
     live = args.speed > 0 and sys.stderr.isatty()
 
     def on_event(event: Event) -> None:
@@ -68,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write("\r\033[K" + status_line(snap)[:150])
             sys.stderr.flush()
 
-    rehearse(
+    result = rehearse(
         timeline,
         controls,
         speed=args.speed,
@@ -78,4 +93,39 @@ def run(args: argparse.Namespace) -> int:
     )
     if live:
         sys.stderr.write("\r\033[K")
+    if args.journal:
+        session_id = _journal(args, session, started, result.events)
+        print(f"journaled as session {session_id}", flush=True)
     return 0
+
+
+def _start_of(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--start: {text!r} is not an ISO 8601 time") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _journal(
+    args: argparse.Namespace, session: Compiled, started: datetime, events: list[Event]
+) -> str:
+    """The rehearsal as one journaled session: its plan, then every event at its wall time.
+
+    Written in one transaction after the run, so a refused journal leaves no half session
+    behind beyond its (empty) begin record."""
+    try:
+        with Journal.open(room_of(args).journal_path) as journal:
+            session_id = journal.begin_session(
+                patient=args.patient,
+                profile_path=args.profile,
+                profile_name=session.profile.name,
+                started_wall=started,
+                plan=build_plan(session.timeline),
+            )
+            journal.append_many((session_id, e.to_dict(started)) for e in events)
+    except JournalError as err:
+        raise CommandError(str(err)) from None
+    return session_id
