@@ -85,7 +85,7 @@ def _tick_step(total: float) -> float:
     return next((s for s in (60, 300, 600, 900, 1800, 3600) if total / s <= 12), 7200.0)
 
 
-def _svg(review: SessionReview, events: list[dict[str, Any]]) -> str:
+def timeline_svg(review: SessionReview, events: list[dict[str, Any]]) -> str:
     last_t = max((ev["t"] for ev in events), default=0.0)
     ends = [p.planned_end_s or 0.0 for p in review.phases] + [review.ended_s or 0.0, last_t]
     total = max([*ends, 60.0])
@@ -203,7 +203,7 @@ def to_html(review: SessionReview, events: list[dict[str, Any]]) -> str:
         f"<h1>Session {escape(review.session_id)}</h1>",
         f"<dl>{head}</dl>",
         "<h2>Timeline</h2>",
-        _svg(review, events),
+        timeline_svg(review, events),
     ]
     for title, headers, rows in review_tables(review):
         body.append(f"<h2>{escape(title)}</h2><table><thead><tr>")

@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 
 from setandsetting.core.types import check_patient_id
 from setandsetting.engine.runner import SessionRunner
-from setandsetting.journal.export import _svg as timeline_svg
+from setandsetting.journal.export import timeline_svg
 from setandsetting.journal.review import build_review, review_header, review_tables
 from setandsetting.journal.store import JournalError, UnknownSession
 from setandsetting.roomfolder import RoomFolder
