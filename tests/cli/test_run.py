@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -257,3 +259,107 @@ def test_an_interrupted_session_older_than_the_window_is_closed(
         (3, "session_ended", 300.0, wall_at(started, 300.0), '{"reason":"interrupted"}'),
     ]
     assert not any(r[1] == "session_resumed" for r in _rows(db))
+
+
+# ---------------------------------------------------------------- bad storage
+
+
+RUN_MAIN = (
+    "import sys\n"
+    "from setandsetting.cli import main\n"
+    "import encodings.utf_8_sig, setandsetting.cli.run, setandsetting.engine.runner\n"
+    "{drop}"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+# The venv and its stdlib are root's: import first, then `run` itself runs as nobody.
+DROP = "import os; os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+
+
+def _ended_journal(room: Path, profile: Path) -> Path:
+    """A journal holding one finished session (so nothing is resumed)."""
+    db = room / "sessions.db"
+    started = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    with Journal.open(db) as journal:
+        sid = journal.begin_session("P-1", str(profile), "Short", started, {"phases": []})
+        for t, kind, data in ((0.0, "session_started", {}), (60.0, "session_ended", {})):
+            journal.append(sid, Event(kind, t, data | {"reason": "stopped"}).to_dict(started))
+    return db
+
+
+def _assert_refused(
+    room: Path, profile: Path, db: Path, message: str, as_nobody: bool = False
+) -> None:
+    """`run` exits 2 with one clear line naming the journal; the file is left as it was."""
+    before = db.read_bytes()
+    siblings = sorted(p.name for p in room.iterdir())
+    argv = [sys.executable, "-c", RUN_MAIN.format(drop=DROP if as_nobody else "")]
+    argv += ["--room", str(room), "run", str(profile), "--patient", "P-1"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=_env(), timeout=30)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"{db}: {message}\n"
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in room.iterdir()) == siblings
+
+
+def test_a_corrupt_journal_is_refused_and_left_alone(tmp_path: Path) -> None:
+    profile = make_room(tmp_path)
+    db = _ended_journal(tmp_path, profile)
+    data = bytearray(db.read_bytes())
+    data[4096 : 3 * 4096] = b"\xa5" * (2 * 4096)  # header intact, b-tree pages garbage
+    db.write_bytes(bytes(data))
+    _assert_refused(
+        tmp_path,
+        profile,
+        db,
+        "the journal is corrupt (database disk image is malformed); it was left untouched: "
+        "move it aside to start a new one",
+    )
+
+
+def test_a_locked_journal_is_refused_and_left_alone(tmp_path: Path) -> None:
+    profile = make_room(tmp_path)
+    db = _ended_journal(tmp_path, profile)
+    script = (
+        "import sqlite3, sys\n"
+        "con = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "con.execute('BEGIN EXCLUSIVE')\n"
+        "print('locked', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        _assert_refused(
+            tmp_path,
+            profile,
+            db,
+            "the journal is locked by another process (database is locked)",
+        )
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.wait()
+
+
+def test_an_unreadable_journal_is_refused_and_left_alone() -> None:
+    """Root reads anything, so `run` runs as `nobody` on a journal only root may open."""
+    room = Path(tempfile.mkdtemp(prefix="sas-unreadable-"))  # /tmp: traversable by nobody
+    try:
+        room.chmod(0o755)
+        profile = make_room(room)
+        db = _ended_journal(room, profile)
+        assert db.stat().st_mode & 0o777 == 0o600
+        _assert_refused(
+            room,
+            profile,
+            db,
+            "cannot read and write the journal: permission denied",
+            as_nobody=True,
+        )
+    finally:
+        shutil.rmtree(room)
