@@ -116,7 +116,7 @@ def serve(args: argparse.Namespace) -> int:
             raise CommandError("\n".join(str(p) for p in err.problems)) from None
         except JournalError as err:
             raise CommandError(str(err)) from None
-        app = create_app(folder, runner, ServerSettings(host=host, port=port, token=token))
+        app = create_app(folder, runner, ServerSettings(host=host, port=port, token=token or None))
         config = uvicorn.Config(
             app,
             log_level="warning",

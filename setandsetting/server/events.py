@@ -29,6 +29,8 @@ class Client:
 
     def offer(self, event: dict[str, Any]) -> bool:
         """On the client's loop: queue the event, or report the client as too slow."""
+        if self.dropped:  # deliveries scheduled before it was dropped
+            return False
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:

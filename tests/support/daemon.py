@@ -36,6 +36,15 @@ tracks:
   - path: ../../music/t0.flac
     title: T0
 """
+MOVED_PLAYLIST = """\
+# The patient's own calm list: keep this comment.
+name: Calm (P-0042)
+tracks:
+  - path: ../../music/t0.flac
+    title: T0
+  - path: ../../music/t1.flac  # the second tone first
+    title: T1
+"""  # PATIENT_PLAYLIST after moving the second track to the top
 BROKEN_PROFILE = "name: Broken\nphases:\n  - id: one\n    duration: soon\n"
 
 

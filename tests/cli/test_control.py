@@ -1,0 +1,110 @@
+"""The control commands against a real `setandsetting serve` process on an ephemeral port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from setandsetting.cli import main
+from tests.support.daemon import free_port, make_api_room
+
+
+@pytest.fixture
+def served_room(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """`serve --start short --patient P-0042` in its own process; stopped by PID."""
+    room = make_api_room(tmp_path / "room")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "serve.log").open("w")
+    env = {**os.environ, "SDL_AUDIODRIVER": "dummy"}
+    cmd = [sys.executable, "-m", "setandsetting", "--room", str(room), "serve", "--port", str(port)]
+    cmd += ["--start", "short", "--patient", "P-0042"]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                with urllib.request.urlopen(url + "/api/status", timeout=1) as r:
+                    if json.load(r).get("running"):
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "serve did not come up"
+            time.sleep(0.1)
+        yield room, url
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        log.close()
+    assert proc.returncode == 0, (tmp_path / "serve.log").read_text()[-2000:]
+
+
+def cli(room: Path, url: str, *args: str) -> int:
+    return main(["--room", str(room), *args, "--url", url])
+
+
+def test_controls_through_the_daemon(served_room: tuple[Path, str], capsys) -> None:  # type: ignore[no-untyped-def]
+    room, url = served_room
+    assert cli(room, url, "status") == 0
+    out = capsys.readouterr().out.splitlines()
+    labels = [line.split("  ")[0].strip() for line in out]
+    assert labels[:6] == ["session", "phase", "elapsed", "remaining", "now playing", "level"]
+    assert out[1].split(None, 1)[1] == "Settle (settle), 1 of 2"
+    assert out[5].split(None, 1)[1] == "40%"
+
+    deadline = time.monotonic() + 6  # the staff vitals check-in at 2s waits for an ack
+    while True:
+        assert cli(room, url, "status") == 0
+        out = capsys.readouterr().out
+        if "WAITING" in out:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert "vitals: BP (ack settle.0.0)" in out
+    assert cli(room, url, "ack") == 0
+    assert "acknowledged" in capsys.readouterr().out
+
+    assert cli(room, url, "note", "eyes", "closed,", "calm") == 0
+    assert capsys.readouterr().out.endswith("note: eyes closed, calm\n")
+
+    assert cli(room, url, "extend", "10m") == 2
+    assert capsys.readouterr().err == "settle is not extendable\n"
+    assert cli(room, url, "next") == 0
+    assert "phase deep started" in capsys.readouterr().out
+    assert cli(room, url, "extend", "30s") == 0
+    assert "phase deep extended by 30s" in capsys.readouterr().out
+    assert cli(room, url, "level", "+5%") == 0
+    assert "(nudge +5%)" in capsys.readouterr().out
+
+    assert cli(room, url, "stop") == 0
+    assert "session ended" in capsys.readouterr().out
+    assert cli(room, url, "extend", "5m") == 2  # refused while the music fades, then no session
+    assert capsys.readouterr().err in ("no session is running\n", "the session has ended\n")
+    assert cli(room, url, "status") == 2
+    assert capsys.readouterr().err in (
+        "no session is running\n",
+        "the session has ended (stopped)\n",
+    )
+
+
+def test_no_daemon_is_one_clear_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    url = f"http://127.0.0.1:{free_port()}"
+    assert cli(tmp_path, url, "status") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"the room daemon is not running at {url} (")
+    assert err.endswith("start it with `setandsetting serve`\n") and err.count("\n") == 1

@@ -1,0 +1,71 @@
+"""`setandsetting playlist ...` on a real room folder: output, files on disk, clear refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from setandsetting.cli import main
+from tests.support.daemon import PATIENT_PLAYLIST, make_api_room
+
+
+@pytest.fixture
+def room(tmp_path: Path) -> Path:
+    return make_api_room(tmp_path / "room")
+
+
+def run(room: Path, *args: str) -> int:
+    return main(["--room", str(room), "playlist", *args])
+
+
+def test_show_numbers_tracks_from_one(room: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run(room, "show", "P-0042") == 0
+    assert capsys.readouterr().out == (
+        "calm  (patient: playlists/P-0042/calm.yaml)\n"
+        "   1. T1  8s  ../../music/t1.flac\n"
+        "   2. T0  8s  ../../music/t0.flac\n"
+    )
+
+
+def test_move_add_remove_edit_the_file(room: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = room / "playlists/P-0042/calm.yaml"
+    assert run(room, "move", "P-0042", "calm", "2", "1") == 0
+    assert path.read_text().splitlines()[3:6] == [
+        "  - path: ../../music/t0.flac",
+        "    title: T0",
+        "  - path: ../../music/t1.flac  # the second tone first",
+    ]
+    assert run(room, "add", "P-0042", "calm", "music/t2.flac", "--title", "Two") == 0
+    assert path.read_text().endswith("  - path: ../../music/t2.flac\n    title: Two\n")
+    assert run(room, "remove", "P-0042", "calm", "1") == 0
+    out = capsys.readouterr().out
+    assert out.endswith("   1. T1  8s  ../../music/t1.flac\n   2. Two  8s  ../../music/t2.flac\n")
+    assert path.read_text().startswith("# The patient's own calm list: keep this comment.\n")
+
+
+def test_copy_default_and_avoid(room: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run(room, "copy-default", "P-0043", "calm") == 0
+    assert "(copied from playlists/default/calm.yaml)" in capsys.readouterr().out
+    assert run(room, "avoid", "P-0042", "--add", "*Storm*", "--add", "music/t3.flac") == 0
+    assert capsys.readouterr().out == "*Storm*\nmusic/t3.flac\n"
+    assert run(room, "avoid", "P-0042", "--remove", "*Storm*") == 0
+    assert capsys.readouterr().out == "music/t3.flac\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("remove", "P-0042", "calm", "9"), "there is no such track: the playlist has 2 tracks\n"),
+        (("show", "../x"), "'../x' is not a patient ID"),
+        (("add", "P-0042", "calm", "/etc/passwd"), "'/etc/passwd' is outside the room's library"),
+        (("add", "P-0042", "../../etc", "music/t0.flac"), "'../../etc' is not a playlist slot"),
+        (("copy-default", "P-0042", "calm"), "already has an own calm playlist"),
+        (("avoid", "P-0042", "--remove", "nothing"), "not in the avoid list: nothing\n"),
+    ],
+)
+def test_refusals_are_one_line_and_exit_2(room: Path, capsys, args, message) -> None:  # type: ignore[no-untyped-def]
+    assert run(room, *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert (room / "playlists/P-0042/calm.yaml").read_text() == PATIENT_PLAYLIST
