@@ -1,0 +1,208 @@
+"""SessionRunner with recording devices: a crashed session resumes live (pending check-ins
+acknowledgeable, nothing fired twice), and a full disk never stops the music."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from setandsetting.backends.recording import RecordingChimes, RecordingMusic
+from setandsetting.core import session
+from setandsetting.core.controls import parse_control
+from setandsetting.core.events import wall_at
+from setandsetting.core.plan import build_plan
+from setandsetting.core.room import Room
+from setandsetting.engine.conductor import Devices
+from setandsetting.engine.resume import control_fields
+from setandsetting.engine.runner import SessionRunner
+from setandsetting.journal.store import Journal
+from setandsetting.roomfolder import RoomFolder
+from tests.journal.test_store_faults import _fill, small_tmpfs
+from tests.support.session_room import make_room
+
+__all__ = ["small_tmpfs"]
+
+
+class Recorders:
+    """The devices factory: recording music and chimes on the monotonic clock."""
+
+    def __init__(self) -> None:
+        self.music: list[RecordingMusic] = []
+        self.chimes: list[RecordingChimes] = []
+
+    def __call__(self, room: Room, report: Callable[..., None], sounds: Path) -> Devices:
+        self.music.append(RecordingMusic(time.monotonic))
+        self.chimes.append(RecordingChimes(time.monotonic))
+        return Devices(self.music[-1], self.chimes[-1], None)
+
+
+@pytest.fixture
+def runners() -> Iterator[list[SessionRunner]]:
+    made: list[SessionRunner] = []
+    try:
+        yield made
+    finally:
+        for runner in made:
+            runner.close()
+
+
+def _crashed_journal(
+    room: Path, profile: Path, age_s: float, controls: list[tuple[float, str]]
+) -> str:
+    """A session that started `age_s` ago and died just now, journaled as the engine would
+    have (each control first as a `control` event), with a heartbeat at its last moment."""
+    compiled = RoomFolder(room).compile(profile, "P-1")
+    started = datetime.now(UTC) - timedelta(seconds=age_s)
+    dead_at = age_s - 0.5
+    state, events = session.start(compiled.timeline, 0.0)
+    out = [e.to_dict(started) for e in events]
+    for t, text in controls:
+        control = parse_control(text)
+        out.append({"type": "control", "t": t, "wall": None, **control_fields(control)})
+        state, events = session.apply(state, control, t)
+        out += [e.to_dict(started) for e in events]
+    state, events = session.advance(state, dead_at)
+    out += [e.to_dict(started) for e in events]
+    for event in out:
+        event["wall"] = wall_at(started, event["t"])
+    with Journal.open(room / "sessions.db") as journal:
+        sid = journal.begin_session(
+            "P-1", str(profile), "Short", started, build_plan(compiled.timeline)
+        )
+        journal.append_many((sid, e) for e in out)
+        journal.heartbeat(sid, dead_at, started + timedelta(seconds=dead_at), {})
+    return sid
+
+
+def _eventually(check: Callable[[], bool], limit_s: float = 2.0) -> bool:
+    """The snapshot is republished on the engine's next loop, just after a control."""
+    deadline = time.monotonic() + limit_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_crashed_session_resumes_live(tmp_path: Path, runners: list[SessionRunner]) -> None:
+    """Died at 0:30.5 with vitals deep.1.0 (due 0:30) unanswered and the deep phase
+    extended by 1 minute: the resumed engine keeps both, and fires nothing again."""
+    profile = make_room(tmp_path)
+    sid = _crashed_journal(tmp_path, profile, 31.0, [(22.0, "extend 1m")])
+    before = Journal.open(tmp_path / "sessions.db")
+    journaled = before.events(sid)
+    before.close()
+    recorders = Recorders()
+    seen: list[dict[str, Any]] = []
+    runner = SessionRunner(RoomFolder(tmp_path), devices=recorders, midi_input=False)
+    runners.append(runner)
+    runner.subscribe(seen.append)
+    resumed = runner.resume_interrupted()
+    assert resumed is not None and resumed.session_id == sid and 0.4 <= resumed.gap_s <= 2.0
+    engine = runner.engine
+    assert engine is not None
+    snap = engine.snapshot()
+    assert [p["id"] for p in snap["pending"]] == ["deep.1.0"]
+    assert snap["phase"] == "deep"
+    # deep ends at 20 s + 2 min + the 1-minute extension
+    assert abs(snap["remaining"] - (200.0 - engine.now())) < 0.5
+    [ack] = [e for e in engine.submit(parse_control("ack")) if e["type"] == "checkin_acknowledged"]
+    assert ack["id"] == "deep.1.0" and 1.0 <= ack["latency_s"] <= 3.0
+    assert _eventually(lambda: engine.snapshot()["pending"] == [])
+    runner.close()
+    with Journal.open(tmp_path / "sessions.db") as journal:
+        after = journal.events(sid)
+    assert after[: len(journaled)] == journaled
+    due = [e["id"] for e in after if e["type"] == "checkin_due"]
+    assert len(due) == len(set(due))
+    fired_before = {e["id"] for e in journaled if e["type"] == "checkin_due"}
+    assert not fired_before & {e["id"] for e in seen if e["type"] == "checkin_due"}
+    # The music came back where the clock says: T1 began at 0:26 (deep from 0:20, T0 turns
+    # 2 s before its 8 s end), so at the rejoin it is that far in.
+    [rejoin] = [e for e in seen if e["type"] == "control" and e["action"] == "rejoin"]
+    [play] = recorders.music[0].named("play")
+    _, path, offset, _ = play.args
+    assert Path(path).name == "t1.flac" and abs(offset - (rejoin["t"] - 26.0)) < 0.002
+
+
+def _disk_full_session(
+    room: Path, make_full: Callable[[Journal], None], free: Callable[[Journal], None]
+) -> None:
+    """While the journal cannot be written the music goes on and status says why; once it
+    can, the held events land in order, followed by one `error` event."""
+    profile = room / "profiles" / "short.yaml"
+    recorders = Recorders()
+    seen: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def collect(event: dict[str, Any]) -> None:
+        with lock:
+            seen.append(event)
+
+    runner = SessionRunner(RoomFolder(room), devices=recorders, midi_input=False)
+    try:
+        runner.subscribe(collect)
+        engine = runner.start(profile, "P-1")
+        sid = runner.session_id
+        assert sid is not None and _eventually(lambda: len(seen) >= 3)
+        make_full(runner.journal)
+        full_at = time.monotonic()
+        engine.submit(parse_control("level +20%"))
+        # Long enough to need a new page, so the page limit of the portable variant bites.
+        engine.submit(parse_control("note written while the disk was full " + "x" * 6000))
+        assert "disk is full" in (engine.snapshot()["journal_degraded"] or "")
+        time.sleep(1.0)
+        music = recorders.music[0]
+        rising = [c.args[1] for c in music.named("set_level") if c.t > full_at]
+        assert len(rising) >= 10 and rising[-1] > rising[0]  # the nudge fades in, live
+        assert "disk is full" in (engine.snapshot()["journal_degraded"] or "")
+        free(runner.journal)
+        assert _eventually(lambda: engine.snapshot()["journal_degraded"] is None)
+        engine.stop()
+    finally:
+        runner.close()
+    with Journal.open(room / "sessions.db") as journal:
+        events = journal.events(sid)
+    errors = [e for e in events if e["type"] == "error" and e.get("source") == "journal"]
+    assert len(errors) == 1 and "disk is full" in errors[0]["message"]
+    assert [e for e in events if e is not errors[0]] == seen
+    note = next(i for i, e in enumerate(events) if e["type"] == "note")
+    assert note < events.index(errors[0])
+
+
+def test_a_disk_filling_up_on_a_real_tmpfs(tmp_path: Path, small_tmpfs: Path) -> None:
+    """The room lives on a 1 MiB tmpfs (its music linked from elsewhere); a ballast file
+    fills it to the last byte mid-session and is then removed."""
+    make_room(tmp_path)
+    for part in ("profiles", "playlists"):
+        shutil.copytree(tmp_path / part, small_tmpfs / part)
+    shutil.copy(tmp_path / "room.yaml", small_tmpfs / "room.yaml")
+    (small_tmpfs / "music").symlink_to(tmp_path / "music")
+    ballast: list[Path] = []
+    _disk_full_session(
+        small_tmpfs,
+        make_full=lambda journal: ballast.append(_fill(small_tmpfs)),
+        free=lambda journal: ballast.pop().unlink(),
+    )
+
+
+def test_a_disk_filling_up_through_sqlite_max_page_count(tmp_path: Path) -> None:
+    """Portable variant: SQLite's page limit raises the same SQLITE_FULL."""
+    make_room(tmp_path)
+
+    def make_full(journal: Journal) -> None:
+        (pages,) = journal.query("PRAGMA page_count")[0]
+        journal.query(f"PRAGMA max_page_count = {pages}")
+
+    _disk_full_session(
+        tmp_path,
+        make_full=make_full,
+        free=lambda journal: journal.query("PRAGMA max_page_count = 1073741823"),
+    )
