@@ -887,19 +887,42 @@ def _rejoin(run: _Run, c: Control, t: float) -> str | None:
     """After a crash: the music comes back at the right place, fading in gently.
 
     The voices the dead process was playing end as "interrupted"; the current track starts
-    again at the offset the session clock says it should be at now.
+    again at the offset the session clock says it should be at now. If the crash came while
+    a phase's last track was playing out its tail, that tail comes back and fades out as
+    planned, so the room is not silent until the next phase.
     """
     s = run.state
+    tail = None
+    if s.voice is None:
+        tail = next(
+            (
+                v
+                for v in s.leaving
+                if v.phase == s.phase
+                and v.reason == "finished"
+                and v.leaving_at is not None
+                and v.leaving_at - t > 1.0
+            ),
+            None,
+        )
     for v in voices(s):
         _track_ended(run, v, t, "interrupted")
     run.set(voice=None, leaving=())
+    if s.music != "playing":
+        return None
     v = s.voice
-    if v is not None and s.music == "playing":
+    if v is not None:
         offset = v.offset_at(t)
         if offset < v.track.duration - 1.0:
             _start_voice(run, v.pos, t, offset, RESUME_FADE_S)
         elif _has_room_for_next(run.state, t):
             _start_voice(run, v.pos + 1, t, 0.0, RESUME_FADE_S)
+    elif tail is not None:
+        _start_voice(run, tail.pos, t, tail.offset_at(t), RESUME_FADE_S)
+        back = run.state.voice
+        assert back is not None
+        gone = replace(back, leaving_at=tail.leaving_at, fade_out=tail.fade_out, reason="finished")
+        run.set(voice=None, leaving=(*run.state.leaving, gone))
     return None
 
 

@@ -164,11 +164,6 @@ def test_events_already_journaled_are_not_written_again() -> None:
     assert unseen(produced, journaled) == [produced[1], produced[3], produced[4]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core.session._rejoin restarts only state.voice: a phase's last track playing "
-    "out its tail (voice None, leaving with reason 'finished') is ended and not restarted",
-)
 def test_rejoin_in_the_last_tracks_tail_brings_it_back(tl: Timeline) -> None:
     state, _ = session.start(tl, 0.0)
     state, _ = session.advance(state, 177.0)  # deep: calm 2 (35 s, from 2:24) plays out
