@@ -140,6 +140,15 @@ _MIDI_NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+_MIDI_FIELDS: dict[str, frozenset[str]] = {
+    "note_on": frozenset({"type", "port", "channel", "note", "velocity"}),
+    "note_off": frozenset({"type", "port", "channel", "note", "velocity"}),
+    "control_change": frozenset({"type", "port", "channel", "control", "value", "ramp"}),
+    "program_change": frozenset({"type", "port", "channel", "program"}),
+    "sysex": frozenset({"type", "port", "data"}),
+}
+
+
 class MidiMessage(Frozen):
     type: MidiType
     channel: int = Field(default=1, ge=1, le=16)
@@ -187,8 +196,16 @@ class CuePayload(Frozen):
         return "midi" if self.midi is not None else "osc"
 
     def payload(self) -> dict[str, Any]:
-        """The plain dict a cue backend sends (`{"midi": {...}}` or `{"osc": {...}}`)."""
-        return self.model_dump(by_alias=True, exclude_none=True, include={"midi", "osc"})
+        """The plain dict a cue backend sends (`{"midi": {...}}` or `{"osc": {...}}`).
+
+        A MIDI message keeps only the fields its type uses, so defaults such as
+        `velocity` do not clutter a program change in the journal and the plan.
+        """
+        out = self.model_dump(by_alias=True, exclude_none=True, include={"midi", "osc"})
+        if "midi" in out:
+            used = _MIDI_FIELDS[out["midi"]["type"]]
+            out["midi"] = {k: v for k, v in out["midi"].items() if k in used}
+        return out
 
 
 def _cue_at(value: object) -> object:

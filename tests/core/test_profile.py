@@ -34,7 +34,7 @@ def test_design_example_loads_with_its_values() -> None:
     assert dosing.level == FromTo.model_validate({"from": "35%", "to": "50%", "shape": "s-curve"})
     assert [c.at for c in dosing.cues] == ["start", 120.0]
     assert dosing.cues[0].payload() == {
-        "midi": {"type": "program_change", "channel": 1, "program": 3, "velocity": 64}
+        "midi": {"type": "program_change", "channel": 1, "program": 3}
     }
     assert dosing.cues[1].payload() == {"osc": {"address": "/lights/scene", "args": [2]}}
 

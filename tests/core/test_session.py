@@ -240,9 +240,7 @@ def test_quiet_sends_the_room_cues_and_resume_brings_the_music_back():
     state, _ = session.start(tl)
     state, ev = session.apply(state, Control("quiet"), 10.0)
     assert [e.type for e in ev] == ["quiet", "cue_sent"]
-    assert ev[1].data["payload"] == {
-        "midi": {"type": "program_change", "channel": 1, "velocity": 64, "program": 0}
-    }
+    assert ev[1].data["payload"] == {"midi": {"type": "program_change", "channel": 1, "program": 0}}
     state, ev = run_to(state, 20.0)
     assert ev[0].data["reason"] == "quiet"
     state, ev = session.apply(state, Control("resume"), 25.0)
