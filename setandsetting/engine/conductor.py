@@ -76,21 +76,23 @@ class Conductor:
 
     def start(self, t: float) -> None:
         self.state, events = session.start(self.timeline, t)
-        self._perform(events, t)
+        self._perform(events, t, None)
         self.sync(t)
 
     def tick(self, t: float) -> None:
         """Whatever was planned up to t happens now; levels are brought up to date."""
         assert self.state is not None
         self._now = t
-        self.state, events = session.advance(self.state, t)
-        self._perform(events, t)
+        before = self.state
+        self.state, events = session.advance(before, t)
+        self._perform(events, t, before)
         self.sync(t)
 
     def control(self, control: Control, t: float) -> list[Event]:
         assert self.state is not None
-        self.state, events = session.apply(self.state, control, t)
-        self._perform(events, t)
+        before = self.state
+        self.state, events = session.apply(before, control, t)
+        self._perform(events, t, before)
         self.sync(t)
         return events
 
@@ -164,14 +166,16 @@ class Conductor:
 
     # -------------------------------------------------------------- events -> devices
 
-    def _perform(self, events: list[Event], t: float) -> None:
+    def _perform(self, events: list[Event], t: float, before: State | None) -> None:
         for event in events:
             self._emit(event)
             d = event.data
             if event.type == "track_started":
                 self._play(d["voice"], d["path"], d["offset"], d["end"])
             elif event.type == "track_ended":
-                self._end_voice(d["voice"], t)
+                # A voice that faded out as planned is silent at its end; one cut short
+                # (stop, the session's end) still sounds, and fades out here.
+                self._end_voice(d["voice"], t, fade=_level_at_end(before, d["voice"], event.t) > 0)
             elif event.type in ("checkin_due", "checkin_escalated"):
                 self._chime(d["sound"], d["level"], d["audience"], event.t)
             elif event.type == "cue_sent":
@@ -194,12 +198,12 @@ class Conductor:
         self._levels[slot] = 0.0
         self.devices.music.play(slot, Path(path), offset, end)
 
-    def _end_voice(self, voice_id: int, t: float) -> None:
+    def _end_voice(self, voice_id: int, t: float, fade: bool) -> None:
         """A voice the session let go of stops; if it still sounds, it fades out first."""
         slot = self._slot_of.pop(voice_id, None)
         if slot is None:
             return
-        if self._levels.get(slot, 0.0) > 0.01:
+        if fade and self._levels.get(slot, 0.0) > 0.0:
             self._orphans[slot] = _Fade(self._levels[slot], t)
             return
         self._stop(slot)
@@ -251,3 +255,11 @@ class Conductor:
             self.devices.cues.all_notes_off()
         except CueError as err:
             self._emit(Event("error", t, {"source": "cues", "message": str(err)}))
+
+
+def _level_at_end(before: State | None, voice_id: int, t: float) -> float:
+    """How loud a voice still was when the session let go of it (0 after a planned fade)."""
+    if before is None:
+        return 0.0
+    voice = next((v for v in session.voices(before) if v.id == voice_id), None)
+    return 0.0 if voice is None else session.voice_level(before, voice, t)

@@ -248,6 +248,7 @@ class Engine:
             except Exception as err:
                 msg.future.set_exception(err)
                 raise
+            self._publish(now)  # a status read right after the control already shows it
             msg.future.set_result(events)
         elif msg.kind == "report":
             self._device_report(msg.payload, now)
