@@ -27,6 +27,15 @@ from setandsetting.core.timeline import Timeline
 
 LEVEL_EPSILON = 0.0005  # smaller level changes are not worth a device call
 END_FADE_S = 3.0  # what still sounds when the session ends fades out over this long
+_SOURCE = {
+    "track_started": "music",
+    "track_ended": "music",
+    "checkin_due": "chimes",
+    "checkin_escalated": "chimes",
+    "cue_sent": "cues",
+    "quiet": "cues",
+    "session_ended": "cues",
+}
 LATE_END_S = 1.5  # a device "ended" this close to the planned turn is the planned turn
 
 
@@ -71,6 +80,7 @@ class Conductor:
         self._cc: dict[str, int] = {}  # CC ramp -> last value sent
         self._now = 0.0
         self._warned_no_cues = False
+        self._level_faults: set[int] = set()  # device voices whose set_level is failing
 
     # -------------------------------------------------------------- driving
 
@@ -167,23 +177,32 @@ class Conductor:
     # -------------------------------------------------------------- events -> devices
 
     def _perform(self, events: list[Event], t: float, before: State | None) -> None:
+        """Each event's device action, each on its own: one device failing (even with a bug)
+        is journaled and never keeps the next action — a track, a chime — from happening."""
         for event in events:
             self._emit(event)
-            d = event.data
-            if event.type == "track_started":
-                self._play(d["voice"], d["path"], d["offset"], d["end"])
-            elif event.type == "track_ended":
-                # A voice that faded out as planned is silent at its end; one cut short
-                # (stop, the session's end) still sounds, and fades out here.
-                self._end_voice(d["voice"], t, fade=_level_at_end(before, d["voice"], event.t) > 0)
-            elif event.type in ("checkin_due", "checkin_escalated"):
-                self._chime(d["sound"], d["level"], d["audience"], event.t)
-            elif event.type == "cue_sent":
-                self._send_cue(d["payload"], event.t)
-                if any(r.cue_id == d["id"] for r in self.state.ramps):  # type: ignore[union-attr]
-                    self._cc[d["id"]] = d["payload"]["midi"]["value"]  # sync must not repeat it
-            elif event.type == "quiet" or event.type == "session_ended":
-                self._all_notes_off(event.t)
+            try:
+                self._act(event, t, before)
+            except Exception as err:
+                source = _SOURCE.get(event.type, "engine")
+                self._emit(Event("error", event.t, {"source": source, "message": repr(err)}))
+
+    def _act(self, event: Event, t: float, before: State | None) -> None:
+        d = event.data
+        if event.type == "track_started":
+            self._play(d["voice"], d["path"], d["offset"], d["end"])
+        elif event.type == "track_ended":
+            # A voice that faded out as planned is silent at its end; one cut short
+            # (stop, the session's end) still sounds, and fades out here.
+            self._end_voice(d["voice"], t, fade=_level_at_end(before, d["voice"], event.t) > 0)
+        elif event.type in ("checkin_due", "checkin_escalated"):
+            self._chime(d["sound"], d["level"], d["audience"], event.t)
+        elif event.type == "cue_sent":
+            self._send_cue(d["payload"], event.t)
+            if any(r.cue_id == d["id"] for r in self.state.ramps):  # type: ignore[union-attr]
+                self._cc[d["id"]] = d["payload"]["midi"]["value"]  # sync must not repeat it
+        elif event.type in ("quiet", "session_ended"):
+            self._all_notes_off(event.t)
 
     def _emit(self, event: Event) -> None:
         self.emit(event)
@@ -227,8 +246,15 @@ class Conductor:
         if abs(self._levels.get(slot, -1.0) - level) >= LEVEL_EPSILON or (
             level == 0.0 and self._levels.get(slot) != 0.0
         ):
+            try:
+                self.devices.music.set_level(slot, level)
+            except Exception as err:  # said once, not 30 times a second
+                if slot not in self._level_faults:
+                    self._level_faults.add(slot)
+                    self._emit(Event("error", self._now, {"source": "music", "message": repr(err)}))
+                return
+            self._level_faults.discard(slot)
             self._levels[slot] = level
-            self.devices.music.set_level(slot, level)
 
     def _chime(self, sound: str, level: float, audience: str, t: float) -> None:
         try:

@@ -42,6 +42,7 @@ POLL_S = 0.2  # device upkeep (libVLC watchdog, trims) at least this often
 HEARTBEAT_S = 1.0  # the engine's position, for resume (not an event)
 CLOCK_STEP_S = 0.5  # a wall-clock jump bigger than this re-plans the scheduler
 CONTROL_TIMEOUT_S = 5.0
+REPEAT_ERROR_S = 10.0  # the same engine fault is journaled again only after this long
 JOB_ID = "next-moment"
 
 
@@ -194,21 +195,34 @@ class Engine:
             return
         self._ready.set()
         last_poll = last_beat = 0.0
+        last_fault: tuple[str, float] = ("", -REPEAT_ERROR_S)
         try:
             while True:
                 msg = self._next_message()
                 now = self.now()
-                if msg is not None:
-                    self._handle(msg, now)
-                self.conductor.tick(now)
-                if now - last_poll >= POLL_S:
-                    last_poll = now
-                    self._poll_devices(now)
-                if now - last_beat >= HEARTBEAT_S:
-                    last_beat = now
-                    self._heartbeat(now)
-                self._replan(now)
-                self._publish(now)
+                try:
+                    if msg is not None:
+                        self._handle(msg, now)
+                    self.conductor.tick(now)
+                    if now - last_poll >= POLL_S:
+                        last_poll = now
+                        self._poll_devices(now)
+                    if now - last_beat >= HEARTBEAT_S:
+                        last_beat = now
+                        self._heartbeat(now)
+                    self._replan(now)
+                    self._publish(now)
+                except Exception as err:
+                    # The session state is immutable: a step that raised left the last good
+                    # state in place, and the devices keep playing. Stopping would silence
+                    # the room, so the engine journals the fault (once per 10 s) and goes on.
+                    log.exception("engine step failed")
+                    message = repr(err)
+                    if message != last_fault[0] or now - last_fault[1] >= REPEAT_ERROR_S:
+                        last_fault = (message, now)
+                        self._on_event(
+                            Event("error", now, {"source": "engine", "message": message})
+                        )
                 if self.conductor.ended:
                     break
         except BaseException as err:  # never silently: journal what stopped the engine
