@@ -181,7 +181,7 @@ async def _body(request: Request) -> dict[str, Any]:
 
 def create_app(folder: RoomFolder, runner: SessionRunner, settings: ServerSettings) -> FastAPI:
     app = FastAPI(title="setandsetting room daemon", version="1", debug=False)
-    hub = sse_events.EventHub()
+    hub = sse_events.EventHub(lambda: status_of(runner))
     runner.subscribe(hub.publish)
     app.state.hub = hub
     app.state.runner = runner
@@ -265,7 +265,7 @@ def create_app(folder: RoomFolder, runner: SessionRunner, settings: ServerSettin
     @app.get("/api/events")
     async def get_events() -> StreamingResponse:
         return StreamingResponse(
-            sse_events.stream(hub, lambda: status_of(runner)),
+            sse_events.stream(hub),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )

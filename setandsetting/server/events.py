@@ -5,6 +5,10 @@ each client's event loop with `call_soon_threadsafe` (one call per loop, not per
 there it goes into each client's bounded queue. A client whose queue is full is too slow:
 it is dropped (its stream ends, the browser's EventSource reconnects) — the engine never
 waits for a browser.
+
+The engine and the web side share one process (and one GIL): each event is encoded once for
+all clients, and the status once per burst (at most every STATUS_FRESH_S otherwise), so a
+hundred open pages cost the engine thread little.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 QUEUE_SIZE = 256  # events a client may lag behind before it is dropped
 STATUS_EVERY_S = 1.0
+STATUS_FRESH_S = 0.25  # one encoded status serves every client for this long
 _CLOSE = object()  # ends a dropped client's stream
 
 
@@ -27,7 +33,7 @@ class Client:
         self.queue: asyncio.Queue[Any] = asyncio.Queue(size)
         self.dropped = False
 
-    def offer(self, event: dict[str, Any]) -> bool:
+    def offer(self, event: str) -> bool:
         """On the client's loop: queue the event, or report the client as too slow."""
         if self.dropped:  # deliveries scheduled before it was dropped
             return False
@@ -43,10 +49,23 @@ class Client:
 
 
 class EventHub:
-    def __init__(self, queue_size: int = QUEUE_SIZE) -> None:
+    def __init__(self, status: Callable[[], dict[str, Any]], queue_size: int = QUEUE_SIZE) -> None:
         self.queue_size = queue_size
+        self._status = status
         self._clients: set[Client] = set()
         self._lock = threading.Lock()
+        self._seq = 0  # events delivered so far
+        self._status_text: str | None = None
+        self._status_key: tuple[int, float] = (-1, 0.0)
+
+    def status_text(self) -> str:
+        """The encoded status, shared by all clients until an event or STATUS_FRESH_S."""
+        now = time.monotonic()
+        seq, at = self._status_key
+        if self._status_text is None or seq != self._seq or now - at >= STATUS_FRESH_S:
+            self._status_text = sse("status", self._status())
+            self._status_key = (self._seq, now)
+        return self._status_text
 
     @property
     def clients(self) -> int:
@@ -75,8 +94,10 @@ class EventHub:
                 loop.call_soon_threadsafe(self._deliver, clients, event)
 
     def _deliver(self, clients: list[Client], event: dict[str, Any]) -> None:
+        self._seq += 1
+        text = sse("session", event)
         for client in clients:
-            if not client.offer(event):
+            if not client.offer(text):
                 self.unsubscribe(client)
 
 
@@ -85,26 +106,31 @@ def sse(kind: str, data: Any) -> str:
     return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-async def stream(
-    hub: EventHub, status: Callable[[], dict[str, Any]], every: float = STATUS_EVERY_S
-) -> AsyncIterator[str]:
-    """`session` events as they come, `status` after each and at least every `every` s.
+async def stream(hub: EventHub, every: float = STATUS_EVERY_S) -> AsyncIterator[str]:
+    """`session` events as they come, `status` after each burst and at least every `every` s.
 
     Ends when the client is dropped; cancelled by Starlette when the client disconnects.
     """
     client = hub.subscribe()
     try:
-        yield "retry: 2000\n\n" + sse("status", status())
+        yield "retry: 2000\n\n" + hub.status_text()
         while True:
             try:
-                event = await asyncio.wait_for(client.queue.get(), every)
+                item = await asyncio.wait_for(client.queue.get(), every)
             except TimeoutError:
-                yield sse("status", status())
+                yield hub.status_text()
                 continue
-            if event is _CLOSE:
+            parts = []
+            while item is not _CLOSE:
+                parts.append(item)
+                if client.queue.empty():
+                    break
+                item = client.queue.get_nowait()
+            if item is _CLOSE:
+                if parts:
+                    yield "".join(parts)
                 return
-            yield sse("session", event)
-            if client.queue.empty():  # a burst of events: one status after it
-                yield sse("status", status())
+            parts.append(hub.status_text())
+            yield "".join(parts)
     finally:
         hub.unsubscribe(client)

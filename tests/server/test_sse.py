@@ -68,7 +68,7 @@ def test_a_client_receives_session_events_and_status(tmp_path: Path) -> None:
 
 
 def test_a_slow_client_is_dropped_and_the_publisher_never_waits() -> None:
-    hub = EventHub(queue_size=3)
+    hub = EventHub(lambda: {}, queue_size=3)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     clients: list[Any] = []
@@ -84,7 +84,7 @@ def test_a_slow_client_is_dropped_and_the_publisher_never_waits() -> None:
         ready.wait(5)
         started = time.perf_counter()
         for i in range(50):  # nobody reads: the queue fills after 3
-            hub.publish({"type": "note", "t": float(i)})
+            hub.publish({"type": "note", "t": float(i)})  # encoded once, queued as text
         publish_s = time.perf_counter() - started
         asyncio.run_coroutine_threadsafe(asyncio.sleep(0.05), loop).result(5)
         client = clients[0]
@@ -99,7 +99,7 @@ def test_a_slow_client_is_dropped_and_the_publisher_never_waits() -> None:
 
 
 def test_publishing_to_a_closed_loop_is_harmless() -> None:
-    hub = EventHub()
+    hub = EventHub(lambda: {})
     loop = asyncio.new_event_loop()
     loop.run_until_complete(_subscribe(hub))
     loop.close()
