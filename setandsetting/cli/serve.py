@@ -145,5 +145,5 @@ async def _serve(server: uvicorn.Server, sock: socket.socket, url: str) -> None:
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
     if server.started:
-        print(f"serving {url}", flush=True)
+        print(f"serving {url}  (live session: {url}live)", flush=True)
     await task
