@@ -1,0 +1,206 @@
+"""The conductor on a simulated clock: device calls match the session's plan exactly.
+
+Recording devices write down every call; the clock is a number the test moves. So each
+expectation is exact: which player a track goes to, the level every sounding voice is set
+to at t, no call while nothing moves, the cap, the fade after the end, device faults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from setandsetting.backends.base import BackendReport
+from setandsetting.backends.recording import RecordingChimes, RecordingMusic
+from setandsetting.core import session
+from setandsetting.core.controls import Control, parse_control
+from setandsetting.core.events import Event
+from setandsetting.engine.conductor import END_FADE_S, LEVEL_EPSILON, Conductor, Devices
+from tests.support.timelines import timeline
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class RaisingChimes(RecordingChimes):
+    def play(self, sound: Any, level: float, audience: str) -> None:
+        raise RuntimeError("no chime device")
+
+
+class Rig:
+    def __init__(
+        self,
+        prof: dict[str, Any],
+        slots: dict[str, list[float]],
+        chimes: type[RecordingChimes] = RecordingChimes,
+    ) -> None:
+        self.clock = Clock()
+        self.music = RecordingMusic(self.clock)
+        self.chimes = chimes(self.clock)
+        self.events: list[Event] = []
+        self.conductor = Conductor(
+            timeline(prof, slots), Devices(self.music, self.chimes), self.events.append
+        )
+        self.conductor.start(0.0)
+
+    def run(self, until: float, hz: float = 30.0) -> None:
+        """Tick like the engine's fade loop, from the clock's time to `until`."""
+        for t in np.arange(self.clock.t + 1 / hz, until + 1e-9, 1 / hz):
+            self.at(float(t))
+
+    def at(self, t: float) -> None:
+        self.clock.t = t
+        self.conductor.tick(t)
+
+    def control(self, text: str) -> list[Event]:
+        return self.conductor.control(parse_control(text), self.clock.t)
+
+    def planned(self) -> dict[int, float]:
+        """Device voice -> the session's level for it now."""
+        state = self.conductor.state
+        assert state is not None
+        return {
+            self.conductor._slot_of[v.id]: session.voice_level(state, v, self.clock.t)
+            for v in session.voices(state)
+        }
+
+    def types(self) -> list[str]:
+        return [e.type for e in self.events]
+
+
+def profile(*phases: dict[str, Any], max_level: str = "80%") -> dict[str, Any]:
+    return {
+        "name": "conductor test",
+        "defaults": {"crossfade": "2s"},
+        "limits": {"max_level": max_level},
+        "phases": list(phases),
+    }
+
+
+PHASE = {"id": "a", "duration": "60s", "music": "a", "level": {"from": "30%", "to": "60%"}}
+
+
+def test_every_sounding_voice_follows_the_session_level_through_a_crossfade() -> None:
+    rig = Rig(profile(PHASE), {"a": [6.0, 100.0]})
+    assert rig.music.named("play")[0].args == (0, "/music/a-0.flac", 0.0, 6.0)
+    for t in np.arange(0.05, 8.0, 1 / 30):
+        rig.at(float(t))
+        for slot, level in rig.planned().items():
+            assert rig.music.levels[slot] == pytest.approx(level, abs=LEVEL_EPSILON)
+    # The second track came in on the other player at a's end minus the crossfade...
+    play = rig.music.named("play")[1]
+    assert play.args == (1, "/music/a-1.flac", 0.0, 100.0)
+    assert play.t == pytest.approx(4.0, abs=1 / 30)
+    # ...and the first player stopped once its fade had ended (at 6 s), not before.
+    stop = rig.music.named("stop")
+    assert [c.args for c in stop] == [(0,)]
+    assert 6.0 <= stop[0].t < 6.0 + 1 / 15
+
+
+def test_a_new_track_starts_silent_and_only_rises() -> None:
+    rig = Rig(profile(PHASE), {"a": [6.0, 100.0]})
+    rig.run(6.0)
+    for slot in (0, 1):
+        started = next(c.t for c in rig.music.named("play") if c.args[0] == slot)
+        rising = [c.args[1] for c in rig.music.named("set_level") if c.args[0] == slot]
+        assert rising[0] <= 0.3 * (1 / 30) / 2.0 + LEVEL_EPSILON  # one tick into a 2 s fade
+        fade_in = [c for c in rig.music.named("set_level") if c.args[0] == slot]
+        fade_in = [c.args[1] for c in fade_in if c.t < started + 2.0]
+        assert fade_in == sorted(fade_in)  # never a step down (nor a jump) while coming in
+
+
+def test_steady_levels_cost_no_device_call() -> None:
+    steady = {"id": "a", "duration": "60s", "music": "a", "level": "40%"}
+    rig = Rig(profile(steady), {"a": [100.0]})
+    rig.run(2.5)  # the 2 s fade-in
+    calls = len(rig.music.calls)
+    rig.run(10.0)
+    assert len(rig.music.calls) == calls
+    assert rig.music.levels[0] == pytest.approx(0.4)
+    assert rig.conductor.steady_until(10.0) == pytest.approx(60.0 - 2.0)  # the end's fade
+
+
+def test_no_nudge_takes_a_voice_over_max_level() -> None:
+    loud = {"id": "a", "duration": "60s", "music": "a", "level": "60%"}
+    rig = Rig(profile(loud, max_level="70%"), {"a": [100.0]})
+    rig.run(3.0)
+    rig.control("level +100%")
+    rig.run(8.0)
+    levels = [c.args[1] for c in rig.music.named("set_level")]
+    assert max(levels) <= 0.70  # never above the cap, not even by rounding
+    assert rig.music.levels[0] == pytest.approx(0.70, abs=LEVEL_EPSILON)  # but at it
+
+
+def test_after_the_end_what_still_sounds_fades_out_then_stops() -> None:
+    rig = Rig(profile(PHASE), {"a": [100.0]})
+    rig.run(5.0)
+    before = rig.music.levels[0]
+    rig.control("stop")
+    assert rig.conductor.state is not None and rig.conductor.state.ended
+    assert not rig.conductor.ended  # the music is still fading out
+    rig.run(5.0 + END_FADE_S / 2)
+    assert rig.music.levels[0] == pytest.approx(before / 2, abs=0.02)
+    rig.run(5.0 + END_FADE_S + 0.1)
+    assert [c.args for c in rig.music.named("stop")] == [(0,)]
+    assert rig.music.named("stop")[0].t == pytest.approx(5.0 + END_FADE_S, abs=1 / 30)
+    assert rig.conductor.ended
+
+
+def test_a_device_report_becomes_the_right_control() -> None:
+    rig = Rig(profile(PHASE), {"a": [20.0, 100.0]})
+    rig.run(5.0)
+    voice = rig.conductor.state.voice  # type: ignore[union-attr]
+    assert voice is not None
+    ended = BackendReport("music", "ended", voice=0)
+    # An end well before the planned turn (18 s): the file was shorter than its tags.
+    assert rig.conductor.decide(ended) == Control("track_finished", voice=voice.id)
+    rig.run(17.0)
+    assert rig.conductor.decide(ended) is None  # devices end a little early: the plan turns
+    failed = BackendReport("music", "error", voice=0, message="cannot decode")
+    assert rig.conductor.decide(failed) == Control(
+        "track_failed", voice=voice.id, message="cannot decode"
+    )
+    assert rig.conductor.decide(BackendReport("music", "ended", voice=2)) is None  # idle
+    assert rig.conductor.decide(BackendReport("chimes", "device_lost")) is None
+
+
+def test_a_failing_chime_device_is_an_error_event_and_the_session_goes_on() -> None:
+    checkins = [{"at": ["1s", "2s"], "kind": "breath", "audience": "patient"}]
+    rig = Rig(profile({**PHASE, "checkins": checkins}), {"a": [100.0]}, chimes=RaisingChimes)
+    rig.run(2.5)
+    errors = [e for e in rig.events if e.type == "error"]
+    assert [(e.t, e.data["source"], e.data["message"]) for e in errors] == [
+        (1.0, "chimes", "no chime device"),
+        (2.0, "chimes", "no chime device"),
+    ]
+    assert rig.types().count("checkin_due") == 2
+    assert rig.music.levels[0] > 0.0  # the music played on
+
+
+def test_lost_and_recovered_devices_are_journaled() -> None:
+    rig = Rig(profile(PHASE), {"a": [100.0]})
+    rig.conductor.report(BackendReport("music", "device_lost", message="pulse gone"), 1.0)
+    rig.conductor.report(BackendReport("music", "device_back"), 3.0)
+    tail = [(e.type, e.t, e.data) for e in rig.events[-2:]]
+    assert tail == [
+        ("error", 1.0, {"source": "music", "message": "pulse gone"}),
+        ("device_back", 3.0, {"source": "music", "message": ""}),
+    ]
+
+
+def test_chimes_play_at_their_planned_level_and_audience() -> None:
+    checkins = [
+        {"at": ["1s"], "kind": "breath", "audience": "patient", "sound": "wood", "level": "35%"}
+    ]
+    rig = Rig(profile({**PHASE, "checkins": checkins}), {"a": [100.0]})
+    rig.run(1.5)
+    assert [(c.t, c.args) for c in rig.chimes.named("play")] == [
+        (pytest.approx(1.0, abs=1 / 30), ("wood", 0.35, "patient"))
+    ]
