@@ -48,7 +48,7 @@ PATIENT = "P-bench"
 
 
 def chime_errors(pulse: PulseCapture, count: int) -> list[float]:
-    """Absolute onset errors (ms) of check-in chimes 2..count through the engine."""
+    """Onset errors (ms) of check-in chimes through the engine, relative to the first."""
     offsets = [round(0.5 + INTERVAL_S * i, 3) for i in range(count)]
     prof = {
         "name": "chimes",
@@ -82,8 +82,7 @@ def chime_errors(pulse: PulseCapture, count: int) -> list[float]:
     if extra or missing:
         print(f"  {missing} chimes not heard, {extra} extra onsets (dropouts split a chime)")
     pairs = [(p, f) for p, f in zip(offsets, matched, strict=True) if f is not None]
-    errors = onset_errors_ms([p for p, _ in pairs], [f for _, f in pairs])
-    return [abs(e) for e in errors[1:]]
+    return onset_errors_ms([p for p, _ in pairs], [f for _, f in pairs])
 
 
 def match(planned: list[float], found: list[float]) -> list[float | None]:
@@ -100,13 +99,20 @@ def match(planned: list[float], found: list[float]) -> list[float | None]:
 
 
 def show_chimes(label: str, errors: list[float]) -> None:
-    p50, p99 = np.percentile(errors, [50, 99])
-    verdict = "ok" if p99 <= 15.0 else "ABOVE GOAL (15 ms)"
-    print(
-        f"chimes, {label:<30} n={len(errors) + 1:<3} p50 {p50:5.1f} ms  p99 {p99:5.1f} ms"
-        f"  max {max(errors):5.1f} ms  {verdict}",
-        flush=True,
-    )
+    """p50/p99/max of |error| measured from the first onset (the issue's measure), and
+    from the median latency: the first chime has its own mixer-period offset (0..11.6 ms
+    with 512-frame buffers), which the first-onset measure adds to every other one."""
+    from_first = [abs(e) for e in errors[1:]]
+    median = float(np.median(errors))
+    from_median = [abs(e - median) for e in errors]
+    for name, values in (("from the first onset", from_first), ("from the median", from_median)):
+        p50, p99 = np.percentile(values, [50, 99])
+        verdict = "ok" if p99 <= 15.0 else "ABOVE GOAL (15 ms)"
+        print(
+            f"chimes, {label:<28} {name:<21} n={len(errors):<3} p50 {p50:5.1f} ms"
+            f"  p99 {p99:5.1f} ms  max {max(values):5.1f} ms  {verdict}",
+            flush=True,
+        )
 
 
 def bench_chimes(pulse: PulseCapture, count: int) -> None:
