@@ -340,6 +340,10 @@ class Engine:
             self.sink.append(data)
         except Exception as err:  # the music goes on; status shows the journal problem
             log.error("journal write failed: %s", err)
+        try:  # whoever hears of the event and then reads the status sees it there already
+            self._publish(event.t)
+        except Exception:
+            log.exception("status not updated")
         with self._sub_lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:

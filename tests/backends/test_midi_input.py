@@ -103,12 +103,17 @@ def test_pedal_unplugged_and_back_is_reported_and_works_again(jack: Jack) -> Non
         deadline = time.monotonic() + 3
         while control.connected()["fs"] is None and time.monotonic() < deadline:
             time.sleep(0.005)
+        assert control.connected() == {"fs": "FS-1:FS-1 pedal"}
         first.close()
+        # Unplugged: noticed before the pedal is back (a person takes longer than a poll).
+        assert [(r.kind, r.message) for r in _wait(reports, 1)] == [("device_lost", "fs")]
+        assert control.connected() == {"fs": None}
         second = VirtualOutput("FS-1 pedal", client="FS-1")
         try:
             got = _wait(reports, 2)
             assert [(r.kind, r.message) for r in got] == [("device_lost", "fs"),
                                                           ("device_back", "fs")]  # fmt: skip
+            assert control.connected() == {"fs": "FS-1:FS-1 pedal"}
             second.send([0x90, 60, 1])
             assert [r.kind for r in _wait(reports, 3)] == ["device_lost", "device_back", "ack"]
         finally:

@@ -73,6 +73,17 @@ def _wait_for(db: Path, kind: str, after: int, limit_s: float) -> list[Row]:
     raise AssertionError(f"no {kind} within {limit_s} s")
 
 
+def _wait_for_checkin(db: Path, prefix: str, limit_s: float) -> None:
+    """Poll the journal until a check-in whose id starts with `prefix` is due."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        events = _events(_rows(db))
+        if any(e["type"] == "checkin_due" and e["id"].startswith(prefix) for e in events):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no check-in {prefix}* due within {limit_s} s")
+
+
 @dataclass
 class Trial:
     resume_s: float
@@ -154,6 +165,8 @@ def test_killed_at_random_moments_the_session_resumes(
             if events[i]["type"] == "session_resumed"
         )
         trials.append(Trial(resume_s, _position_errors(_wait_rejoined(db, resumed_at), resumed_at)))
+    # Into the second phase, so its check-ins are part of what must not fire twice.
+    _wait_for_checkin(db, "deep.", 40.0)
     last = processes[-1]
     last.send_signal(signal.SIGINT)
     out, _ = last.communicate(timeout=20)
