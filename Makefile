@@ -9,9 +9,10 @@ INSTALL_STAMP := $(VENV)/.install-stamp
 DEMO_MUSIC_DIR := music/demo
 DEMO_MUSIC_STAMP := $(DEMO_MUSIC_DIR)/.generated
 DEMO_PATIENT := P-0042
-# Live controls the demo presses: acknowledge check-ins (one late, after its reminder; the
-# last of the peak is left to be missed), extend the peak, try to move on before the
-# return's floor (refused), move on, write a note, lower the level, end at 6 minutes.
+DEMO_PORT ?= 8700
+# The live controls `make rehearse` presses: acknowledge check-ins (one late, after its
+# reminder; the last of the peak is left to be missed), extend the peak, try to move on
+# before the return's floor (refused), move on, write a note, lower the level, end at 6m.
 DEMO_CONTROLS := --control '50s:ack' --control '2m20s:ack' --control '2m30s:extend 30s' \
 	--control '3m10s:ack' --control '3m20s:ack' --control '3m50s:ack' \
 	--control '5m:next' --control '5m10s:next' \
@@ -19,10 +20,11 @@ DEMO_CONTROLS := --control '50s:ack' --control '2m20s:ack' --control '2m30s:exte
 	--control '5m50s:ack' --control '6m:stop'
 
 .DEFAULT_GOAL := help
-.PHONY: help install debian-packages test check bench demo clean distclean
+.PHONY: help install debian-packages test check bench demo rehearse clean distclean
 
 help:
-	@echo "make demo       generate the demo music and rehearse the demo session"
+	@echo "make demo       generate the demo music, serve the demo session with the web UI"
+	@echo "make rehearse   rehearse the demo session with scripted controls at 30x"
 	@echo "make test       install, lint, then run the whole test suite"
 	@echo "make install    Debian packages (as root), venv in $(VENV), package + dev tools"
 	@echo "make check      ruff lint and format check"
@@ -62,8 +64,13 @@ $(DEMO_MUSIC_STAMP): $(wildcard setandsetting/audio/demo_music.py) | $(INSTALL_S
 	$(VENV_PYTHON) -m setandsetting.audio.demo_music $(DEMO_MUSIC_DIR)
 	touch $@
 
-# Until the real-sound engine lands, the demo rehearses the demo profile at 30x real time.
+# A real session (music, chimes, cues, journal) in the room daemon; open the printed URL.
+# Ctrl-C ends it gently. With no sound card the session runs silently and says so.
 demo: install $(DEMO_MUSIC_STAMP)
+	$(VENV)/bin/setandsetting serve --port $(DEMO_PORT) --start demo --patient $(DEMO_PATIENT)
+
+# The same session on a simulated clock, with the live controls above, at 30x real time.
+rehearse: install $(DEMO_MUSIC_STAMP)
 	$(VENV)/bin/setandsetting rehearse profiles/demo.yaml --patient $(DEMO_PATIENT) --speed 30 \
 		$(DEMO_CONTROLS)
 
