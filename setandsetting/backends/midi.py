@@ -27,6 +27,7 @@ import mido
 import rtmidi
 
 from setandsetting.backends.base import BackendReport, CueBackend, CueError, Report
+from setandsetting.backends.native import quiet_native_libraries
 
 CLIENT_NAME = "setandsetting"
 POLL_S = 0.05
@@ -65,6 +66,7 @@ def open_client(
     kind: type[rtmidi.MidiOut] | type[rtmidi.MidiIn], api: str | None, name: str = CLIENT_NAME
 ) -> Any:
     """A MIDI client of the first API that works; raises CueError naming why none did."""
+    quiet_native_libraries()  # why each API failed is in the CueError, once
     reasons = []
     for api_id in api_ids(api):
         try:

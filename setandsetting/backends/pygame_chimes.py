@@ -36,6 +36,7 @@ import pygame.sndarray
 
 from setandsetting.audio.synth import BUILTIN_SOUNDS, RATE, synthesize
 from setandsetting.backends.base import BackendReport, ChimeBackend, Report
+from setandsetting.backends.native import quiet_native_libraries
 
 BUFFER_FRAMES = 512
 MIXER_CHANNELS = 16  # overlapping chimes (an escalation over a ringing bowl) never cut off
@@ -60,6 +61,7 @@ class MixerOutput:
 
     def _open(self) -> None:
         device = self._device
+        quiet_native_libraries()  # a missing card is reported below, once
         pygame.mixer.pre_init(RATE, -16, 2, BUFFER_FRAMES)
         try:
             # allowedchanges=0: SDL converts for us, so our int16 stereo buffers are exact.

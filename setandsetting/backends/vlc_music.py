@@ -25,6 +25,7 @@ from typing import Any
 import vlc
 
 from setandsetting.backends.base import BackendReport, MusicBackend, Report
+from setandsetting.backends.native import quiet_native_libraries
 
 # Measured here (VLC 3.0 + PulseAudio pipe sink): with 300 ms the end event arrives within
 # ~0.1 s of the last sample heard and the whole file is heard; more caching only delays
@@ -88,6 +89,7 @@ class VlcMusic(MusicBackend):
         args = ["--no-video", "--quiet", "--no-stats", f"--file-caching={FILE_CACHING_MS}"]
         if aout:
             args.append(f"--aout={aout}")
+        quiet_native_libraries()  # output faults are reported through the log callback
         try:
             self._instance: Any = vlc.Instance(args)
         except Exception as exc:  # a broken libVLC install raises from ctypes/NameError

@@ -1,0 +1,77 @@
+"""Keep the C libraries under our backends from writing to the terminal by themselves.
+
+libasound (under libVLC, SDL and rtmidi) and libjack (under rtmidi) print every failed probe
+to stderr: a room without a sound card or a JACK server gets a screenful of "ALSA lib …
+cannot find card" and "Cannot connect to server socket" around the status line, although
+each backend already reports the same fault once, clearly, as a journaled `error`.
+
+Their error handlers are pointed at a C function that only reads its first argument
+(`strlen`), not at a Python callback: the libraries call them from their own threads, also
+while the interpreter shuts down. wheels bundle private copies (pygame's libasound,
+python-rtmidi's libjack), so every copy mapped into the process is found in
+/proc/self/maps. Set SETANDSETTING_NATIVE_LOGS=1 to leave them printing (sound-card
+debugging).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import threading
+from pathlib import Path
+
+DEBUG_ENV = "SETANDSETTING_NATIVE_LOGS"
+# library file name -> the functions that set its message handlers
+_SETTERS = {
+    re.compile(r"^libasound(-[0-9a-f]+)?\.so"): ("snd_lib_error_set_handler",),
+    re.compile(r"^libjack(-[0-9a-f]+)?\.so"): ("jack_set_error_function", "jack_set_info_function"),
+}
+_SYSTEM = ("libasound.so.2", "libjack.so.0")  # kept loaded so plugins opened later share them
+_loaded_system: set[str] = set()
+_done: set[str] = set()  # paths whose handlers are set
+_kept: list[ctypes.CDLL] = []  # a library whose handler is set must stay loaded
+_lock = threading.Lock()
+
+
+def _mapped() -> set[str]:
+    """Paths of the shared libraries mapped into this process."""
+    try:
+        text = Path("/proc/self/maps").read_text()
+    except OSError:
+        return set()
+    fields = (line.split(None, 5) for line in text.splitlines())
+    return {f[5] for f in fields if len(f) == 6 and f[5].startswith("/")}
+
+
+def quiet_native_libraries() -> None:
+    """Silence every loaded copy of libasound and libjack; cheap to call again."""
+    if os.environ.get(DEBUG_ENV):
+        return
+    with _lock:
+        sink = ctypes.cast(ctypes.CDLL(None).strlen, ctypes.c_void_p)
+        paths = _mapped()
+        for soname in _SYSTEM:
+            if soname not in _loaded_system:
+                _loaded_system.add(soname)
+                try:
+                    _kept.append(ctypes.CDLL(soname))
+                except OSError:
+                    continue
+                paths = _mapped()
+        for path in sorted(paths - _done):
+            setters = next((s for rx, s in _SETTERS.items() if rx.match(Path(path).name)), None)
+            if setters is None:
+                continue
+            _done.add(path)
+            try:
+                library = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for name in setters:
+                setter = getattr(library, name, None)
+                if setter is not None:
+                    setter.argtypes = [ctypes.c_void_p]
+                    setter.restype = None
+                    setter(sink)
+            _kept.append(library)
