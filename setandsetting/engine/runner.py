@@ -36,6 +36,11 @@ class Resumed:
     gap_s: float
 
 
+# _resume's outcome for a session whose clock ran out while the program was down: its
+# `session_ended` is journaled with the gap's events, so there is nothing left to close.
+ENDED_IN_GAP = "ended in the gap"
+
+
 def default_devices(room: Room, report: Report, sounds_dir: Path) -> Devices:
     from setandsetting.engine.devices import real_devices
 
@@ -116,13 +121,23 @@ class SessionRunner:
             last = _last_seen(self.journal, item)
             age = (now - last).total_seconds()
             if resumed is None and age <= window and not self.running:
-                resumed = self._resume(item.session, now, age)
-                if resumed is not None:
+                outcome = self._resume(item.session, now, age)
+                if isinstance(outcome, Resumed):
+                    resumed = outcome
+                    continue
+                if outcome == ENDED_IN_GAP:
                     continue
             self._close_interrupted(item.session.id, item.session.started_wall, last)
         return resumed
 
-    def _resume(self, summary: Any, now: datetime, gap: float) -> Resumed | None:
+    def _resume(self, summary: Any, now: datetime, gap: float) -> Resumed | str | None:
+        """Resumed; ENDED_IN_GAP; or None when the session cannot resume (its profile is
+        gone or broken) and is to be closed as interrupted.
+
+        What the session clock passed while the program was down is journaled with
+        `in_gap: true`: those phases began and those check-ins fell due, but no track was
+        heard and no chime sounded, and the review says so.
+        """
         try:
             compiled = self.folder.compile(Path(summary.profile_path), summary.patient)
         except Exception:  # the profile changed or vanished: the session cannot resume
@@ -132,9 +147,10 @@ class SessionRunner:
         state, gap_events = replay(compiled.timeline, journaled, session_t)
         sink = self._sink(summary.id)
         for event in gap_events:
-            sink.append(event.to_dict(summary.started_wall))
+            sink.append(event.to_dict(summary.started_wall) | {"in_gap": True})
         if state.ended:
-            return None
+            sink.flush()
+            return ENDED_IN_GAP
         self._launch(compiled, summary.id, summary.started_wall, restore=(state, gap))
         return Resumed(summary.id, gap)
 

@@ -34,6 +34,7 @@ class TrackReview:
     started_s: float
     ended_s: float | None
     reason: str | None
+    in_gap: bool = False  # "played" while the program was down: never heard
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class CheckinReview:
     latency_s: float | None
     escalations: int
     missed: bool
+    in_gap: bool = False  # fell due while the program was down: no chime sounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +153,7 @@ def _tracks(events: list[dict[str, Any]]) -> list[TrackReview]:
                     "started_s": ev["t"],
                     "ended_s": None,
                     "reason": None,
+                    "in_gap": bool(ev.get("in_gap")),
                 }
             )
         elif ev["type"] == "track_ended":
@@ -177,6 +180,7 @@ def _checkins(events: list[dict[str, Any]]) -> list[CheckinReview]:
                 "latency_s": None,
                 "escalations": 0,
                 "missed": False,
+                "in_gap": bool(ev.get("in_gap")),
             }
         elif kind.startswith("checkin_") and str(ev.get("id")) in due:
             item = due[str(ev["id"])]
@@ -257,6 +261,8 @@ def checkin_outcome(item: CheckinReview) -> str:
         text = "no response recorded"
     if item.escalations:
         text += f", escalated {item.escalations}x"
+    if item.in_gap:
+        text += ", due while the program was down (no chime)"
     return text
 
 
@@ -293,7 +299,7 @@ def review_tables(review: SessionReview) -> list[tuple[str, list[str], list[list
                     format_clock(tr.started_s),
                     _clock(tr.ended_s),
                     tr.phase or "",
-                    tr.reason or "-",
+                    (tr.reason or "-") + (" (program down: not heard)" if tr.in_gap else ""),
                     tr.title or "",
                     tr.path,
                 ]

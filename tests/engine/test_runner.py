@@ -54,13 +54,18 @@ def runners() -> Iterator[list[SessionRunner]]:
 
 
 def _crashed_journal(
-    room: Path, profile: Path, age_s: float, controls: list[tuple[float, str]]
+    room: Path,
+    profile: Path,
+    age_s: float,
+    controls: list[tuple[float, str]],
+    dead_at: float | None = None,
 ) -> str:
-    """A session that started `age_s` ago and died just now, journaled as the engine would
-    have (each control first as a `control` event), with a heartbeat at its last moment."""
+    """A session that started `age_s` ago and died at session time `dead_at` (default: just
+    now), journaled as the engine would have (each control first as a `control` event),
+    with a heartbeat at its last moment."""
     compiled = RoomFolder(room).compile(profile, "P-1")
     started = datetime.now(UTC) - timedelta(seconds=age_s)
-    dead_at = age_s - 0.5
+    dead_at = age_s - 0.5 if dead_at is None else dead_at
     state, events = session.start(compiled.timeline, 0.0)
     out = [e.to_dict(started) for e in events]
     for t, text in controls:
@@ -130,6 +135,63 @@ def test_a_crashed_session_resumes_live(tmp_path: Path, runners: list[SessionRun
     [play] = recorders.music[0].named("play")
     _, path, offset, _ = play.args
     assert Path(path).name == "t1.flac" and abs(offset - (rejoin["t"] - 26.0)) < 0.002
+
+
+def test_what_the_clock_passed_while_down_is_journaled_as_the_gap(
+    tmp_path: Path, runners: list[SessionRunner]
+) -> None:
+    """Died at 0:05, back at 0:28: the phase change, tracks and check-ins of those 23 s are
+    journaled once, marked `in_gap`, and the review says they were not heard."""
+    from setandsetting.journal.review import build_review, render_text
+
+    profile = make_room(tmp_path)
+    sid = _crashed_journal(tmp_path, profile, 28.0, [], dead_at=5.0)
+    with Journal.open(tmp_path / "sessions.db") as journal:
+        before = journal.events(sid)
+    runner = SessionRunner(RoomFolder(tmp_path), devices=Recorders(), midi_input=False)
+    runners.append(runner)
+    resumed = runner.resume_interrupted()
+    assert resumed is not None and 22.5 <= resumed.gap_s <= 24.0
+    runner.close()
+    with Journal.open(tmp_path / "sessions.db") as journal:
+        after = journal.events(sid)
+        summary = journal.session(sid)
+    assert after[: len(before)] == before and not any(e.get("in_gap") for e in before)
+    resumed_at = next(i for i, e in enumerate(after) if e["type"] == "session_resumed")
+    gap = after[len(before) : resumed_at]
+    assert gap and all(e.get("in_gap") is True and 5.0 < e["t"] <= 28.5 for e in gap)
+    assert not any(e.get("in_gap") for e in after[resumed_at:])
+    assert [e["phase"] for e in gap if e["type"] == "phase_started"] == ["deep"]
+    assert [e["id"] for e in gap if e["type"] == "checkin_due"] == [
+        "settle.0.1",  # 0:09
+        "settle.0.2",  # 0:16
+        "deep.0.0",  # 0:23
+    ]
+    assert {e["type"] for e in gap} >= {"track_started", "track_ended", "checkin_escalated"}
+    text = render_text(build_review(summary, after))
+    assert "due while the program was down (no chime)" in text
+    assert "(program down: not heard)" in text
+
+
+def test_a_session_whose_clock_ran_out_while_down_ends_once(
+    tmp_path: Path, runners: list[SessionRunner]
+) -> None:
+    """Died at 2:10 of a 2:20 session, back at 3:20 (inside the resume window): the end at
+    2:20 is journaled once, as completed; no engine starts and nothing closes it again."""
+    profile = make_room(tmp_path)
+    sid = _crashed_journal(tmp_path, profile, 200.0, [], dead_at=130.0)
+    runner = SessionRunner(RoomFolder(tmp_path), devices=Recorders(), midi_input=False)
+    runners.append(runner)
+    assert runner.resume_interrupted() is None
+    assert runner.engine is None
+    with Journal.open(tmp_path / "sessions.db") as journal:
+        events = journal.events(sid)
+        summary = journal.session(sid)
+        assert journal.interrupted() == []
+    ends = [e for e in events if e["type"] == "session_ended"]
+    assert [(e["t"], e["reason"], e["in_gap"]) for e in ends] == [(140.0, "completed", True)]
+    assert events[-1] is ends[0]
+    assert summary.end_reason == "completed"
 
 
 def _disk_full_session(
