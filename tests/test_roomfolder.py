@@ -71,3 +71,30 @@ def test_a_loudness_target_brings_tracks_together_and_is_cached(room):
     # The soft one is 20 dB quieter: boosted, but never past the peak limit.
     assert soft.gain_db > loud.gain_db + 12
     assert (room / ".cache" / "loudness.json").is_file()
+
+
+def test_avoid_paths_count_from_the_patient_folder_or_the_room(room):
+    """`playlist avoid --add music/x.flac` and the web UI write room-relative paths; a
+    hand-written patient.yaml may count from its own folder like a playlist does."""
+    music = room / "music"
+    write_tone(music / "third.flac", 440.0, 3.0, amplitude=0.1)
+    write_tone(music / "fourth.flac", 440.0, 3.0, amplitude=0.1)
+    (room / "playlists" / "default" / "calm.yaml").write_text(
+        "tracks:\n"
+        + "".join(
+            f"  - {{path: ../../music/{name}.flac, title: {name.title()}}}\n"
+            for name in ("loud", "soft", "third", "fourth")
+        )
+    )
+    own = room / "playlists" / "P-1"
+    own.mkdir()
+    (own / "patient.yaml").write_text(
+        "avoid: [music/loud.flac, ../../music/soft.flac, '*Third*']\n"
+    )
+    timeline = RoomFolder(room).compile(room / "profiles" / "t.yaml", "P-1").timeline
+    assert [t.path.name for t in timeline.phases[0].tracks] == ["fourth.flac"]
+    removed = [w for w in timeline.warnings if "avoid list" in w]
+    assert removed == [
+        f"phase a: {title} removed (on the patient's avoid list)"
+        for title in ("Loud", "Soft", "Third")
+    ]

@@ -154,13 +154,21 @@ class Timeline:
 
 
 def is_avoided(track: TrackInfo, avoid: tuple[str, ...], patient_dir: PurePath | None) -> bool:
-    """A patient's avoid entry is a path (has a / or an audio suffix) or a title pattern."""
+    """A patient's avoid entry is a path (has a / or an audio suffix) or a title pattern.
+
+    A relative path is taken from the patient's folder (as playlist paths are) and from the
+    room folder (as `playlist avoid` and the web UI's library write them); matching either
+    avoids the track, since playing an avoided track is the harm to prevent.
+    """
+    track_path = _normalise(track.path)
     for entry in avoid:
         if "/" in entry or PurePath(entry).suffix.lower() in AUDIO_SUFFIXES:
             target = PurePath(entry)
-            if not target.is_absolute() and patient_dir is not None:
-                target = patient_dir / target
-            if _normalise(target) == _normalise(track.path):
+            if target.is_absolute() or patient_dir is None:
+                candidates = [target]
+            else:
+                candidates = [patient_dir / target, patient_dir.parent.parent / target]
+            if any(_normalise(c) == track_path for c in candidates):
                 return True
             continue
         pattern = entry.lower() if any(c in entry for c in "*?[") else f"*{entry.lower()}*"
