@@ -14,6 +14,7 @@ import pytest
 
 from setandsetting.journal.store import BufferedJournal, Journal, JournalError
 from tests.journal.synthetic import PLAN, STARTED, journal_session
+from tests.support.unavailable import unavailable
 
 
 def _journal_file(tmp_path: Path) -> Path:
@@ -206,7 +207,7 @@ def small_tmpfs() -> Iterator[Path]:
     )
     if done.returncode != 0:
         where.rmdir()
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        unavailable(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
         yield where
     finally:

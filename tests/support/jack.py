@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import pytest
 import rtmidi
 
+from tests.support.unavailable import unavailable
+
 PERIOD_FRAMES = 128
 RATE = 48000
 
@@ -32,7 +34,7 @@ class Jack:
 def jack() -> Iterator[Jack]:
     """A running JACK server (its name set in this process's environment); stopped by PID."""
     if shutil.which("jackd") is None:
-        pytest.skip("jackd (Debian jackd2) is not installed")
+        unavailable("jackd (Debian jackd2) is not installed")
     server = f"sns-test-{os.getpid()}-{time.monotonic_ns()}"
     env = {
         **os.environ,

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.unavailable import unavailable
+
 RATE = 44100
 CHANNELS = 2
 PIPE_SINK = "capture"
@@ -165,7 +167,7 @@ class PulseCapture:
 def pulse(monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseCapture]:
     """A private PulseAudio server with a recordable pipe sink, set in os.environ."""
     if shutil.which("pulseaudio") is None or shutil.which("pactl") is None:
-        pytest.skip("pulseaudio and pactl are needed for the real audio path")
+        unavailable("pulseaudio and pactl are needed for the real audio path")
     root = Path(tempfile.mkdtemp(prefix="sas-pulse-"))
     capture = PulseCapture(root)
     try:
