@@ -364,3 +364,38 @@ def test_cues_fire_at_start_offset_and_end_and_ramps_follow_a_curve():
     assert sent == [(0.0, "a.0"), (10.0, "a.1"), (60.0, "a.2")]
     values = [session.cc_values(state, t)[0][1]["midi"]["value"] for t in (10, 30, 50, 70)]
     assert values == [100, 60, 20, 20]
+
+
+def test_track_gain_scales_the_curve_and_the_cap_still_holds():
+    """Playlist gain (and loudness normalisation, which becomes gain) multiplies the curve
+    on the perceptual scale: +6 dB of amplitude is 10^(6/60) on the level."""
+    from setandsetting.core.profile import Profile
+    from setandsetting.core.timeline import compile_timeline
+    from tests.support.timelines import slot
+
+    prof = {
+        "name": "gain",
+        "limits": {"max_level": "60%"},
+        "defaults": {"crossfade": "2s"},
+        "phases": [
+            {"id": name, "duration": "60s", "music": name, "level": "40%"}
+            for name in ("up", "down", "over")
+        ],
+    }
+    gains = {"up": 6.0, "down": -6.0, "over": 12.0}
+    tl = compile_timeline(
+        Profile.model_validate(prof),
+        {name: slot(name, [100.0], gain_db=gain) for name, gain in gains.items()},
+        patient_id="P-test",
+    )
+    state, _ = session.start(tl)
+    heard = {}
+    for name, t in (("up", 30.0), ("down", 90.0), ("over", 150.0)):
+        state, _ = session.advance(state, t)
+        assert state.plan.id == name and state.voice is not None
+        heard[name] = round(voice_level(state, state.voice, t), 5)
+    assert heard == {
+        "up": round(0.4 * 10 ** (6 / 60), 5),  # 0.50357
+        "down": round(0.4 * 10 ** (-6 / 60), 5),  # 0.31773
+        "over": 0.6,  # 0.634 wanted, the cap wins
+    }

@@ -204,3 +204,42 @@ def test_chimes_play_at_their_planned_level_and_audience() -> None:
     assert [(c.t, c.args) for c in rig.chimes.named("play")] == [
         (pytest.approx(1.0, abs=1 / 30), ("wood", 0.35, "patient"))
     ]
+
+
+def test_escalations_chime_louder_each_time_up_to_the_cap_then_stop() -> None:
+    """A staff check-in at 40 % with the cap at 50 %: the chime at 0:05, then each unanswered
+    10 s one step (+3 dB) louder — 44.9 %, then held at the cap — and after three, silence."""
+    prof = {
+        "name": "escalation",
+        "limits": {"max_level": "50%"},
+        "phases": [
+            {
+                "id": "a",
+                "duration": "120s",
+                "music": "silence",
+                "checkins": [
+                    {
+                        "at": ["5s"],
+                        "audience": "staff",
+                        "ack": "required",
+                        "escalate_after": "10s",
+                        "level": "40%",
+                        "sound": "bell",
+                    }
+                ],
+            }
+        ],
+    }
+    rig = Rig(prof, {})
+    rig.run(100.0, hz=10.0)
+    plays = [
+        (round(c.t, 1), c.args[0], round(c.args[1], 4), c.args[2]) for c in rig.chimes.named("play")
+    ]
+    step = 10 ** (3 / 60)  # +3 dB of amplitude on the perceptual level (amplitude = level^3)
+    assert plays == [
+        (5.0, "bell", 0.4, "staff"),
+        (15.0, "bell", round(0.4 * step, 4), "staff"),
+        (25.0, "bell", 0.5, "staff"),  # 0.4 * step^2 = 0.504: held at the cap
+        (35.0, "bell", 0.5, "staff"),
+    ]
+    assert [e.data["count"] for e in rig.events if e.type == "checkin_escalated"] == [1, 2, 3]
