@@ -185,6 +185,17 @@ svg .level { fill: none; stroke: #1f4e8c; stroke-width: 1.5; }
 svg .checkin.ack { fill: #2e7d32; } svg .checkin.pending { fill: none; stroke: #555; }
 svg .checkin.missed { stroke: #c62828; stroke-width: 2; fill: none; }
 svg .note { fill: #f0a500; }
+@media screen {  /* opened in the dark treatment room: no white page; printed: as above */
+  html { background: #101216; color-scheme: dark; }
+  body { color: #c4c1b8; }
+  h2 { border-bottom-color: #4a4d54; }
+  th, td { border-bottom-color: #2b2e35; }
+  td.none { color: #8b887f; }
+  svg .lane, svg .tick, svg .label { fill: #a8a59d; }
+  svg .grid { stroke: #2b2e35; }
+  svg .level { stroke: #7196c6; }
+  svg .checkin.pending { stroke: #9a978f; }
+}
 @media print {
   body { margin: 0; max-width: none; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }

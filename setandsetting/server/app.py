@@ -180,7 +180,11 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 def create_app(folder: RoomFolder, runner: SessionRunner, settings: ServerSettings) -> FastAPI:
-    app = FastAPI(title="setandsetting room daemon", version="1", debug=False)
+    # FastAPI's own /docs and /redoc load Swagger from a CDN (blank in an offline room, and
+    # white): pages.py renders /docs from the same OpenAPI document, dark and local.
+    app = FastAPI(
+        title="setandsetting room daemon", version="1", debug=False, docs_url=None, redoc_url=None
+    )
     hub = sse_events.EventHub(lambda: status_of(runner))
     runner.subscribe(hub.publish)
     app.state.hub = hub

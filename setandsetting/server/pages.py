@@ -55,6 +55,23 @@ def _session_rows(runner: SessionRunner) -> list[dict[str, str]]:
     ]
 
 
+def _api_routes(app: FastAPI) -> list[dict[str, Any]]:
+    """Each operation of the app's OpenAPI document, for the /docs page."""
+    routes = []
+    for path, operations in app.openapi().get("paths", {}).items():
+        for method, op in operations.items():
+            routes.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "parameters": [p["name"] for p in op.get("parameters", [])],
+                }
+            )
+    return routes
+
+
 def register_pages(app: FastAPI, folder: RoomFolder, runner: SessionRunner) -> None:
     """Add the page routes and /static to the API engineer's app."""
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -116,6 +133,10 @@ def register_pages(app: FastAPI, folder: RoomFolder, runner: SessionRunner) -> N
             tables=review_tables(report),
             timeline=timeline_svg(report, events),
         )
+
+    @app.get("/docs", **html)
+    def api_docs(request: Request) -> Response:
+        return _page(request, "api_docs.html", "docs", "HTTP API", routes=_api_routes(app))
 
     @app.get("/login", **html)
     def login(request: Request) -> Response:

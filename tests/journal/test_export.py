@@ -65,3 +65,18 @@ def test_html_is_self_contained_and_printable_with_a_timeline(tmp_path: Path) ->
     assert len(svg.findall(f"{SVG}path[@class='checkin missed']")) == 1
     assert len(svg.findall(f"{SVG}path[@class='note']")) == 2
     assert "talking, calm, &quot;felt held&quot;" in html
+
+
+def test_html_on_screen_is_dark_and_prints_light() -> None:
+    """Opened on the room's tablet the export must not flash white; on paper it stays
+    dark text on white (the screen colours live only in @media screen)."""
+    from setandsetting.journal.export import STYLE
+
+    screen = STYLE.split("@media screen {", 1)[1].split("\n}\n", 1)[0]
+    background = re.search(r"html \{ background: #([0-9a-f]{6})", screen)
+    assert background is not None
+    assert max(bytes.fromhex(background.group(1))) <= 0x20
+    for colour in re.findall(r"#([0-9a-fA-F]{6})\b", screen):
+        assert max(bytes.fromhex(colour)) <= 0xD0, colour
+    printed = STYLE.split("@media screen {", 1)[0]
+    assert "color: #111" in printed and "background" not in printed
