@@ -100,8 +100,8 @@ CONTROLS = st.lists(st.tuples(st.integers(0, 4000).map(float), ACTIONS), max_siz
 PROPS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def run(profile, slots, controls, sample_levels=False):
-    tl = timeline(profile, slots)
+def run(profile, slots, controls, sample_levels=False, gain_db=0.0):
+    tl = timeline(profile, slots, gain_db=gain_db)
     state, events = session.start(tl)
     peak = 0.0
     for t, c in sorted(controls, key=lambda x: x[0]):
@@ -109,6 +109,8 @@ def run(profile, slots, controls, sample_levels=False):
             peak = max(peak, _max_level_until(state, t))
         state, more = session.apply(state, c, t)
         events += more
+    if sample_levels:  # and on after the last control (or with none at all)
+        peak = max(peak, _max_level_until(state, state.t + 6000.0))
     state, more = session.advance(state, 20_000)
     return tl, state, events + more, peak
 
@@ -118,7 +120,7 @@ def _max_level_until(state, t_end):
     fades and glides happen), coarsely in between."""
     peak = 0.0
     t = state.t
-    t_end = min(t_end, state.t + 1500.0)
+    t_end = min(t_end, state.t + 6000.0)
     while t < t_end:
         for v in session.voices(state):
             peak = max(peak, session.voice_level(state, v, t))
@@ -132,11 +134,15 @@ def _max_level_until(state, t_end):
 
 
 @PROPS
-@given(profiles(), CONTROLS)
-def test_level_never_exceeds_max_level(pc, controls):
+@given(profiles(), CONTROLS, st.integers(-12, 12).map(float))
+def test_level_never_exceeds_max_level(pc, controls, gain_db):
+    """Music (curve x nudge x duck x track gain x fades) and every chime, escalations
+    included, stay at or under the cap — also with a track gain that wants more."""
     profile, slots = pc
-    tl, _, _, peak = run(profile, slots, controls, sample_levels=True)
+    tl, _, events, peak = run(profile, slots, controls, sample_levels=True, gain_db=gain_db)
     assert peak <= tl.max_level + 1e-9
+    chimes = [e.data["level"] for e in events if e.type in ("checkin_due", "checkin_escalated")]
+    assert all(level <= tl.max_level + 1e-9 for level in chimes)
 
 
 @PROPS

@@ -26,10 +26,14 @@ def timeline(
     patient: Patient | None = None,
     on_quiet: tuple[dict[str, Any], ...] = (),
     chime_s: float = 6.0,
+    gain_db: float = 0.0,
 ) -> Timeline:
-    """Compile a profile dict; slots map slot name -> track lengths in seconds."""
+    """Compile a profile dict; slots map slot name -> track lengths in seconds (every track
+    with playlist gain `gain_db`)."""
     prof = Profile.model_validate(profile)
-    sources = {name: slot(name, lengths) for name, lengths in (slots or {}).items()}
+    sources = {
+        name: slot(name, lengths, gain_db=gain_db) for name, lengths in (slots or {}).items()
+    }
     return compile_timeline(
         prof,
         sources,
