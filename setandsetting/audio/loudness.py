@@ -65,9 +65,11 @@ class _Meter:
     def __init__(self, rate: int, channels: int) -> None:
         if not 1 <= channels <= len(_CHANNEL_WEIGHTS):
             raise ValueError(f"{channels} channels; loudness is defined for 1 to 5")
-        self._hop = round(rate * _BLOCK_S / _HOPS_PER_BLOCK)
         import pyloudnorm
+        import scipy.signal
 
+        self._lfilter = scipy.signal.lfilter
+        self._hop = round(rate * _BLOCK_S / _HOPS_PER_BLOCK)
         self._weights = np.array(_CHANNEL_WEIGHTS[:channels])
         self._stages = []
         for stage in pyloudnorm.Meter(rate)._filters.values():
@@ -80,15 +82,13 @@ class _Meter:
         self.frames = 0
 
     def feed(self, block: np.ndarray) -> None:
-        import scipy.signal
-
         if not len(block):
             return
         self.frames += len(block)
         self.peak = max(self.peak, float(np.max(np.abs(block))))
         y = block.astype(np.float64)
         for i, (b, a, gain, zi) in enumerate(self._stages):
-            y, zf = scipy.signal.lfilter(b, a, y, axis=0, zi=zi)
+            y, zf = self._lfilter(b, a, y, axis=0, zi=zi)
             y *= gain
             self._stages[i] = (b, a, gain, zf)
         energy = np.concatenate([self._carry, (y * y) @ self._weights])

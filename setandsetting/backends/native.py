@@ -15,7 +15,9 @@ debugging).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import functools
 import os
 import re
 import threading
@@ -28,7 +30,6 @@ _SETTERS = {
     re.compile(r"^libjack(-[0-9a-f]+)?\.so"): ("jack_set_error_function", "jack_set_info_function"),
 }
 _SYSTEM = ("libasound.so.2", "libjack.so.0")  # kept loaded so plugins opened later share them
-_loaded_system: set[str] = set()
 _done: set[str] = set()  # paths whose handlers are set
 _kept: list[ctypes.CDLL] = []  # a library whose handler is set must stay loaded
 _lock = threading.Lock()
@@ -44,22 +45,22 @@ def _mapped() -> set[str]:
     return {f[5] for f in fields if len(f) == 6 and f[5].startswith("/")}
 
 
+@functools.cache
+def _sink() -> int | None:
+    """The C no-op handler; loads the system copies once so they stay resident."""
+    for soname in _SYSTEM:
+        with contextlib.suppress(OSError):
+            _kept.append(ctypes.CDLL(soname))
+    return ctypes.cast(ctypes.CDLL(None).strlen, ctypes.c_void_p).value
+
+
 def quiet_native_libraries() -> None:
     """Silence every loaded copy of libasound and libjack; cheap to call again."""
     if os.environ.get(DEBUG_ENV):
         return
     with _lock:
-        sink = ctypes.cast(ctypes.CDLL(None).strlen, ctypes.c_void_p)
-        paths = _mapped()
-        for soname in _SYSTEM:
-            if soname not in _loaded_system:
-                _loaded_system.add(soname)
-                try:
-                    _kept.append(ctypes.CDLL(soname))
-                except OSError:
-                    continue
-                paths = _mapped()
-        for path in sorted(paths - _done):
+        sink = _sink()
+        for path in sorted(_mapped() - _done):
             setters = next((s for rx, s in _SETTERS.items() if rx.match(Path(path).name)), None)
             if setters is None:
                 continue
