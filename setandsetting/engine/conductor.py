@@ -78,6 +78,7 @@ class Conductor:
         self._levels: dict[int, float] = {}  # device voice -> last level set
         self._orphans: dict[int, _Fade] = {}  # device voices fading out after the end
         self._cc: dict[str, int] = {}  # CC ramp -> last value sent
+        self._held: list[Event] | None = None  # device errors waiting for their event
         self._now = 0.0
         self._warned_no_cues = False
         self._level_faults: set[int] = set()  # device voices whose set_level is failing
@@ -178,14 +179,26 @@ class Conductor:
 
     def _perform(self, events: list[Event], t: float, before: State | None) -> None:
         """Each event's device action, each on its own: one device failing (even with a bug)
-        is journaled and never keeps the next action — a track, a chime — from happening."""
+        is journaled and never keeps the next action — a track, a chime — from happening.
+
+        Devices first, then the record: an event's journal write (an fsync, milliseconds)
+        and its subscribers (the web clients) would otherwise delay every device action
+        after it — a chime due with a phase change would be late by the phase change's
+        write. The journal keeps the order: each event, then the errors its action raised."""
+        done: list[tuple[Event, list[Event]]] = []
         for event in events:
-            self._emit(event)
+            self._held = []
             try:
                 self._act(event, t, before)
             except Exception as err:
                 source = _SOURCE.get(event.type, "engine")
-                self._emit(Event("error", event.t, {"source": source, "message": repr(err)}))
+                self._held.append(Event("error", event.t, {"source": source, "message": repr(err)}))
+            done.append((event, self._held))
+        self._held = None
+        for event, errors in done:
+            self.emit(event)
+            for error in errors:
+                self.emit(error)
 
     def _act(self, event: Event, t: float, before: State | None) -> None:
         d = event.data
@@ -205,7 +218,10 @@ class Conductor:
             self._all_notes_off(event.t)
 
     def _emit(self, event: Event) -> None:
-        self.emit(event)
+        if self._held is not None:  # inside _perform: after the event that caused it
+            self._held.append(event)
+        else:
+            self.emit(event)
 
     def _play(self, voice_id: int, path: str, offset: float, end: float | None) -> None:
         if not self._free:

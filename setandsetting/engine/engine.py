@@ -44,6 +44,7 @@ CLOCK_STEP_S = 0.5  # a wall-clock jump bigger than this re-plans the scheduler
 CONTROL_TIMEOUT_S = 5.0
 REPEAT_ERROR_S = 10.0  # the same engine fault is journaled again only after this long
 JOB_ID = "next-moment"
+WAKE_AFTER_S = 0.0002  # wake this much after a moment, never a hair before it
 
 
 class EngineClosed(RuntimeError):
@@ -246,11 +247,18 @@ class Engine:
         self._publish(now)
 
     def _next_message(self) -> _Msg | None:
+        """The next message, or None at the next fade step, upkeep or planned moment.
+
+        The engine wakes at a planned moment by itself (a timed wait is exact to a fraction
+        of a millisecond, and a fade step must not round a chime up to the next step);
+        the scheduler's tick is the safety net, and arrives milliseconds later."""
         now = self.now()
         steady = self.conductor.steady_until(now)
         wait = 1.0 / FADE_HZ if steady <= now else min(POLL_S, max(0.0, steady - now))
+        if self._planned is not None and self._planned > now:
+            wait = min(wait, self._planned - now + WAKE_AFTER_S)
         try:
-            return self._queue.get(timeout=max(0.001, wait))
+            return self._queue.get(timeout=max(WAKE_AFTER_S, wait))
         except queue.Empty:
             return None
 

@@ -294,18 +294,28 @@ class Journal:
             return int(self._con.execute("PRAGMA user_version").fetchone()[0])
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One durable write transaction; SQLite errors become JournalError."""
+    def _write(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction; SQLite errors become JournalError.
+
+        Durable: on disk (fsynced) at COMMIT. Not durable (synchronous=NORMAL for this one
+        transaction): in the WAL file, so it outlives a crash of this program, and on disk
+        with the next durable commit; only a power cut may lose it."""
         with self._lock:
             try:
-                self._con.execute("BEGIN IMMEDIATE")
+                if not durable:
+                    self._con.execute("PRAGMA synchronous = NORMAL")
                 try:
-                    yield self._con
-                    self._con.execute("COMMIT")
-                except BaseException:
-                    if self._con.in_transaction:
-                        self._con.execute("ROLLBACK")
-                    raise
+                    self._con.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield self._con
+                        self._con.execute("COMMIT")
+                    except BaseException:
+                        if self._con.in_transaction:
+                            self._con.execute("ROLLBACK")
+                        raise
+                finally:
+                    if not durable:
+                        self._con.execute("PRAGMA synchronous = FULL")
             except sqlite3.Error as exc:
                 raise JournalError(describe_error(self.path, exc)) from exc
 
@@ -384,9 +394,13 @@ class Journal:
     def heartbeat(
         self, session_id: str, t: float, wall: datetime | str, state: dict[str, Any]
     ) -> None:
-        """Replace the session's position record (where the engine is, for resume)."""
+        """Replace the session's position record (where the engine is, for resume).
+
+        Written every second, so not fsynced: an fsync costs the engine thread milliseconds
+        (a chime due then would be late) and the record survives a crash of this program
+        anyway; a power cut may cost the last seconds of position, never an event."""
         wall_text = _iso(wall) if isinstance(wall, datetime) else wall
-        with self._write() as con:
+        with self._write(durable=False) as con:
             con.execute(
                 "INSERT OR REPLACE INTO heartbeats (session_id, t, wall, state) "
                 "VALUES (?, ?, ?, ?)",

@@ -184,6 +184,34 @@ def test_a_failing_chime_device_is_an_error_event_and_the_session_goes_on() -> N
     assert rig.music.levels[0] > 0.0  # the music played on
 
 
+def test_devices_act_before_the_step_is_journaled_and_errors_follow_their_cause() -> None:
+    """A phase change with a chime at its start: the next track and the chime sound before
+    any of the step's events is written, so no journal write stands before a device; the
+    journal still reads in causal order: each event, then the error its action raised."""
+    order: list[str] = []
+
+    class Chimes(RaisingChimes):
+        def play(self, sound: Any, level: float, audience: str) -> None:
+            order.append("chime")
+            super().play(sound, level, audience)
+
+    second = {"id": "b", "duration": "60s", "music": "b", "level": "40%"}
+    second["checkins"] = [{"at": [0], "kind": "breath", "audience": "patient"}]
+    phases = ({**PHASE, "duration": "2s"}, second)
+    rig = Rig(profile(*phases), {"a": [100.0], "b": [100.0]}, chimes=Chimes)
+    rig.conductor.emit = lambda e: (order.append(e.type), rig.events.append(e))
+    play = rig.music.play
+    rig.music.play = lambda *args: (order.append("track"), play(*args))  # type: ignore[method-assign]
+    rig.events.clear()
+    rig.at(2.0)
+    assert sorted(order[:2]) == ["chime", "track"]  # both before the first write
+    assert order[2:] == rig.types()
+    written = [(e.type, e.data.get("source")) for e in rig.events]
+    due = written.index(("checkin_due", None))
+    assert written[due + 1] == ("error", "chimes")
+    assert written.index(("phase_started", None)) < due
+
+
 def test_lost_and_recovered_devices_are_journaled() -> None:
     rig = Rig(profile(PHASE), {"a": [100.0]})
     rig.conductor.report(BackendReport("music", "device_lost", message="pulse gone"), 1.0)

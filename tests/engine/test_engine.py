@@ -174,6 +174,23 @@ def test_a_checkin_chime_plays_within_a_few_ms_of_plan(rigs: list[Rig]) -> None:
     assert [e["t"] for e in due] == pytest.approx([1.0, 2.0], abs=0.015)
 
 
+def test_during_a_fade_a_chime_is_not_rounded_to_the_next_fade_step(rigs: list[Rig]) -> None:
+    """The engine wakes at a planned moment by itself, between its 30 Hz fade steps; the
+    scheduler's tick (here switched off) is only the safety net."""
+    ramp = {"id": "a", "duration": "60s", "music": "a", "level": {"from": "20%", "to": "60%"}}
+    planned = [1.01, 1.52, 2.03, 2.54, 3.05]
+    checkins = [{"at": [f"{t}s" for t in planned], "kind": "breath", "audience": "patient"}]
+    rig = Rig(profile({**ramp, "checkins": checkins}), {"a": [100.0]})
+    rigs.append(rig)
+    rig.engine._wake = lambda: None  # type: ignore[method-assign]
+    rig.engine.start()
+    rig.wait_until(3.3)
+    played = [c.t - rig.mono0 for c in rig.chimes.named("play")]
+    assert len(played) == len(planned)
+    late_ms = [(got - want) * 1000 for got, want in zip(played, planned, strict=True)]
+    assert all(0.0 <= ms < 5.0 for ms in late_ms), late_ms  # a fade step is 33 ms
+
+
 def job_time(engine: Engine) -> float:
     """The scheduler job's run time, as session seconds."""
     job = engine._scheduler.get_job(JOB_ID)

@@ -70,6 +70,28 @@ def test_an_append_is_durable_when_it_returns(tmp_path: Path) -> None:
         ]
 
 
+def test_a_heartbeat_outlives_a_crash_and_events_stay_fsynced(tmp_path: Path) -> None:
+    """Heartbeats skip the fsync (synchronous=NORMAL for their transaction only): a process
+    killed right after one still leaves it in the WAL, and the next event is durable again."""
+    path = tmp_path / "sessions.db"
+    with Journal.open(path) as journal:
+        session_id = journal.begin_session("P1", "p.yaml", "P", STARTED, PLAN)
+    script = (
+        "import os, signal, sys; from pathlib import Path\n"
+        "from setandsetting.journal.store import Journal\n"
+        "j = Journal.open(Path(sys.argv[1]))\n"
+        "j.heartbeat(sys.argv[2], 42.5, '2026-11-26T16:05:12.000+00:00', {'phase': 'peak'})\n"
+        "assert j._con.execute('PRAGMA synchronous').fetchone()[0] == 2  # FULL again\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(path), session_id])
+    assert done.returncode == -9
+    with Journal.open(path) as journal:
+        [item] = journal.interrupted()
+    assert item.heartbeat is not None
+    assert (item.heartbeat.t, item.heartbeat.state) == (42.5, {"phase": "peak"})
+
+
 def test_events_are_append_only(tmp_path: Path) -> None:
     path = tmp_path / "sessions.db"
     with Journal.open(path) as journal:
