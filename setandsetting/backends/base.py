@@ -46,7 +46,7 @@ class MusicBackend(ABC):
 
     @abstractmethod
     def set_level(self, voice: int, level: float) -> None:
-        """Set a voice's level (0..1). Cheap; called up to ~30 times a second per voice."""
+        """Set a voice's level (0..1). Cheap; called up to 25 times a second per voice."""
 
     @abstractmethod
     def position(self, voice: int) -> float | None:
@@ -73,6 +73,12 @@ class ChimeBackend(ABC):
 
     def reopen(self) -> None:  # noqa: B027 - optional: only a device that can go stale needs it
         """Open the output again after the sound server came back."""
+
+    def prepare(self, audience: str) -> None:  # noqa: B027 - optional: a device always ready
+        """A chime for `audience` may come within about a second: have its output ready."""
+
+    def poll(self) -> None:  # noqa: B027 - optional: a backend without upkeep has none to do
+        """Cheap upkeep (e.g. close an idle output), from the engine thread every ~200 ms."""
 
     @abstractmethod
     def duration(self, sound: str | Path) -> float:

@@ -11,7 +11,8 @@ is connected to still exists (a ~0.1 ms lookup on the already-open client) and w
 the port is not connected it raises CueError at once and wakes the watcher. The watcher
 polls every `poll_s` (50 ms): it notices vanished ports (reports `device_lost`), reconnects
 matching ports when they appear (reports `device_back` after a loss or a failed send) and
-backs off from 0.5 s to 10 s while no MIDI system is reachable at all. Limitation: a port
+backs off from 0.5 s to 10 s while no MIDI system is reachable at all (sleeping meanwhile,
+which is most of the CPU such a room would spend on MIDI). Limitation: a port
 that vanishes and reappears between two polls with no send in between keeps its name but
 loses our connection unnoticed; 50 ms makes that window small.
 """
@@ -83,6 +84,12 @@ def list_ports(kind: type[rtmidi.MidiOut] | type[rtmidi.MidiIn], api: str | None
         return list(client.get_ports())
     finally:
         client.delete()
+
+
+def next_due(clients: Iterable[Any], now: float) -> float:
+    """When a watcher next has work: now while any client is open (ports to watch), else
+    when the first back-off ends (a wake() from a failed send comes sooner)."""
+    return min((now if c.client is not None else c.next_try for c in clients), default=now)
 
 
 def match_port(names: Iterable[str], prefix: str) -> str | None:
@@ -222,9 +229,14 @@ class _Output:
 
 
 class PortWatcher:
-    """A daemon thread calling `step(now)` every `poll_s` until closed; `wake()` hurries it."""
+    """A daemon thread calling `step(now)` every `poll_s` until closed; `wake()` hurries it.
 
-    def __init__(self, step: Callable[[float], None], name: str, poll_s: float = POLL_S) -> None:
+    `step` returns when it next has work (monotonic seconds): while no MIDI system is
+    reachable that is the end of its back-off, and the thread sleeps until then rather
+    than waking 20 times a second for nothing.
+    """
+
+    def __init__(self, step: Callable[[float], float], name: str, poll_s: float = POLL_S) -> None:
         self._step, self._poll_s = step, poll_s
         self._stop, self._wake = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -232,8 +244,8 @@ class PortWatcher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._step(time.monotonic())
-            self._wake.wait(self._poll_s)
+            due = self._step(time.monotonic())
+            self._wake.wait(max(self._poll_s, due - time.monotonic()))
             self._wake.clear()
 
     def wake(self) -> None:
@@ -269,9 +281,10 @@ class MidiCues(CueBackend):
             PortWatcher(self._maintain, "midi-cues-watch", poll_s) if self._outputs else None
         )
 
-    def _maintain(self, now: float) -> None:
+    def _maintain(self, now: float) -> float:
         for output in self._outputs.values():
             output.maintain(now)
+        return next_due(self._outputs.values(), now)
 
     def wait_connected(self, timeout: float) -> bool:
         """Wait up to `timeout` s until every output is connected; True if they all are."""

@@ -30,6 +30,7 @@ from setandsetting.backends.midi import (
     PortWatcher,
     api_ids,
     match_port,
+    next_due,
     open_client,
 )
 
@@ -190,10 +191,11 @@ class MidiControlInput:
             PortWatcher(self._maintain, "midi-input-watch", poll_s) if self._inputs else None
         )
 
-    def _maintain(self, now: float) -> None:
+    def _maintain(self, now: float) -> float:
         with self._lock:
             for item in self._inputs:
                 item.maintain(now)
+            return next_due(self._inputs, now)
 
     def connected(self) -> dict[str, str | None]:
         """Input name -> the full port name it listens on, or None while it is missing."""

@@ -14,6 +14,12 @@ round to silence), so each Sound is built with its samples already scaled to
 amplitude = level**3; scaled Sounds are cached so a repeated chime starts at once.
 Mixer-only init (never pygame.init()) with 44100 Hz, s16, stereo and a 512-frame buffer:
 a chime starts on the next mixer period, within 11.6 ms of the call.
+
+The patient's mixer is open only around chimes. An open SDL device mixes and writes silence
+all the time, ~1 % of a core — more than libVLC decoding the music. Chimes are planned, so
+the engine asks for the device a second ahead (`prepare`), and `poll` closes it once it has
+been quiet for a while. Opening takes ~5 ms, so a chime nobody planned ahead (a control that
+opens a phase with a check-in) is that much later. The staff child keeps its device open.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +49,9 @@ from setandsetting.backends.native import quiet_native_libraries
 BUFFER_FRAMES = 512
 MIXER_CHANNELS = 16  # overlapping chimes (an escalation over a ringing bowl) never cut off
 _SCALED_CACHE = 32
+KEEP_OPEN_S = 2.0  # after a prepare or a play, the device stays open at least this long
+QUIET_CLOSE_S = 0.5  # ...and closes once nothing has sounded for this long (the tail is out)
+RETRY_OPEN_S = 5.0  # a device that would not open is tried again after this long
 AUDIENCES = ("patient", "staff", "both")
 
 
@@ -49,19 +60,23 @@ class ChimeError(RuntimeError):
 
 
 class MixerOutput:
-    """pygame.mixer of this process, opened on one device; plays scaled Sounds."""
+    """pygame.mixer of this process on one device; plays scaled Sounds, opens on demand."""
 
     def __init__(self, device: str | None) -> None:
         self._device = device
-        self._open()
+        self.is_open = False
         self._samples: dict[str, np.ndarray] = {}
-        self._scaled: OrderedDict[tuple[str, int], pygame.mixer.Sound] = OrderedDict()
+        self._pcm: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()  # scaled, int16
+        self._sounds: dict[tuple[str, int], pygame.mixer.Sound] = {}  # of the open mixer
         for name in BUILTIN_SOUNDS:  # synthesized now, so the first chime starts at once
             self.samples(name)
 
-    def _open(self) -> None:
+    def open(self) -> None:
+        """Open the device if it is closed; raises ChimeError when it cannot be opened."""
+        if self.is_open:
+            return
         device = self._device
-        quiet_native_libraries()  # a missing card is reported below, once
+        quiet_native_libraries()  # a missing card is reported by the caller, once
         pygame.mixer.pre_init(RATE, -16, 2, BUFFER_FRAMES)
         try:
             # allowedchanges=0: SDL converts for us, so our int16 stereo buffers are exact.
@@ -77,15 +92,22 @@ class MixerOutput:
             where = f"device {device!r}" if device else "the default audio device"
             raise ChimeError(f"cannot open {where}: {exc}") from None
         pygame.mixer.set_num_channels(MIXER_CHANNELS)
+        self.is_open = True
+
+    def close(self) -> None:
+        """Close the device; Sounds belong to it and go, the scaled samples stay."""
+        if self.is_open:
+            self.is_open = False
+            self._sounds.clear()
+            pygame.mixer.quit()
 
     def reopen(self) -> None:
-        """Open the device again (after the sound server restarted, SDL plays into nothing).
+        """Open the device again (after the sound server restarted, SDL plays into nothing)."""
+        self.close()
+        self.open()
 
-        Sounds belong to the old mixer, so the scaled cache goes; the samples stay.
-        """
-        pygame.mixer.quit()
-        self._scaled.clear()
-        self._open()
+    def busy(self) -> bool:
+        return self.is_open and bool(pygame.mixer.get_busy())
 
     def samples(self, sound: str) -> np.ndarray:
         """(frames, 2) float32 of a built-in name or an absolute file path, loaded once."""
@@ -93,6 +115,7 @@ class MixerOutput:
             if sound in BUILTIN_SOUNDS:
                 self._samples[sound] = synthesize(sound)
             else:
+                self.open()  # pygame decodes files only with a mixer open
                 try:
                     loaded = pygame.mixer.Sound(sound)
                 except (pygame.error, FileNotFoundError, OSError) as exc:
@@ -106,19 +129,19 @@ class MixerOutput:
         if steps == 0:
             return
         key = (sound, steps)
-        scaled = self._scaled.get(key)
-        if scaled is None:
+        pcm = self._pcm.get(key)
+        if pcm is None:
             pcm = np.clip(np.rint(self.samples(sound) * steps), -32768, 32767).astype(np.int16)
-            scaled = pygame.mixer.Sound(buffer=pcm.tobytes())
-            self._scaled[key] = scaled
-            if len(self._scaled) > _SCALED_CACHE:
-                self._scaled.popitem(last=False)
+            self._pcm[key] = pcm
+            if len(self._pcm) > _SCALED_CACHE:
+                self._sounds.pop(self._pcm.popitem(last=False)[0], None)
         else:
-            self._scaled.move_to_end(key)
+            self._pcm.move_to_end(key)
+        self.open()
+        scaled = self._sounds.get(key)
+        if scaled is None:
+            scaled = self._sounds[key] = pygame.mixer.Sound(buffer=pcm.tobytes())
         pygame.mixer.find_channel(True).play(scaled)
-
-    def close(self) -> None:
-        pygame.mixer.quit()
 
 
 class _StaffProcess:
@@ -174,7 +197,9 @@ class PygameChimes(ChimeBackend):
     """Chimes for the patient (this process's mixer) and the staff (a child's mixer).
 
     Devices are SDL output device names; None or "default" is the default device. With no
-    audio device at all it reports ("chimes", "device_lost") once and stays silent.
+    audio device at all it reports ("chimes", "device_lost") once and stays silent; it
+    tries the device again, at most every RETRY_OPEN_S, when a chime is near, and reports
+    ("chimes", "device_back") once it opens.
     """
 
     def __init__(
@@ -183,20 +208,47 @@ class PygameChimes(ChimeBackend):
         patient_device: str | None = None,
         staff_device: str | None = None,
         sounds_dir: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._report = report
         self._sounds_dir = sounds_dir
+        self._clock = clock
         patient_device = None if patient_device in (None, "default") else patient_device
         self._patient_device = patient_device
-        self._patient: MixerOutput | None = None
-        try:
-            self._patient = MixerOutput(patient_device)
-        except ChimeError as exc:
-            report(BackendReport("chimes", "device_lost", message=f"{exc}; chimes are silent"))
+        self._patient: MixerOutput | None = MixerOutput(patient_device)
+        self._lost = False
+        self._next_try = 0.0
+        self._keep_until = self._quiet_since = 0.0
+        self._patient_ready()  # opened now: a missing device is said at the start
         self._staff: _StaffProcess | MixerOutput | None = None
         if staff_device is not None:
             same = staff_device == (patient_device or "default")
             self._staff = self._patient if same else _StaffProcess(staff_device, report)
+
+    def _patient_ready(self) -> bool:
+        """Open the patient's mixer (if closed) and keep it open a while; False if lost."""
+        output = self._patient
+        if output is None:
+            return False
+        now = self._clock()
+        self._keep_until = max(self._keep_until, now + KEEP_OPEN_S)
+        if output.is_open:
+            return True
+        if self._lost and now < self._next_try:
+            return False
+        try:
+            output.open()
+        except ChimeError as exc:
+            self._next_try = now + RETRY_OPEN_S
+            if not self._lost:
+                self._lost = True
+                message = f"{exc}; chimes are silent"
+                self._report(BackendReport("chimes", "device_lost", message=message))
+            return False
+        if self._lost:
+            self._lost = False
+            self._report(BackendReport("chimes", "device_back", message="patient chimes"))
+        return True
 
     def _resolve(self, sound: str | Path) -> str:
         if isinstance(sound, str) and sound in BUILTIN_SOUNDS:
@@ -206,15 +258,27 @@ class PygameChimes(ChimeBackend):
             path = self._sounds_dir / path
         return str(path.resolve())
 
+    def prepare(self, audience: str) -> None:
+        if audience in ("patient", "both") or (
+            audience == "staff" and self._staff is self._patient
+        ):
+            self._patient_ready()
+
     def play(self, sound: str | Path, level: float, audience: str) -> None:
         if audience not in AUDIENCES:
             raise ValueError(f"audience {audience!r}: expected patient, staff or both")
         name = self._resolve(sound)
-        targets = []
-        if audience in ("patient", "both") and self._patient is not None:
+        targets: list[_StaffProcess | MixerOutput] = []
+        if audience in ("patient", "both") and self._patient_ready():
+            assert self._patient is not None
             targets.append(self._patient)
         staff = self._staff
-        if audience in ("staff", "both") and staff is not None and staff not in targets:
+        if (
+            audience in ("staff", "both")
+            and staff is not None
+            and staff not in targets
+            and (staff is not self._patient or self._patient_ready())
+        ):
             targets.append(staff)
         for target in targets:
             try:
@@ -222,18 +286,25 @@ class PygameChimes(ChimeBackend):
             except ChimeError as exc:
                 self._report(BackendReport("chimes", "error", message=str(exc)))
 
+    def poll(self) -> None:
+        """Close the patient's mixer once it has been quiet and no chime is near."""
+        output = self._patient
+        if output is None or not output.is_open:
+            return
+        now = self._clock()
+        if output.busy():
+            self._quiet_since = now
+        elif now >= self._keep_until and now - self._quiet_since >= QUIET_CLOSE_S:
+            output.close()
+
     def reopen(self) -> None:
         """Reconnect the patient's output (the staff child opens its own device per run)."""
-        try:
-            if self._patient is None:
-                self._patient = MixerOutput(self._patient_device)
-            else:
-                self._patient.reopen()
-        except ChimeError as exc:
-            self._patient = None
-            self._report(
-                BackendReport("chimes", "device_lost", message=f"{exc}; chimes are silent")
-            )
+        if self._patient is None:
+            return
+        self._next_try = 0.0  # a lost device is tried again at the next prepare or play
+        if self._patient.is_open:
+            self._patient.close()
+            self._patient_ready()
 
     def duration(self, sound: str | Path) -> float:
         name = self._resolve(sound)
@@ -263,8 +334,9 @@ def _serve(device: str) -> int:
     def say(kind: str, message: str) -> None:
         print(json.dumps({"kind": kind, "message": message}), flush=True)
 
+    output = MixerOutput(None if device == "default" else device)
     try:
-        output = MixerOutput(None if device == "default" else device)
+        output.open()
     except ChimeError as exc:
         say("device_lost", f"staff {exc}; staff chimes are silent")
         return 1

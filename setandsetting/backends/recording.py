@@ -70,6 +70,9 @@ class RecordingChimes(_Recorder, ChimeBackend):
     def reopen(self) -> None:
         self._record("reopen")
 
+    def prepare(self, audience: str) -> None:
+        self._record("prepare", audience)
+
     def duration(self, sound: str | Path) -> float:
         return 6.0
 

@@ -32,6 +32,7 @@ from setandsetting.backends.native import quiet_native_libraries
 # a start, less risks underruns on a busy 2-core machine.
 FILE_CACHING_MS = 300
 STALL_S = 2.5  # no progress for this long while playing -> error
+NEW_STREAM_S = 2.0  # a stream this young has its volume checked at every level step
 RETRY_S = (1.0, 2.0, 5.0, 10.0)  # back-off while the audio output is gone
 SETTLE_S = 1.5  # a recreated output must run this long without errors to count as back
 _LOG_ERROR = 4  # libvlc_log_level: LIBVLC_ERROR
@@ -137,9 +138,16 @@ class VlcMusic(MusicBackend):
     def set_level(self, voice: int, level: float) -> None:
         v = self._voice(voice)
         v.wanted = round(min(1.0, max(0.0, level)) * 100)
-        if v.player is not None and v.applied != v.wanted:
+        if v.player is None:
+            return
+        if v.applied != v.wanted:
             self._apply_volume(v)
-        self.poll()
+        elif time.monotonic() - v.started_at < NEW_STREAM_S and (
+            v.player.audio_get_volume() != v.wanted
+        ):
+            # A new stream's audio output can come up at another volume than was set: at
+            # every step of its fade-in the volume is checked, not only at the next poll.
+            self._apply_volume(v)
 
     def position(self, voice: int) -> float | None:
         v = self._voice(voice)

@@ -385,6 +385,24 @@ def next_moment(state: State) -> float | None:
     return min(m[0] for m in moments) if moments else None
 
 
+def chimes_ahead(state: State, t: float, within: float) -> frozenset[str]:
+    """Audiences of the chimes that may sound in [t, t + within]: check-ins, escalations,
+    and at a phase end "both" (the next phase may open with a check-in). So a chime
+    device can sleep between chimes and be ready, a second ahead, for the next one."""
+    audiences: set[str] = set()
+    pending = {p.id: p for p in state.pending}
+    for at, priority, what in _moments(state):
+        if not t - EPS <= at <= t + within:
+            continue
+        if priority == _P_CHECKIN:
+            audiences.add(state.plan.checkins[what].audience)
+        elif priority == _P_ESCALATE:
+            audiences.add(pending[what].rule.audience)
+        elif priority == _P_PHASE_END:
+            audiences.add("both")
+    return frozenset(audiences)
+
+
 # ---------------------------------------------------------------- transitions
 
 

@@ -37,6 +37,9 @@ _SOURCE = {
     "session_ended": "cues",
 }
 LATE_END_S = 1.5  # a device "ended" this close to the planned turn is the planned turn
+ADVANCE_S = 0.2  # a tick with nothing due still advances the session this often
+CHIME_AHEAD_S = 1.0  # a chime device is asked to be ready this long before a chime
+CHIME_LOOK_S = 0.1  # ...looking ahead at most this often while the state stays the same
 
 
 @dataclass
@@ -79,6 +82,8 @@ class Conductor:
         self._orphans: dict[int, _Fade] = {}  # device voices fading out after the end
         self._cc: dict[str, int] = {}  # CC ramp -> last value sent
         self._held: list[Event] | None = None  # device errors waiting for their event
+        self._looked_t = -CHIME_LOOK_S  # when chimes_ahead was last asked
+        self._due: tuple[State | None, float | None] = (None, None)  # state, its next moment
         self._now = 0.0
         self._warned_no_cues = False
         self._level_faults: set[int] = set()  # device voices whose set_level is failing
@@ -91,9 +96,18 @@ class Conductor:
         self.sync(t)
 
     def tick(self, t: float) -> None:
-        """Whatever was planned up to t happens now; levels are brought up to date."""
+        """Whatever was planned up to t happens now; levels are brought up to date.
+
+        A fade step between planned moments only sets levels: the session is advanced
+        when a moment is due, and at least every ADVANCE_S (so its clock stays near)."""
         assert self.state is not None
         self._now = t
+        if self._due[0] is not self.state:
+            self._due = (self.state, session.next_moment(self.state))
+        due = self._due[1]
+        if (due is None or t < due) and 0.0 <= t - self.state.t < ADVANCE_S:
+            self.sync(t)
+            return
         before = self.state
         self.state, events = session.advance(before, t)
         self._perform(events, t, before)
@@ -103,6 +117,7 @@ class Conductor:
         assert self.state is not None
         before = self.state
         self.state, events = session.apply(before, control, t)
+        self._looked_t = -CHIME_LOOK_S  # a control may bring a chime near: look again now
         self._perform(events, t, before)
         self.sync(t)
         return events
@@ -144,10 +159,12 @@ class Conductor:
             self._emit(Event(kind, t, {"source": report.source, "message": report.message}))
 
     def sync(self, t: float) -> None:
-        """Set every sounding voice to its level at t, and CC ramps to their values."""
+        """Set every sounding voice to its level at t, and CC ramps to their values; ready
+        the chime device for a chime within CHIME_AHEAD_S."""
         state = self.state
         if state is None:
             return
+        self._ready_chimes(state, t)
         for voice in session.voices(state):
             slot = self._slot_of.get(voice.id)
             if slot is not None:
@@ -164,6 +181,16 @@ class Conductor:
                 if self._cc.get(cue_id) != value:
                     self._cc[cue_id] = value
                     self._send_cue(payload, t)
+
+    def _ready_chimes(self, state: State, t: float) -> None:
+        if 0.0 <= t - self._looked_t < CHIME_LOOK_S:
+            return
+        self._looked_t = t
+        for audience in sorted(session.chimes_ahead(state, t, CHIME_AHEAD_S)):
+            try:
+                self.devices.chimes.prepare(audience)
+            except Exception as err:  # the chime itself reports again; the session goes on
+                self._emit(Event("error", t, {"source": "chimes", "message": str(err)}))
 
     def steady_until(self, t: float) -> float:
         """Until when no level moves: the engine's fade loop may rest until then."""
@@ -264,7 +291,7 @@ class Conductor:
         ):
             try:
                 self.devices.music.set_level(slot, level)
-            except Exception as err:  # said once, not 30 times a second
+            except Exception as err:  # said once, not 25 times a second
                 if slot not in self._level_faults:
                     self._level_faults.add(slot)
                     self._emit(Event("error", self._now, {"source": "music", "message": repr(err)}))

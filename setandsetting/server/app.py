@@ -118,8 +118,11 @@ def _fit(playable: float, phase: float | None) -> str:
 
 
 def _devices(folder: RoomFolder) -> dict[str, Any]:
-    """What the preflight can say about devices without opening any sound output."""
+    """The outputs and ports room.yaml names, each with whether this machine has it now."""
+    from setandsetting.backends.probe import audio_findings, probe
+
     room = folder.room()
+    audio = audio_findings(room.audio, probe())
     midi: dict[str, Any] = {"outputs": [], "inputs": []}
     try:
         import rtmidi
@@ -131,7 +134,15 @@ def _devices(folder: RoomFolder) -> dict[str, Any]:
     except Exception as err:  # no MIDI system: say so, the session runs without cues
         midi["error"] = str(err)
     midi["wanted"] = {"outputs": dict(room.midi.outputs), "inputs": sorted(room.midi.inputs)}
-    return {"audio": room.audio.model_dump(), "midi": midi}
+    from setandsetting.backends.midi import match_port
+
+    midi["found"] = {
+        "outputs": {n: match_port(midi["outputs"], p) for n, p in room.midi.outputs.items()},
+        "inputs": {
+            n: match_port(midi["inputs"], spec.port) for n, spec in room.midi.inputs.items()
+        },
+    }
+    return {"audio": audio, "midi": midi}
 
 
 def preflight(folder: RoomFolder, patient: str, profile: str) -> dict[str, Any]:

@@ -9,7 +9,13 @@ from collections.abc import Iterator
 import pytest
 
 from setandsetting.backends.base import BackendReport, CueError
-from setandsetting.backends.midi import MidiCues, build_message, match_port
+from setandsetting.backends.midi import (
+    MidiCues,
+    PortWatcher,
+    build_message,
+    match_port,
+    next_due,
+)
 from tests.support.jack import Jack, VirtualInput, jack
 
 __all__ = ["jack"]
@@ -51,6 +57,36 @@ def test_unconfigured_or_ambiguous_ports_are_cue_errors() -> None:
         MidiCues({}, lambda r: None, api="NOPE")
     with pytest.raises(ValueError, match="must not be empty"):
         MidiCues({"lights": ""}, lambda r: None)
+
+
+def test_the_watcher_sleeps_through_a_back_off_and_polls_while_a_client_is_open() -> None:
+    """No MIDI system: nothing to do until the back-off ends, so no 20 Hz wake-ups."""
+
+    class Client:
+        def __init__(self, client: object, next_try: float) -> None:
+            self.client, self.next_try = client, next_try
+
+    assert next_due([Client(None, 7.0), Client(None, 5.0)], 1.0) == 5.0
+    assert next_due([Client(None, 7.0), Client(object(), 0.0)], 1.0) == 1.0  # ports to watch
+
+    steps: list[float] = []
+
+    def backing_off(now: float) -> float:
+        steps.append(now)
+        return now + 10.0
+
+    watcher = PortWatcher(backing_off, "test-watch", poll_s=0.02)
+    time.sleep(0.5)
+    watcher.wake()  # a failed send hurries it
+    time.sleep(0.1)
+    watcher.close()
+    assert len(steps) == 2, steps
+
+    polls: list[float] = []
+    watcher = PortWatcher(lambda now: (polls.append(now), now)[1], "test-watch", poll_s=0.02)
+    time.sleep(0.5)
+    watcher.close()
+    assert len(polls) >= 10  # every 20 ms while connected
 
 
 @pytest.fixture

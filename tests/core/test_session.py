@@ -399,3 +399,19 @@ def test_track_gain_scales_the_curve_and_the_cap_still_holds():
         "down": round(0.4 * 10 ** (-6 / 60), 5),  # 0.31773
         "over": 0.6,  # 0.634 wanted, the cap wins
     }
+
+
+def test_chimes_ahead_names_the_audiences_of_the_chimes_within_the_window():
+    """So the chime device can sleep between chimes: check-ins, escalations, and a phase
+    end (the next phase may open with a check-in), each within the window only."""
+    state, _ = session.start(timeline(PROFILE, SLOTS))
+    assert session.chimes_ahead(state, 58.9, 1.0) == frozenset()
+    assert session.chimes_ahead(state, 59.0, 1.0) == {"both"}  # phase a ends at 60
+    state, ev = run_to(state, 60.0)
+    assert [e.data["id"] for e in of_type(ev, "checkin_due")] == ["b.0.1"]
+    assert session.chimes_ahead(state, 65.0, 1.0) == frozenset()
+    assert session.chimes_ahead(state, 69.5, 1.0) == {"staff"}  # its escalation at 70
+    state, _ = session.apply(state, Control("ack"), 69.6)
+    assert session.chimes_ahead(state, 69.6, 1.0) == frozenset()  # answered: no escalation
+    assert session.chimes_ahead(state, 89.0, 1.0) == {"staff"}  # the next vitals, at 90
+    assert session.chimes_ahead(state, 89.0, 0.5) == frozenset()

@@ -234,6 +234,19 @@ def test_chimes_play_at_their_planned_level_and_audience() -> None:
     ]
 
 
+def test_the_chime_device_is_readied_in_the_second_before_each_chime_only() -> None:
+    checkins = [{"at": ["10s", "20s"], "kind": "breath", "audience": "patient"}]
+    rig = Rig(profile({**PHASE, "checkins": checkins}), {"a": [100.0]})
+    rig.run(21.0)
+    prepared = [(round(c.t, 3), c.args) for c in rig.chimes.named("prepare")]
+    assert {args for _, args in prepared} == {("patient",)}
+    for chime in (10.0, 20.0):
+        window = [t for t, _ in prepared if chime - 1.5 < t <= chime]
+        assert window and min(window) <= chime - 0.9, prepared  # a second ahead
+        assert len(window) <= 12  # every 0.1 s at most, not every 30 Hz step
+    assert all(9.0 - 1e-6 <= t <= 10.0 or 19.0 - 1e-6 <= t <= 20.0 for t, _ in prepared)
+
+
 def test_escalations_chime_louder_each_time_up_to_the_cap_then_stop() -> None:
     """A staff check-in at 40 % with the cap at 50 %: the chime at 0:05, then each unanswered
     10 s one step (+3 dB) louder — 44.9 %, then held at the cap — and after three, silence."""

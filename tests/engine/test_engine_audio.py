@@ -15,6 +15,7 @@ later, so the bound holds without it.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -223,13 +224,15 @@ def test_the_heard_level_follows_the_planned_curve_and_never_passes_the_cap(
 
 
 def test_checkin_chimes_land_on_plan_each_exactly_once(studio: Studio) -> None:
-    offsets = [0.5, 1.5, 2.7, 4.2]
+    """Also after a pause long enough for the chime device to close: it is open again,
+    a second ahead, for the next chime."""
+    offsets = [0.5, 1.5, 2.7, 7.2]
     prof = {
         "name": "chimes",
         "phases": [
             {
                 "id": "quiet",
-                "duration": "5s",
+                "duration": "8s",
                 "music": "silence",
                 "checkins": [
                     {
@@ -243,8 +246,24 @@ def test_checkin_chimes_land_on_plan_each_exactly_once(studio: Studio) -> None:
             }
         ],
     }
-    take = studio.play(prof, {}, 5.0)
+    streams: list[tuple[float, int]] = []  # (monotonic s, playback streams on the server)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.2):
+            streams.append((time.monotonic(), studio.pulse.streams()))
+
+    watcher = threading.Thread(target=watch, name="streams")
+    t_start = time.monotonic()
+    watcher.start()
+    try:
+        take = studio.play(prof, {}, 8.0)
+    finally:
+        done.set()
+        watcher.join()
     assert [e["t"] for e in take.of_type("checkin_due")] == pytest.approx(offsets, abs=0.02)
+    in_gap = [n for t, n in streams if 5.5 < t - t_start < 6.0]
+    assert in_gap and max(in_gap) == 0, streams  # the mixer slept between 2.7 s and 7.2 s
     found = onsets(take.audio, take.rate)
     assert len(found) == len(offsets), found  # each exactly once
     errors = onset_errors_ms(offsets, found)

@@ -88,6 +88,8 @@ def test_start_page_runs_the_preflight_and_the_phase_advances(
     expect(arrival).to_have_class("fit-longer")
     expect(page.locator("#preflight-slots tr[data-slot='peak']")).to_be_visible()
     expect(page.locator("#preflight-devices")).to_contain_text("MIDI outputs")
+    chimes = page.locator("#preflight-devices li[data-output='patient_chimes']")
+    expect(chimes).to_contain_text("patient chimes: default")
     expect(page.locator("#start-button")).to_be_enabled()
     page.select_option("#profile", "demo")
     expect(page.locator("#preflight-slots tr[data-slot='stillness']")).to_have_count(0)

@@ -114,6 +114,19 @@ class PulseCapture:
                 self._proc.wait(timeout=3)
         self._proc = None
 
+    def streams(self) -> int:
+        """How many playback streams (sink inputs) clients have open on the server now."""
+        env = {**os.environ, **self.env}
+        listed = subprocess.run(
+            ["pactl", "list", "short", "sink-inputs"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        return len(listed.stdout.splitlines())
+
     def restart(self) -> None:
         """Kill the server (as a crash would) and start a new one on the same socket."""
         if self._proc is not None:

@@ -11,15 +11,37 @@ function fillSelect(select, items, value, label) {
     el("option", { value: value(item), text: label(item) })));
 }
 
+const OUTPUT_TEXT = {
+  music_output: "music", patient_chimes: "patient chimes", staff_chimes: "staff chimes",
+};
+
 function devicesList(devices) {
   const rows = [];
   const audio = devices.audio || {};
-  for (const [key, value] of Object.entries(audio)) {
-    const text = Array.isArray(value) ? value.join(", ") || "none found" :
-      (value && typeof value === "object" ? JSON.stringify(value) : String(value));
-    rows.push(el("li", { text: `audio ${key}: ${text}` }));
+  for (const [key, out] of Object.entries(audio.outputs || {})) {
+    const label = `${OUTPUT_TEXT[key] || key}: ${out.wanted}`;
+    rows.push(el("li", {
+      class: out.found ? "fit-fits" : "fit-shorter", "data-output": key,
+      text: `${label} — ${out.found ? "found" : "NOT FOUND (it will be silent)"}`,
+    }));
+  }
+  const listed = (names) => (names && names.length ? names.join(", ") : "none found");
+  rows.push(el("li", { text: `sound outputs (chimes): ${listed(audio.chime_devices)}` }));
+  rows.push(el("li", { text: `sound outputs (music): ${listed(audio.music_devices)}` }));
+  for (const error of audio.errors || []) {
+    rows.push(el("li", { class: "fit-shorter", text: `audio: ${error}` }));
   }
   const midi = devices.midi || {};
+  const found = midi.found || {};
+  const missing = { outputs: "cues go unsent until it appears", inputs: "the pedal does nothing" };
+  for (const key of ["outputs", "inputs"]) {
+    for (const [name, port] of Object.entries(found[key] || {})) {
+      rows.push(el("li", {
+        class: port ? "fit-fits" : "fit-shorter", [`data-midi-${key}`]: name,
+        text: `MIDI ${name} — ${port ? `found: ${port}` : `NOT FOUND (${missing[key]})`}`,
+      }));
+    }
+  }
   for (const key of ["outputs", "inputs"]) {
     const ports = midi[key] || [];
     rows.push(el("li", { text: `MIDI ${key}: ${ports.length ? ports.join(", ") : "none found"}` }));
