@@ -148,8 +148,8 @@ class SessionRunner:
         sink = self._sink(summary.id)
         for event in gap_events:
             sink.append(event.to_dict(summary.started_wall) | {"in_gap": True})
+        sink.close()  # on disk, in order, before the resumed engine writes after them
         if state.ended:
-            sink.flush()
             return ENDED_IN_GAP
         self._launch(compiled, summary.id, summary.started_wall, restore=(state, gap))
         return Resumed(summary.id, gap)

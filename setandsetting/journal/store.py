@@ -509,6 +509,7 @@ class BufferedJournal:
         # Not buffered: a session that cannot begin on disk is the caller's error.
         self.begin_session = journal.begin_session
         self._pending: list[tuple[str, dict[str, Any]]] = []
+        self.lock = threading.Lock()  # for a writer thread: add...flush as one step
         self._beat: tuple[str, float, datetime | str, dict[str, Any]] | None = None
         self._failure: str | None = None
         self._since: str | None = None
@@ -529,15 +530,25 @@ class BufferedJournal:
 
     def append(self, session_id: str, event: dict[str, Any]) -> bool:
         """Queue one event and write all that waits; True if it is on disk now."""
+        self.add(session_id, event)
+        return self.flush()
+
+    def add(self, session_id: str, event: dict[str, Any]) -> None:
+        """Queue one event for the next flush (a writer batches many into one commit)."""
         _check_event(event)
         self._pending.append((session_id, dict(event)))
-        return self.flush()
 
     def heartbeat(
         self, session_id: str, t: float, wall: datetime | str, state: dict[str, Any]
     ) -> bool:
-        self._beat = (session_id, t, wall, state)
+        self.add_heartbeat(session_id, t, wall, state)
         return self.flush()
+
+    def add_heartbeat(
+        self, session_id: str, t: float, wall: datetime | str, state: dict[str, Any]
+    ) -> None:
+        """Keep the newest position for the next flush (older ones are of no use)."""
+        self._beat = (session_id, t, wall, state)
 
     def flush(self) -> bool:
         """Try to write what waits (events in order, then the last heartbeat)."""

@@ -8,11 +8,13 @@ when the future changes — without sound. The real audio path is test_engine_au
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import apscheduler.schedulers.base as aps_base
@@ -25,6 +27,7 @@ from setandsetting.engine import conductor as conductor_module
 from setandsetting.engine import engine as engine_module
 from setandsetting.engine.conductor import Devices
 from setandsetting.engine.engine import JOB_ID, Engine, EngineClosed, JournalSink
+from setandsetting.journal.store import BufferedJournal, Journal
 from tests.support.timelines import timeline
 
 
@@ -190,6 +193,43 @@ def test_during_a_fade_a_chime_is_not_rounded_to_the_next_fade_step(rigs: list[R
     assert due == pytest.approx(planned, abs=0.01)
     late_ms = [(got - want) * 1000 for got, want in zip(played, due, strict=True)]
     assert all(-0.1 <= ms < 5.0 for ms in late_ms), late_ms  # a fade step is 33 ms
+
+
+def test_a_slow_disk_never_delays_a_chime_and_a_control_is_answered_once_on_disk(
+    rigs: list[Rig], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every commit takes 150 ms here (a busy disk's fsync): the journal is written by a
+    thread of its own, so the chimes keep their time; `submit` still returns only when
+    the control's events are rows on disk."""
+    journal = Journal.open(tmp_path / "sessions.db")
+    session_id = journal.begin_session("P-1", "p.yaml", "P", datetime.now(UTC), {})
+    write = Journal.append_many
+
+    def slow(self: Journal, items: Any) -> None:
+        time.sleep(0.15)
+        write(self, items)
+
+    monkeypatch.setattr(Journal, "append_many", slow)
+    checkins = [{"at": ["0.5s", "0.6s", "0.7s", "0.8s"], "kind": "breath", "audience": "patient"}]
+    rig = Rig(profile({**STEADY, "checkins": checkins}), {"a": [100.0]})
+    rig.engine.sink = JournalSink(BufferedJournal(journal), session_id)
+    rigs.append(rig)
+    rig.engine.start()
+    rig.wait_until(0.45)
+    returned = rig.engine.submit(parse_control("note on disk before the answer"))
+    rows = sqlite3.connect(tmp_path / "sessions.db").execute(
+        "SELECT type FROM events WHERE session_id = ?", (session_id,)
+    )
+    assert [e["type"] for e in returned] == ["note"]
+    assert "note" in [r[0] for r in rows]
+    rig.wait_until(0.9)
+    played = [c.t - rig.mono0 for c in rig.chimes.named("play")]
+    assert len(played) == 4
+    late_ms = [(got - want) * 1000 for got, want in zip(played, [0.5, 0.6, 0.7, 0.8], strict=True)]
+    assert max(late_ms) < 20.0, late_ms  # a commit in the way would make them 150 ms late
+    rig.engine.stop()
+    assert [e["type"] for e in journal.events(session_id)].count("checkin_due") == 4
+    journal.close()
 
 
 def job_time(engine: Engine) -> float:
