@@ -38,6 +38,7 @@ from setandsetting.journal.store import Journal  # noqa: E402
 from setandsetting.roomfolder import RoomFolder  # noqa: E402
 from tests.backends.test_pygame_chimes import onset_errors_ms, onsets  # noqa: E402
 from tests.engine.test_engine_audio import Studio  # noqa: E402
+from tests.support.audio_analysis import match_onsets  # noqa: E402
 from tests.support.pulse import PulseCapture  # noqa: E402
 
 INTERVAL_S = 0.5
@@ -77,26 +78,13 @@ def chime_errors(pulse: PulseCapture, count: int) -> list[float]:
     if len(due) != count:
         raise SystemExit(f"{count} chimes planned, {len(due)} were due")
     found = onsets(take.audio, take.rate)
-    matched = match(offsets, found)
+    matched = match_onsets(offsets, found)
     extra = len(found) - len([m for m in matched if m is not None])
     missing = matched.count(None)
     if extra or missing:
         print(f"  {missing} chimes not heard, {extra} extra onsets (dropouts split a chime)")
     pairs = [(p, f) for p, f in zip(offsets, matched, strict=True) if f is not None]
     return onset_errors_ms([p for p, _ in pairs], [f for _, f in pairs])
-
-
-def match(planned: list[float], found: list[float]) -> list[float | None]:
-    """For each planned chime, the onset heard within 100 ms of it (relative to the first
-    onset), or None: a lost or split chime must not shift every later one."""
-    if not found:
-        return [None] * len(planned)
-    out: list[float | None] = []
-    for p in planned:
-        want = found[0] + p - planned[0]
-        near = min(found, key=lambda f: abs(f - want))
-        out.append(near if abs(near - want) < 0.1 else None)
-    return out
 
 
 def show_chimes(label: str, errors: list[float]) -> None:

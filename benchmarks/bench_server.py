@@ -48,6 +48,7 @@ from setandsetting.engine.runner import SessionRunner
 from setandsetting.roomfolder import RoomFolder
 from setandsetting.server.app import ServerSettings, create_app
 from tests.backends.test_pygame_chimes import onset_errors_ms, onsets
+from tests.support.audio_analysis import match_onsets
 from tests.support.daemon import make_api_room, served
 from tests.support.pulse import PulseCapture
 
@@ -111,19 +112,6 @@ def submit_only(runner: SessionRunner, requests: int) -> list[float]:
     return out
 
 
-def match(planned: list[float], found: list[float]) -> list[float | None]:
-    """For each planned chime, the onset heard within 100 ms of it (relative to the first
-    onset), or None: a lost chime must not shift every later one."""
-    if not found:
-        return [None] * len(planned)
-    out: list[float | None] = []
-    for p in planned:
-        want = found[0] + p - planned[0]
-        near = min(found, key=lambda f: abs(f - want))
-        out.append(near if abs(near - want) < 0.1 else None)
-    return out
-
-
 class Heard:
     """Devices for the chime sessions: silent music, real pygame chimes into the bench's
     PulseAudio capture, each play call's monotonic time written down."""
@@ -153,7 +141,7 @@ def chime_session(
     finally:
         audio = pulse.stop_recording()
     found = onsets(audio, pulse.rate)
-    matched = match(due, found)
+    matched = match_onsets(due, found)
     pairs = [(d, f) for d, f in zip(due, matched, strict=True) if f is not None]
     if len(pairs) < len(due):
         print(f"    ({len(due) - len(pairs)} of {len(due)} chimes not heard apart)")
@@ -306,6 +294,7 @@ def main() -> int:
             runner.close()
             pulse.close()
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -112,3 +112,16 @@ def align_to_onset(audio: np.ndarray, threshold_db: float = -60.0) -> np.ndarray
     """The capture from its first onset on (empty if nothing was heard)."""
     onset = first_onset(audio, threshold_db)
     return audio[onset:] if onset is not None else audio[:0]
+
+
+def match_onsets(planned: list[float], found: list[float]) -> list[float | None]:
+    """For each planned chime, the onset heard within 100 ms of it (relative to the first
+    onset), or None: a lost or split chime must not shift every later one."""
+    if not found:
+        return [None] * len(planned)
+    out: list[float | None] = []
+    for p in planned:
+        want = found[0] + p - planned[0]
+        near = min(found, key=lambda f: abs(f - want))
+        out.append(near if abs(near - want) < 0.1 else None)
+    return out
