@@ -91,6 +91,9 @@ def show_chimes(label: str, errors: list[float]) -> None:
     """p50/p99/max of |error| measured from the first onset (the issue's measure), and
     from the median latency: the first chime has its own mixer-period offset (0..11.6 ms
     with 512-frame buffers), which the first-onset measure adds to every other one."""
+    if len(errors) < 2:
+        print(f"chimes, {label:<28} too few chimes heard apart to measure: FAILED", flush=True)
+        return
     from_first = [abs(e) for e in errors[1:]]
     median = float(np.median(errors))
     from_median = [abs(e - median) for e in errors]
