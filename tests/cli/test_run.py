@@ -197,7 +197,9 @@ def test_killed_at_random_moments_the_session_resumes(
     started = datetime.fromisoformat(events[0]["wall"]) - timedelta(seconds=events[0]["t"])
     for event in events:
         wall_t = (datetime.fromisoformat(event["wall"]) - started).total_seconds()
-        assert abs(wall_t - event["t"]) <= 0.002, event
+        # t is rounded to the ms, wall truncated to it, and so is the start derived from
+        # the first event: together up to 2.5 ms apart (one exactly 2 ms was failed once).
+        assert abs(wall_t - event["t"]) <= 0.003, event
     _assert_no_event_twice(events)
     for trial in trials:
         assert trial.resume_s <= RESUME_LIMIT_S
