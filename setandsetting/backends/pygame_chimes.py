@@ -101,11 +101,6 @@ class MixerOutput:
             self._sounds.clear()
             pygame.mixer.quit()
 
-    def reopen(self) -> None:
-        """Open the device again (after the sound server restarted, SDL plays into nothing)."""
-        self.close()
-        self.open()
-
     def busy(self) -> bool:
         return self.is_open and bool(pygame.mixer.get_busy())
 
@@ -214,7 +209,6 @@ class PygameChimes(ChimeBackend):
         self._sounds_dir = sounds_dir
         self._clock = clock
         patient_device = None if patient_device in (None, "default") else patient_device
-        self._patient_device = patient_device
         self._patient: MixerOutput | None = MixerOutput(patient_device)
         self._lost = False
         self._next_try = 0.0

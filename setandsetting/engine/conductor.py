@@ -102,9 +102,7 @@ class Conductor:
         when a moment is due, and at least every ADVANCE_S (so its clock stays near)."""
         assert self.state is not None
         self._now = t
-        if self._due[0] is not self.state:
-            self._due = (self.state, session.next_moment(self.state))
-        due = self._due[1]
+        due = self.next_moment()
         if (due is None or t < due) and 0.0 <= t - self.state.t < ADVANCE_S:
             self.sync(t)
             return
@@ -182,6 +180,13 @@ class Conductor:
                     self._cc[cue_id] = value
                     self._send_cue(payload, t)
 
+    def next_moment(self) -> float | None:
+        """The session's next planned moment, computed once per state (states are
+        immutable): the fade steps and the engine's scheduler both ask for it."""
+        if self._due[0] is not self.state:
+            self._due = (self.state, session.next_moment(self.state) if self.state else None)
+        return self._due[1]
+
     def _ready_chimes(self, state: State, t: float) -> None:
         if 0.0 <= t - self._looked_t < CHIME_LOOK_S:
             return
@@ -219,7 +224,7 @@ class Conductor:
                 self._act(event, t, before)
             except Exception as err:
                 source = _SOURCE.get(event.type, "engine")
-                self._held.append(Event("error", event.t, {"source": source, "message": repr(err)}))
+                self._emit(Event("error", event.t, {"source": source, "message": repr(err)}))
             done.append((event, self._held))
         self._held = None
         for event, errors in done:

@@ -6,8 +6,9 @@ check-ins, cues) as "tick" messages, libVLC/pygame/MIDI report through BackendRe
 the CLI/API submit controls. Fades are computed from the monotonic clock (now - t0) at
 25 updates a second while anything moves, and not at all while levels are steady.
 
-Every event is journaled on the device thread before a control is acknowledged, so after a
-crash the journal holds every control a clinician was told had been applied.
+Every event is journaled (by the JournalSink's writer thread, so no fsync delays a device)
+before a control is acknowledged, so after a crash the journal holds every control a
+clinician was told had been applied.
 """
 
 from __future__ import annotations
@@ -93,8 +94,9 @@ class JournalSink:
         return getattr(self.journal, "degraded", None)
 
     def flush(self) -> None:
-        """Try again to write what a failing disk left waiting (never blocks)."""
-        if self.journal is not None:
+        """Try again to write what a failing disk left waiting (never blocks; nothing to
+        do, and no writer wake-up, while the journal is healthy)."""
+        if self.journal is not None and self.degraded:
             self._put("retry", None)
 
     def close(self) -> None:
@@ -406,8 +408,7 @@ class Engine:
 
     def _replan(self, now: float) -> None:
         """Keep one scheduler job at the next planned moment (in wall-clock time)."""
-        state = self.conductor.state
-        nxt = session.next_moment(state) if state is not None else None
+        nxt = self.conductor.next_moment()
         offset = self._wall_minus_mono()
         stepped = abs(offset - self._wall_offset) > CLOCK_STEP_S
         if stepped:  # NTP or a suspend moved the wall clock: re-plan from the monotonic clock
