@@ -35,6 +35,11 @@ class MusicBackend(ABC):
     engine raises its level afterwards, so a track can never start above its target.
     """
 
+    #: A device that plays levels in steps of 1/level_steps (libVLC: 100) says so; the
+    #: engine then wakes for a fade step only when it moves the level by a step. None: the
+    #: device takes any level, and a moving level is sent at every fade step.
+    level_steps: int | None = None
+
     @abstractmethod
     def play(self, voice: int, path: Path, offset_s: float, end_s: float | None) -> None:
         """Start `path` on `voice` at `offset_s` (trim start / resume point), silent.
@@ -57,7 +62,13 @@ class MusicBackend(ABC):
         """Stop a voice (the engine fades it to 0 first)."""
 
     def poll(self) -> None:  # noqa: B027 - optional: a backend without upkeep has none to do
-        """Cheap upkeep, called from the engine thread at least every 250 ms."""
+        """Cheap upkeep, called from the engine thread once a second, and at every fade
+        step while `settling()`."""
+
+    def settling(self) -> bool:
+        """True while a new stream may still come up at another level than was set (its
+        audio output is being created): the engine then polls at every fade step."""
+        return False
 
     @abstractmethod
     def close(self) -> None:
@@ -107,3 +118,8 @@ class CueBackend(ABC):
 
 class CueError(RuntimeError):
     """A cue could not be delivered (port missing, target unreachable)."""
+
+
+def level_step(level: float, steps: int) -> int:
+    """The step (0..steps) at which a device with `steps` level steps plays `level` (0..1)."""
+    return round(min(1.0, max(0.0, level)) * steps)

@@ -34,8 +34,11 @@ class _Recorder:
 
 
 class RecordingMusic(_Recorder, MusicBackend):
-    def __init__(self, clock: Callable[[], float]) -> None:
+    """`level_steps`: record as a device with that many level steps would be driven."""
+
+    def __init__(self, clock: Callable[[], float], level_steps: int | None = None) -> None:
         super().__init__(clock)
+        self.level_steps = level_steps
         self.levels: dict[int, float] = {}
         self._started: dict[int, tuple[float, float]] = {}
 

@@ -3,8 +3,9 @@
 Thread rules: every libVLC call happens on the engine's device thread (the caller of the
 public methods). libVLC's own callbacks (player events, log messages) never call libVLC:
 they read the event struct, update plain Python fields under a lock and call `report`.
-The engine should call `poll()` a few times a second (position() and set_level() also
-run it); it re-applies levels, watches for stalls and recovers a lost sound server.
+The engine calls `poll()` once a second, and at every fade step while `settling()`
+(position() also runs it); it re-applies levels, watches for stalls and recovers a lost
+sound server.
 
 Level precision: libVLC's volume is an int 0..100 on the same cubic scale as our level
 (audio_set_volume(v) -> gain (v/100)^3, applied by PulseAudio as a cubic sink-input
@@ -24,7 +25,7 @@ from typing import Any
 
 import vlc
 
-from setandsetting.backends.base import BackendReport, MusicBackend, Report
+from setandsetting.backends.base import BackendReport, MusicBackend, Report, level_step
 from setandsetting.backends.native import quiet_native_libraries
 
 # Measured here (VLC 3.0 + PulseAudio pipe sink): with 300 ms the end event arrives within
@@ -32,7 +33,7 @@ from setandsetting.backends.native import quiet_native_libraries
 # a start, less risks underruns on a busy 2-core machine.
 FILE_CACHING_MS = 300
 STALL_S = 2.5  # no progress for this long while playing -> error
-NEW_STREAM_S = 2.0  # a stream this young has its volume checked at every level step
+NEW_STREAM_S = 2.0  # a stream this young has its volume checked at every fade step
 RETRY_S = (1.0, 2.0, 5.0, 10.0)  # back-off while the audio output is gone
 SETTLE_S = 1.5  # a recreated output must run this long without errors to count as back
 _LOG_ERROR = 4  # libvlc_log_level: LIBVLC_ERROR
@@ -135,19 +136,22 @@ class VlcMusic(MusicBackend):
             else:
                 self._start(v, v.offset_s, volume=0)
 
+    level_steps = 100  # libVLC's volume is a whole percent
+
     def set_level(self, voice: int, level: float) -> None:
         v = self._voice(voice)
-        v.wanted = round(min(1.0, max(0.0, level)) * 100)
-        if v.player is None:
-            return
-        if v.applied != v.wanted:
+        v.wanted = level_step(level, self.level_steps)
+        if v.player is not None and v.applied != v.wanted:
             self._apply_volume(v)
-        elif time.monotonic() - v.started_at < NEW_STREAM_S and (
-            v.player.audio_get_volume() != v.wanted
-        ):
-            # A new stream's audio output can come up at another volume than was set: at
-            # every step of its fade-in the volume is checked, not only at the next poll.
-            self._apply_volume(v)
+
+    def settling(self) -> bool:
+        # A new stream's audio output can come up at another volume than was set: during
+        # its first NEW_STREAM_S the volume is checked at every fade step, not once a second.
+        now = time.monotonic()
+        return not self._silent and any(
+            v.active and v.player is not None and now - v.started_at < NEW_STREAM_S
+            for v in self._voices
+        )
 
     def position(self, voice: int) -> float | None:
         v = self._voice(voice)

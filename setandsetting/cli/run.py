@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
                 print("\nstopping: the music fades out…", file=sys.stderr, flush=True)
                 engine.stop()
                 break
-            if live and engine.snapshot():
-                sys.stderr.write("\r\033[K" + status_line(engine.snapshot())[:150])
+            if live and (status := engine.snapshot()):
+                sys.stderr.write("\r\033[K" + status_line(status)[:150])
                 sys.stderr.flush()
     finally:
         runner.close()

@@ -385,22 +385,20 @@ def next_moment(state: State) -> float | None:
     return min(m[0] for m in moments) if moments else None
 
 
-def chimes_ahead(state: State, t: float, within: float) -> frozenset[str]:
-    """Audiences of the chimes that may sound in [t, t + within]: check-ins, escalations,
-    and at a phase end "both" (the next phase may open with a check-in). So a chime
-    device can sleep between chimes and be ready, a second ahead, for the next one."""
-    audiences: set[str] = set()
+def chime_moments(state: State) -> list[tuple[float, str]]:
+    """(time, audience) of each chime that may sound among the moments ahead: check-ins,
+    escalations, and at a phase end "both" (the next phase may open with a check-in). So
+    a chime device can sleep between chimes and be ready, a second ahead, for the next."""
     pending = {p.id: p for p in state.pending}
+    out: list[tuple[float, str]] = []
     for at, priority, what in _moments(state):
-        if not t - EPS <= at <= t + within:
-            continue
         if priority == _P_CHECKIN:
-            audiences.add(state.plan.checkins[what].audience)
+            out.append((at, state.plan.checkins[what].audience))
         elif priority == _P_ESCALATE:
-            audiences.add(pending[what].rule.audience)
+            out.append((at, pending[what].rule.audience))
         elif priority == _P_PHASE_END:
-            audiences.add("both")
-    return frozenset(audiences)
+            out.append((at, "both"))
+    return out
 
 
 # ---------------------------------------------------------------- transitions

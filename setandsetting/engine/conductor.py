@@ -8,6 +8,7 @@ rehearsal calls it on a simulated clock — so both run the same code.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from setandsetting.backends.base import (
     CueBackend,
     CueError,
     MusicBackend,
+    level_step,
 )
 from setandsetting.core import session
 from setandsetting.core.controls import Control
@@ -39,7 +41,9 @@ _SOURCE = {
 LATE_END_S = 1.5  # a device "ended" this close to the planned turn is the planned turn
 ADVANCE_S = 0.2  # a tick with nothing due still advances the session this often
 CHIME_AHEAD_S = 1.0  # a chime device is asked to be ready this long before a chime
-CHIME_LOOK_S = 0.1  # ...looking ahead at most this often while the state stays the same
+# Fade steps a second while a level moves (the issue asks for >= 20), on a fixed grid of
+# the session clock, so the time a step takes never lowers the rate.
+FADE_HZ = 25.0
 
 
 @dataclass
@@ -82,7 +86,7 @@ class Conductor:
         self._orphans: dict[int, _Fade] = {}  # device voices fading out after the end
         self._cc: dict[str, int] = {}  # CC ramp -> last value sent
         self._held: list[Event] | None = None  # device errors waiting for their event
-        self._looked_t = -CHIME_LOOK_S  # when chimes_ahead was last asked
+        self._ready: tuple[State | None, float] = (None, 0.0)  # state, when to look again
         self._due: tuple[State | None, float | None] = (None, None)  # state, its next moment
         self._now = 0.0
         self._warned_no_cues = False
@@ -115,7 +119,6 @@ class Conductor:
         assert self.state is not None
         before = self.state
         self.state, events = session.apply(before, control, t)
-        self._looked_t = -CHIME_LOOK_S  # a control may bring a chime near: look again now
         self._perform(events, t, before)
         self.sync(t)
         return events
@@ -163,22 +166,42 @@ class Conductor:
         if state is None:
             return
         self._ready_chimes(state, t)
-        for voice in session.voices(state):
-            slot = self._slot_of.get(voice.id)
-            if slot is not None:
-                self._set_level(slot, session.voice_level(state, voice, t))
-        for slot, fade in list(self._orphans.items()):
-            remaining = 1.0 - (t - fade.t0) / END_FADE_S
-            if remaining <= 0:
+        for slot, level in self._levels_at(state, t):
+            if level is None:
                 self._release_orphan(slot)
             else:
-                self._set_level(slot, fade.start_level * remaining)
+                self._set_level(slot, level)
         if self.devices.cues is not None:
             for cue_id, payload in session.cc_values(state, t):
                 value = payload["midi"]["value"]
                 if self._cc.get(cue_id) != value:
                     self._cc[cue_id] = value
                     self._send_cue(payload, t)
+
+    def next_wake(self, t: float, until: float) -> float:
+        """When the devices next need a tick, at the latest `until` (finite): the next
+        planned moment, a chime coming within CHIME_AHEAD_S, or the next fade step at which
+        a device would be sent something new.
+
+        Fade steps lie on a FADE_HZ grid of the session clock and are computed here ahead
+        of time: a loop waking at every step would send the devices exactly these values
+        at exactly these steps, and nothing at the steps between (libVLC's volume has 1 %
+        steps, which a slow ramp crosses a few times a second). The engine sleeps through
+        those steps instead of waking for them; each wake costs ~0.3 ms of CPU here."""
+        state = self.state
+        if state is None:
+            return until
+        due = self.next_moment()
+        until = min(until, math.inf if due is None else due, self._ready[1])
+        steady = self.steady_until(t)
+        if steady > t:
+            return min(until, steady)
+        k = math.floor(t * FADE_HZ) + 1
+        while (step := k / FADE_HZ) < until:
+            if self._news_at(state, step):
+                return step
+            k += 1
+        return until
 
     def next_moment(self) -> float | None:
         """The session's next planned moment, computed once per state (states are
@@ -188,14 +211,43 @@ class Conductor:
         return self._due[1]
 
     def _ready_chimes(self, state: State, t: float) -> None:
-        if 0.0 <= t - self._looked_t < CHIME_LOOK_S:
+        """Ask the chime device to be ready for the chimes within CHIME_AHEAD_S: looked at
+        when the state changes and when the next chime comes within reach (a device keeps
+        itself ready for longer than that, see ChimeBackend.prepare)."""
+        if state is self._ready[0] and t < self._ready[1]:
             return
-        self._looked_t = t
-        for audience in sorted(session.chimes_ahead(state, t, CHIME_AHEAD_S)):
+        moments = session.chime_moments(state)
+        near = {a for at, a in moments if t - session.EPS <= at <= t + CHIME_AHEAD_S}
+        later = (at - CHIME_AHEAD_S for at, _ in moments if at > t + CHIME_AHEAD_S)
+        self._ready = (state, min(later, default=math.inf))
+        for audience in sorted(near):
             try:
                 self.devices.chimes.prepare(audience)
             except Exception as err:  # the chime itself reports again; the session goes on
                 self._emit(Event("error", t, {"source": "chimes", "message": str(err)}))
+
+    def _levels_at(self, state: State, t: float) -> list[tuple[int, float | None]]:
+        """(device voice, its level at t) for every sounding voice; None: faded out."""
+        out: list[tuple[int, float | None]] = []
+        for voice in session.voices(state):
+            slot = self._slot_of.get(voice.id)
+            if slot is not None:
+                out.append((slot, session.voice_level(state, voice, t)))
+        for slot, fade in self._orphans.items():
+            remaining = 1.0 - (t - fade.t0) / END_FADE_S
+            out.append((slot, fade.start_level * remaining if remaining > 0 else None))
+        return out
+
+    def _news_at(self, state: State, t: float) -> bool:
+        """Whether sync(t) would send a device anything (the state staying as it is)."""
+        if any(
+            level is None or self._changes(slot, level) for slot, level in self._levels_at(state, t)
+        ):
+            return True
+        return self.devices.cues is not None and any(
+            self._cc.get(cue_id) != payload["midi"]["value"]
+            for cue_id, payload in session.cc_values(state, t)
+        )
 
     def steady_until(self, t: float) -> float:
         """Until when no level moves: the engine's fade loop may rest until then."""
@@ -290,10 +342,19 @@ class Conductor:
             self._free.append(slot)
             self._free.sort()
 
+    def _changes(self, slot: int, level: float) -> bool:
+        """Whether `level` is news to a device voice: in the device's own level steps
+        where it has them, else by LEVEL_EPSILON or more (or as exact silence)."""
+        last = self._levels.get(slot)
+        if last is None:
+            return True
+        steps = self.devices.music.level_steps
+        if steps:
+            return level_step(level, steps) != level_step(last, steps)
+        return abs(last - level) >= LEVEL_EPSILON or (level == 0.0 and last != 0.0)
+
     def _set_level(self, slot: int, level: float) -> None:
-        if abs(self._levels.get(slot, -1.0) - level) >= LEVEL_EPSILON or (
-            level == 0.0 and self._levels.get(slot) != 0.0
-        ):
+        if self._changes(slot, level):
             try:
                 self.devices.music.set_level(slot, level)
             except Exception as err:  # said once, not 25 times a second

@@ -401,17 +401,18 @@ def test_track_gain_scales_the_curve_and_the_cap_still_holds():
     }
 
 
-def test_chimes_ahead_names_the_audiences_of_the_chimes_within_the_window():
+def test_chime_moments_are_the_chimes_that_may_sound_next_with_their_audiences():
     """So the chime device can sleep between chimes: check-ins, escalations, and a phase
-    end (the next phase may open with a check-in), each within the window only."""
+    end (the next phase may open with a check-in), and nothing else."""
     state, _ = session.start(timeline(PROFILE, SLOTS))
-    assert session.chimes_ahead(state, 58.9, 1.0) == frozenset()
-    assert session.chimes_ahead(state, 59.0, 1.0) == {"both"}  # phase a ends at 60
+    assert session.chime_moments(state) == [(60.0, "both")]  # phase a ends at 60
     state, ev = run_to(state, 60.0)
     assert [e.data["id"] for e in of_type(ev, "checkin_due")] == ["b.0.1"]
-    assert session.chimes_ahead(state, 65.0, 1.0) == frozenset()
-    assert session.chimes_ahead(state, 69.5, 1.0) == {"staff"}  # its escalation at 70
+    # the vitals of phase b every 30 s, the one just due escalating after 10 s, b's end
+    assert sorted(session.chime_moments(state)) == [
+        (70.0, "staff"),
+        (90.0, "staff"),
+        (180.0, "both"),
+    ]
     state, _ = session.apply(state, Control("ack"), 69.6)
-    assert session.chimes_ahead(state, 69.6, 1.0) == frozenset()  # answered: no escalation
-    assert session.chimes_ahead(state, 89.0, 1.0) == {"staff"}  # the next vitals, at 90
-    assert session.chimes_ahead(state, 89.0, 0.5) == frozenset()
+    assert sorted(session.chime_moments(state)) == [(90.0, "staff"), (180.0, "both")]

@@ -13,11 +13,18 @@ import numpy as np
 import pytest
 
 from setandsetting.backends.base import BackendReport
-from setandsetting.backends.recording import RecordingChimes, RecordingMusic
+from setandsetting.backends.recording import RecordingChimes, RecordingCues, RecordingMusic
 from setandsetting.core import session
 from setandsetting.core.controls import Control, parse_control
 from setandsetting.core.events import Event
-from setandsetting.engine.conductor import END_FADE_S, LEVEL_EPSILON, Conductor, Devices
+from setandsetting.engine.conductor import (
+    CHIME_AHEAD_S,
+    END_FADE_S,
+    FADE_HZ,
+    LEVEL_EPSILON,
+    Conductor,
+    Devices,
+)
 from tests.support.timelines import timeline
 
 
@@ -40,20 +47,39 @@ class Rig:
         prof: dict[str, Any],
         slots: dict[str, list[float]],
         chimes: type[RecordingChimes] = RecordingChimes,
+        level_steps: int | None = None,
     ) -> None:
         self.clock = Clock()
-        self.music = RecordingMusic(self.clock)
+        self.music = RecordingMusic(self.clock, level_steps)
         self.chimes = chimes(self.clock)
+        self.cues = RecordingCues(self.clock)
         self.events: list[Event] = []
-        self.conductor = Conductor(
-            timeline(prof, slots), Devices(self.music, self.chimes), self.events.append
-        )
+        self.wakes: list[float] = []
+        devices = Devices(self.music, self.chimes, self.cues)
+        self.conductor = Conductor(timeline(prof, slots), devices, self.events.append)
         self.conductor.start(0.0)
 
     def run(self, until: float, hz: float = 30.0) -> None:
         """Tick like the engine's fade loop, from the clock's time to `until`."""
         for t in np.arange(self.clock.t + 1 / hz, until + 1e-9, 1 / hz):
             self.at(float(t))
+
+    def grid(self, until: float) -> None:
+        """Tick at every fade step (the FADE_HZ grid) from the clock's time to `until`."""
+        k = int(self.clock.t * FADE_HZ) + 1
+        while k / FADE_HZ <= until:
+            self.at(k / FADE_HZ)
+            k += 1
+
+    def woken(self, until: float, upkeep_s: float = 1.0) -> None:
+        """Tick only when the conductor asks for it, and once a second: as the engine."""
+        upkeep = self.clock.t + upkeep_s
+        while (t := self.conductor.next_wake(self.clock.t, min(upkeep, until))) < until:
+            assert t > self.clock.t or t == self.conductor.next_moment(), "no progress"
+            self.wakes.append(t)
+            self.at(t)
+            if t >= upkeep:
+                upkeep = t + upkeep_s
 
     def at(self, t: float) -> None:
         self.clock.t = t
@@ -243,8 +269,78 @@ def test_the_chime_device_is_readied_in_the_second_before_each_chime_only() -> N
     for chime in (10.0, 20.0):
         window = [t for t, _ in prepared if chime - 1.5 < t <= chime]
         assert window and min(window) <= chime - 0.9, prepared  # a second ahead
-        assert len(window) <= 12  # every 0.1 s at most, not every 30 Hz step
+        assert len(window) <= 6  # again only as the session moves on (5 Hz), not at 30 Hz
     assert all(9.0 - 1e-6 <= t <= 10.0 or 19.0 - 1e-6 <= t <= 20.0 for t, _ in prepared)
+
+
+def test_woken_only_when_asked_the_chime_device_is_readied_once_exactly_a_second_ahead() -> None:
+    checkins = [{"at": ["10s", "20s"], "kind": "breath", "audience": "patient"}]
+    rig = Rig(profile({**PHASE, "checkins": checkins}), {"a": [100.0]}, level_steps=100)
+    rig.woken(21.0)
+    prepared = [(c.t, c.args) for c in rig.chimes.named("prepare")]
+    assert prepared == [
+        (pytest.approx(10.0 - CHIME_AHEAD_S), ("patient",)),
+        (pytest.approx(20.0 - CHIME_AHEAD_S), ("patient",)),
+    ]
+    assert [c.t for c in rig.chimes.named("play")] == [10.0, 20.0]
+
+
+RAMPS = {
+    "id": "a",
+    "duration": "60s",
+    "music": "a",
+    "level": {"points": [[0, "20%"], ["30s", "40%"], ["end", "40%"]]},
+    "cues": [
+        {
+            "at": "5s",
+            "midi": {
+                "type": "control_change",
+                "control": 7,
+                "ramp": {"from": 0, "to": 90, "over": "20s"},
+            },
+        }
+    ],
+}
+
+
+def test_a_stepped_device_gets_exactly_what_every_fade_step_would_send_and_no_wake_more() -> None:
+    """libVLC's volume has 1 % steps: a slow ramp moves it a few times a second, and the
+    engine wakes for those fade steps only. What the devices receive, and when, is what a
+    loop waking at every step of the FADE_HZ grid sends them — call for call."""
+    every = Rig(profile(RAMPS), {"a": [100.0]}, level_steps=100)
+    every.grid(40.0)
+    woken = Rig(profile(RAMPS), {"a": [100.0]}, level_steps=100)
+    woken.woken(40.0)
+
+    def sent(rig: Rig) -> list[tuple[float, Any]]:
+        return [(c.t, c.args) for c in rig.music.calls + rig.cues.calls]
+
+    assert sent(woken) == sent(every)
+    levels = [c.args[1] for c in woken.music.named("set_level")]
+    assert [round(x * 100) for x in levels] == sorted(set(round(x * 100) for x in levels))
+    assert round(levels[-1] * 100) == 40  # the whole ramp arrived, step by step
+    assert len(woken.cues.named("send")) == 91  # 0..90: every CC value once
+    # 2 s fade-in to 20 %, 20 volume steps over 30 s, a CC value every 0.22 s, the upkeep.
+    assert len(woken.wakes) < len(sent(woken)) + 45
+    assert len(woken.wakes) < 40 * FADE_HZ / 4
+
+
+def test_a_device_without_level_steps_is_sent_a_moving_level_at_every_fade_step() -> None:
+    rig = Rig(profile(RAMPS), {"a": [100.0]})
+    rig.woken(3.0)
+    fade_in = [c.t for c in rig.music.named("set_level") if c.t <= 2.0]  # 0 -> 20 % in 2 s
+    assert fade_in == pytest.approx([k / FADE_HZ for k in range(1, 51)])
+
+
+def test_steady_levels_wake_only_for_the_upkeep_and_the_planned_moments() -> None:
+    steady = {"id": "a", "duration": "60s", "music": "a", "level": "40%"}
+    checkins = [{"at": ["10.5s"], "kind": "breath", "audience": "staff"}]
+    rig = Rig(profile({**steady, "checkins": checkins}), {"a": [100.0]}, level_steps=100)
+    rig.woken(2.5)  # the 2 s fade-in
+    rig.wakes.clear()
+    rig.woken(12.0)
+    assert 10.5 - CHIME_AHEAD_S in rig.wakes and 10.5 in rig.wakes
+    assert len(rig.wakes) <= 9.5 + 2, rig.wakes  # once a second, and the chime's two
 
 
 def test_escalations_chime_louder_each_time_up_to_the_cap_then_stop() -> None:

@@ -74,8 +74,14 @@ def profile(*phases: dict[str, Any], crossfade: str = "1s") -> dict[str, Any]:
 class Rig:
     """An engine on recording devices whose clock is the monotonic clock."""
 
-    def __init__(self, prof: dict[str, Any], slots: dict[str, list[float]], chimes: Any = None):
-        self.music = RecordingMusic(time.monotonic)
+    def __init__(
+        self,
+        prof: dict[str, Any],
+        slots: dict[str, list[float]],
+        chimes: Any = None,
+        level_steps: int | None = None,
+    ):
+        self.music = RecordingMusic(time.monotonic, level_steps)
         self.chimes = chimes or RecordingChimes(time.monotonic)
         self.sink = RecordingSink()
         self.engine = Engine(
@@ -163,6 +169,35 @@ def test_fades_update_at_least_20_times_a_second_and_rest_when_steady(
     assert longest < 0.15, f"the fade stalled for {longest:.3f} s"
     assert rig.levels(0, 3.2, 4.5) == []  # steady: not one device call
     assert rig.music.levels[0] == pytest.approx(0.6, abs=0.001)
+
+
+def test_with_level_steps_the_engine_wakes_only_for_the_steps_a_ramp_crosses(
+    rigs: list[Rig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libVLC's 1 % steps: 20 % -> 30 % over 10 s crosses a step each second. The engine
+    sleeps between them (and the once-a-second upkeep), and sets each on its fade step."""
+    ramp = {
+        "id": "a",
+        "duration": "60s",
+        "music": "a",
+        "level": {"points": [[0, "20%"], ["2s", "20%"], ["12s", "30%"], ["end", "30%"]]},
+    }
+    rig = Rig(profile(ramp), {"a": [100.0]}, level_steps=100)
+    rigs.append(rig)
+    ticks: list[float] = []
+    tick = rig.engine.conductor.tick
+    monkeypatch.setattr(rig.engine.conductor, "tick", lambda t: (ticks.append(t), tick(t)))
+    rig.engine.start()
+    rig.wait_until(6.6)
+    window = [t for t in ticks if 2.5 <= t < 6.5]
+    steps = [(c.t - rig.mono0, c.args[1]) for c in rig.music.named("set_level")]
+    crossed = [(t, level) for t, level in steps if 2.5 <= t < 6.5]
+    # 20.5 %, 21.5 %, ... are crossed at 2.5 s, 3.5 s, ...: on the first fade step after
+    assert [round(level * 100) for _, level in crossed] == [21, 22, 23, 24]
+    for (t, _), want in zip(crossed, [2.52, 3.52, 4.52, 5.52], strict=True):
+        assert 0.0 <= t - want < 0.01, crossed
+    assert len(window) <= 4 + 4 + 2, window  # the steps, the upkeep, a moment or two
+    assert len(window) < 4.0 * 25 / 5  # not a fade loop at 25 Hz
 
 
 def test_a_checkin_chime_plays_within_a_few_ms_of_plan(rigs: list[Rig]) -> None:
@@ -311,7 +346,7 @@ def test_stop_fades_the_music_out_then_ends(rigs: list[Rig]) -> None:
 def test_a_wall_clock_step_replans_instead_of_firing_early_or_late(
     rigs: list[Rig], monkeypatch: pytest.MonkeyPatch, step_s: float
 ) -> None:
-    checkins = [{"at": ["1.5s"], "kind": "breath", "audience": "patient"}]
+    checkins = [{"at": ["2.5s"], "kind": "breath", "audience": "patient"}]
     rig = start(rigs, profile({**STEADY, "checkins": checkins}), {"a": [100.0]})
     engine = rig.engine
     rig.wait_until(0.5)
@@ -328,11 +363,11 @@ def test_a_wall_clock_step_replans_instead_of_firing_early_or_late(
     monkeypatch.setattr(engine_module.time, "time", lambda: real_time() + step_s)
     monkeypatch.setattr(engine_module, "datetime", SteppedDatetime)
     monkeypatch.setattr(aps_base, "datetime", SteppedDatetime)
-    time.sleep(0.4)
+    time.sleep(1.2)  # the upkeep looks at the wall clock once a second
     after = engine._scheduler.get_job(JOB_ID).next_run_time
     assert (after - before).total_seconds() == pytest.approx(step_s, abs=0.05)
 
-    rig.wait_until(1.8)
+    rig.wait_until(2.8)
     played = [c.t - rig.mono0 for c in rig.chimes.named("play")]
     assert len(played) == 1
-    assert 0.0 <= played[0] - 1.5 < 0.015  # on the monotonic plan, neither early nor late
+    assert 0.0 <= played[0] - 2.5 < 0.015  # on the monotonic plan, neither early nor late
