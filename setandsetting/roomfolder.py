@@ -62,10 +62,10 @@ def probe(path: Path) -> Probe:
 @functools.lru_cache(maxsize=32)
 def sound_length(sound: str, base: Path | None = None) -> float:
     """How long a chime sounds (the music ducks under it for that long)."""
-    from setandsetting.audio.synth import BUILTIN_SOUNDS, RATE, synthesize
+    from setandsetting.audio.synth import BUILTIN_SOUNDS, length_s
 
     if sound in BUILTIN_SOUNDS:
-        return len(synthesize(sound)) / RATE
+        return length_s(sound)
     import soundfile
 
     path = Path(sound) if base is None else base / sound

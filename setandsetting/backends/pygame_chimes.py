@@ -37,14 +37,23 @@ from pathlib import Path
 
 import numpy as np
 
-# Set before the import, or pygame prints its greeting into the CLI's output.
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-import pygame
-import pygame.sndarray
-
-from setandsetting.audio.synth import BUILTIN_SOUNDS, RATE, synthesize
+from setandsetting.audio.synth import BUILTIN_SOUNDS, RATE, length_s, synthesize
 from setandsetting.backends.base import BackendReport, ChimeBackend, Report
 from setandsetting.backends.native import quiet_native_libraries
+
+# Set before the import, or pygame prints its greeting into the CLI's output.
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+# pygame's import loads pkg_resources (a quarter second of CPU at every session start) for
+# pygame.pkgdata alone, which has a fallback of its own without it; so it is kept out.
+_PKG_RESOURCES_LOADED = "pkg_resources" in sys.modules
+if not _PKG_RESOURCES_LOADED:
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # import -> ImportError
+try:
+    import pygame
+    import pygame.sndarray
+finally:
+    if not _PKG_RESOURCES_LOADED:
+        del sys.modules["pkg_resources"]
 
 BUFFER_FRAMES = 512
 MIXER_CHANNELS = 16  # overlapping chimes (an escalation over a ringing bowl) never cut off
@@ -302,11 +311,11 @@ class PygameChimes(ChimeBackend):
 
     def duration(self, sound: str | Path) -> float:
         name = self._resolve(sound)
+        if name in BUILTIN_SOUNDS:
+            return length_s(name)
         if self._patient is not None:
             with contextlib.suppress(ChimeError):
                 return len(self._patient.samples(name)) / RATE
-        if name in BUILTIN_SOUNDS:
-            return len(synthesize(name)) / RATE
         import soundfile  # only for files while no mixer is open
 
         try:
