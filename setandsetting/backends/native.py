@@ -9,7 +9,9 @@ Their error handlers are pointed at a C function that only reads its first argum
 (`strlen`), not at a Python callback: the libraries call them from their own threads, also
 while the interpreter shuts down. wheels bundle private copies (pygame's libasound,
 python-rtmidi's libjack), so every copy mapped into the process is found in
-/proc/self/maps. Set SETANDSETTING_NATIVE_LOGS=1 to leave them printing (sound-card
+/proc/self/maps — read again only after glibc has loaded another shared object (reading
+it costs ~7 ms with libVLC's plugins mapped, and a MIDI retry or a chime mixer's opening
+asks again). Set SETANDSETTING_NATIVE_LOGS=1 to leave them printing (sound-card
 debugging).
 """
 
@@ -22,6 +24,7 @@ import os
 import re
 import threading
 from pathlib import Path
+from typing import Any
 
 DEBUG_ENV = "SETANDSETTING_NATIVE_LOGS"
 # library file name -> the functions that set its message handlers
@@ -33,6 +36,55 @@ _SYSTEM = ("libasound.so.2", "libjack.so.0")  # kept loaded so plugins opened la
 _done: set[str] = set()  # paths whose handlers are set
 _kept: list[ctypes.CDLL] = []  # a library whose handler is set must stay loaded
 _lock = threading.Lock()
+_scanned_at: list[int | None] = [None]  # glibc's count of loaded objects at the last scan
+
+
+class _PhdrInfo(ctypes.Structure):
+    """The head of glibc's struct dl_phdr_info, up to its load counter."""
+
+    _fields_ = [
+        ("addr", ctypes.c_void_p),
+        ("name", ctypes.c_char_p),
+        ("phdr", ctypes.c_void_p),
+        ("phnum", ctypes.c_uint16),
+        ("adds", ctypes.c_ulonglong),  # objects loaded so far, over the process's life
+        ("subs", ctypes.c_ulonglong),
+    ]
+
+
+_PhdrCallback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(_PhdrInfo), ctypes.c_size_t, ctypes.c_void_p
+)
+_count: list[int | None] = [None]
+
+
+@_PhdrCallback
+def _read_count(info: Any, size: int, _data: Any) -> int:
+    _count[0] = info.contents.adds if size >= ctypes.sizeof(_PhdrInfo) else None
+    return 1  # the first object carries the counter: stop there
+
+
+@functools.cache
+def _iterate() -> Any:
+    """dl_iterate_phdr through PyDLL, which keeps the GIL: the function holds the loader's
+    lock while it calls back, and a callback waiting there for the GIL could deadlock
+    with a Python thread inside dlopen. None where there is none (not glibc)."""
+    try:
+        iterate = ctypes.PyDLL(None).dl_iterate_phdr
+    except AttributeError:
+        return None
+    iterate.argtypes = [_PhdrCallback, ctypes.c_void_p]
+    return iterate
+
+
+def _loads() -> int | None:
+    """How many shared objects glibc has loaded so far (dlpi_adds), None if unknown."""
+    iterate = _iterate()
+    if iterate is None:
+        return None
+    _count[0] = None
+    iterate(_read_count, None)
+    return _count[0]
 
 
 def _mapped() -> set[str]:
@@ -60,6 +112,10 @@ def quiet_native_libraries() -> None:
         return
     with _lock:
         sink = _sink()
+        loads = _loads()
+        if loads is not None and loads == _scanned_at[0]:
+            return  # nothing loaded since the last scan
+        _scanned_at[0] = loads
         for path in sorted(_mapped() - _done):
             setters = next((s for rx, s in _SETTERS.items() if rx.match(Path(path).name)), None)
             if setters is None:

@@ -10,9 +10,17 @@ import sys
 import pytest
 
 PROBE = """
-import ctypes, pathlib, rtmidi, pygame
+import ctypes, os, pathlib, rtmidi
+from setandsetting.backends import native
 from setandsetting.backends.native import _mapped, quiet_native_libraries
 quiet_native_libraries()
+scans = []
+native._mapped = lambda: scans.append(1) or _mapped()
+quiet_native_libraries()
+assert scans == [], "nothing was loaded since: /proc/self/maps is not read again"
+import pygame  # its own libasound arrives after the first call, and is silenced too
+quiet_native_libraries()
+assert scans == ([] if os.environ.get("SETANDSETTING_NATIVE_LOGS") else [1]), scans
 asound = [p for p in _mapped() if pathlib.Path(p).name.startswith("libasound")]
 assert len(asound) >= 2, asound  # the system's (rtmidi) and pygame's own copy
 for path in sorted(asound):
