@@ -14,6 +14,7 @@ time, so fades are computed from the clock, never by counting ticks.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -245,11 +246,20 @@ def _out_envelope(state: State, voice: Voice, t: float) -> float:
 
 def voice_level(state: State, voice: Voice, t: float) -> float:
     """Curve x nudge x duck x track gain x fades, clamped to the cap (never above it)."""
+    return _voice_level(state, voice, t, master_level(state, t))
+
+
+def voice_levels(state: State, t: float) -> list[tuple[Voice, float]]:
+    """Every sounding voice with its level at t (the factors they share computed once)."""
+    master = master_level(state, t)
+    return [(v, _voice_level(state, v, t, master)) for v in voices(state)]
+
+
+def _voice_level(state: State, voice: Voice, t: float, master: float) -> float:
     env = _out_envelope(state, voice, t)
     if voice.fade_in > 0:
         env = min(env, max(0.0, (t - voice.started_t) / voice.fade_in))
-    level = master_level(state, t) * env * voice.track.gain_factor
-    return max(0.0, min(level, state.timeline.max_level))
+    return max(0.0, min(master * env * voice.track.gain_factor, state.timeline.max_level))
 
 
 def _fraction(remaining: float, seconds: float) -> float:
@@ -308,12 +318,22 @@ def steady_until(state: State, t: float) -> float:
 def cc_values(state: State, t: float) -> list[tuple[str, dict[str, Any]]]:
     """The value each CC ramp should have at t, as ready-to-send cue payloads."""
     out = []
+    for r, value in _ramp_values(state, t):
+        midi = {k: v for k, v in r.plan.payload["midi"].items() if k != "ramp"}
+        midi["value"] = value
+        out.append((r.cue_id, {"midi": midi}))
+    return out
+
+
+def cc_numbers(state: State, t: float) -> list[tuple[str, int]]:
+    """(cue id, value) of each CC ramp at t: cc_values without building the payloads."""
+    return [(r.cue_id, value) for r, value in _ramp_values(state, t)]
+
+
+def _ramp_values(state: State, t: float) -> Iterator[tuple[CcRamp, int]]:
     for r in state.ramps:
         if t >= r.t0:
-            midi = {k: v for k, v in r.plan.payload["midi"].items() if k != "ramp"}
-            midi["value"] = r.value_at(min(t, r.end_t))
-            out.append((r.cue_id, {"midi": midi}))
-    return out
+            yield r, r.value_at(min(t, r.end_t))
 
 
 def pending_checkins(state: State) -> list[dict[str, Any]]:
@@ -386,9 +406,9 @@ def next_moment(state: State) -> float | None:
 
 
 def chime_moments(state: State) -> list[tuple[float, str]]:
-    """(time, audience) of each chime that may sound among the moments ahead: check-ins,
-    escalations, and at a phase end "both" (the next phase may open with a check-in). So
-    a chime device can sleep between chimes and be ready, a second ahead, for the next."""
+    """(time, audience) of each check-in and escalation among the moments ahead, so a
+    chime device can sleep between chimes and be ready, a second ahead, for the next.
+    What the next phase sounds as it opens is `opening_chimes`'."""
     pending = {p.id: p for p in state.pending}
     out: list[tuple[float, str]] = []
     for at, priority, what in _moments(state):
@@ -396,9 +416,23 @@ def chime_moments(state: State) -> list[tuple[float, str]]:
             out.append((at, state.plan.checkins[what].audience))
         elif priority == _P_ESCALATE:
             out.append((at, pending[what].rule.audience))
-        elif priority == _P_PHASE_END:
-            out.append((at, "both"))
     return out
+
+
+def opening_chimes(state: State) -> frozenset[str]:
+    """Audiences of the chimes that sound as the next phase opens at this one's planned
+    end: its check-ins due at once (or one counted from an earlier phase that falls due
+    there). Found by running the session to that moment, so it says exactly what the
+    session will do; none for an open-ended phase."""
+    end = phase_end(state)
+    if end is None or state.ended:
+        return frozenset()
+    _, events = advance(state, end)
+    return frozenset(
+        e.data["audience"]
+        for e in events
+        if e.type in ("checkin_due", "checkin_escalated") and e.t >= end - EPS
+    )
 
 
 # ---------------------------------------------------------------- transitions

@@ -87,6 +87,7 @@ class Conductor:
         self._cc: dict[str, int] = {}  # CC ramp -> last value sent
         self._held: list[Event] | None = None  # device errors waiting for their event
         self._ready: tuple[State | None, float] = (None, 0.0)  # state, when to look again
+        self._readied: set[tuple[float, str]] = set()  # (time, audience) of chimes readied
         self._due: tuple[State | None, float | None] = (None, None)  # state, its next moment
         self._now = 0.0
         self._warned_no_cues = False
@@ -212,27 +213,34 @@ class Conductor:
 
     def _ready_chimes(self, state: State, t: float) -> None:
         """Ask the chime device to be ready for the chimes within CHIME_AHEAD_S: looked at
-        when the state changes and when the next chime comes within reach (a device keeps
-        itself ready for longer than that, see ChimeBackend.prepare)."""
+        when the state changes and when the next chime (or phase end) comes within reach
+        (a device keeps itself ready for longer than that, see ChimeBackend.prepare)."""
         if state is self._ready[0] and t < self._ready[1]:
             return
+        reach = t + CHIME_AHEAD_S
         moments = session.chime_moments(state)
-        near = {a for at, a in moments if t - session.EPS <= at <= t + CHIME_AHEAD_S}
-        later = (at - CHIME_AHEAD_S for at, _ in moments if at > t + CHIME_AHEAD_S)
-        self._ready = (state, min(later, default=math.inf))
-        for audience in sorted(near):
+        near = {(at, a) for at, a in moments if t - session.EPS <= at <= reach}
+        later = [at for at, _ in moments if at > reach]
+        end = session.phase_end(state)
+        if end is not None and end <= reach:  # does the next phase open with a chime?
+            near |= {(end, a) for a in session.opening_chimes(state)}
+        elif end is not None:
+            later.append(end)
+        self._ready = (state, min(later, default=math.inf) - CHIME_AHEAD_S)
+        for audience in sorted({audience for _, audience in near - self._readied}):
             try:
                 self.devices.chimes.prepare(audience)
             except Exception as err:  # the chime itself reports again; the session goes on
                 self._emit(Event("error", t, {"source": "chimes", "message": str(err)}))
+        self._readied = near  # each chime readied once, however often the state moves
 
     def _levels_at(self, state: State, t: float) -> list[tuple[int, float | None]]:
         """(device voice, its level at t) for every sounding voice; None: faded out."""
         out: list[tuple[int, float | None]] = []
-        for voice in session.voices(state):
+        for voice, level in session.voice_levels(state, t):
             slot = self._slot_of.get(voice.id)
             if slot is not None:
-                out.append((slot, session.voice_level(state, voice, t)))
+                out.append((slot, level))
         for slot, fade in self._orphans.items():
             remaining = 1.0 - (t - fade.t0) / END_FADE_S
             out.append((slot, fade.start_level * remaining if remaining > 0 else None))
@@ -245,8 +253,7 @@ class Conductor:
         ):
             return True
         return self.devices.cues is not None and any(
-            self._cc.get(cue_id) != payload["midi"]["value"]
-            for cue_id, payload in session.cc_values(state, t)
+            self._cc.get(cue_id) != value for cue_id, value in session.cc_numbers(state, t)
         )
 
     def steady_until(self, t: float) -> float:

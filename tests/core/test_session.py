@@ -401,18 +401,21 @@ def test_track_gain_scales_the_curve_and_the_cap_still_holds():
     }
 
 
-def test_chime_moments_are_the_chimes_that_may_sound_next_with_their_audiences():
-    """So the chime device can sleep between chimes: check-ins, escalations, and a phase
-    end (the next phase may open with a check-in), and nothing else."""
+def test_chime_moments_are_the_checkins_and_escalations_ahead_with_their_audiences():
+    """So the chime device can sleep between chimes."""
     state, _ = session.start(timeline(PROFILE, SLOTS))
-    assert session.chime_moments(state) == [(60.0, "both")]  # phase a ends at 60
+    assert session.chime_moments(state) == []  # phase a has no check-ins
     state, ev = run_to(state, 60.0)
     assert [e.data["id"] for e in of_type(ev, "checkin_due")] == ["b.0.1"]
-    # the vitals of phase b every 30 s, the one just due escalating after 10 s, b's end
-    assert sorted(session.chime_moments(state)) == [
-        (70.0, "staff"),
-        (90.0, "staff"),
-        (180.0, "both"),
-    ]
+    # the vitals every 30 s (counted from a's start), the one just due escalating at 70
+    assert sorted(session.chime_moments(state)) == [(70.0, "staff"), (90.0, "staff")]
     state, _ = session.apply(state, Control("ack"), 69.6)
-    assert sorted(session.chime_moments(state)) == [(90.0, "staff"), (180.0, "both")]
+    assert session.chime_moments(state) == [(90.0, "staff")]
+
+
+def test_opening_chimes_are_what_the_next_phase_sounds_as_it_opens():
+    state, _ = session.start(timeline(PROFILE, SLOTS))
+    assert session.opening_chimes(state) == {"staff"}  # b's vitals, counted from a: at 60
+    state, _ = run_to(state, 60.0)
+    assert session.opening_chimes(state) == frozenset()  # c opens with none at 180
+    assert session.phase_end(state) == 180.0

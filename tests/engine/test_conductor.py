@@ -269,7 +269,7 @@ def test_the_chime_device_is_readied_in_the_second_before_each_chime_only() -> N
     for chime in (10.0, 20.0):
         window = [t for t, _ in prepared if chime - 1.5 < t <= chime]
         assert window and min(window) <= chime - 0.9, prepared  # a second ahead
-        assert len(window) <= 6  # again only as the session moves on (5 Hz), not at 30 Hz
+        assert len(window) == 1  # once, however often the session moves on
     assert all(9.0 - 1e-6 <= t <= 10.0 or 19.0 - 1e-6 <= t <= 20.0 for t, _ in prepared)
 
 
@@ -380,3 +380,18 @@ def test_escalations_chime_louder_each_time_up_to_the_cap_then_stop() -> None:
         (35.0, "bell", 0.5, "staff"),
     ]
     assert [e.data["count"] for e in rig.events if e.type == "checkin_escalated"] == [1, 2, 3]
+
+
+def test_a_phase_end_readies_the_chime_device_only_if_the_next_phase_opens_with_a_chime() -> None:
+    opens_with_one = [{"at": [0], "kind": "breath", "audience": "patient"}]
+    phases = (
+        {**PHASE, "duration": "10s"},
+        {**PHASE, "id": "b", "duration": "10s", "checkins": opens_with_one},
+        {**PHASE, "id": "c", "duration": "10s"},
+    )
+    rig = Rig(profile(*phases), {"a": [100.0]}, level_steps=100)
+    rig.woken(25.0)
+    assert [(c.t, c.args) for c in rig.chimes.named("prepare")] == [
+        (pytest.approx(10.0 - CHIME_AHEAD_S), ("patient",))  # b's opening breath; c: none
+    ]
+    assert [c.t for c in rig.chimes.named("play")] == [10.0]
