@@ -86,10 +86,11 @@ class ChimeBackend(ABC):
         """Open the output again after the sound server came back."""
 
     def prepare(self, audience: str) -> None:  # noqa: B027 - optional: a device always ready
-        """A chime for `audience` may come within about a second: have its output ready."""
+        """A chime for `audience` may come within about a second: have its output ready,
+        and keep it so for a while (asked once per chime, about a second ahead)."""
 
     def poll(self) -> None:  # noqa: B027 - optional: a backend without upkeep has none to do
-        """Cheap upkeep (e.g. close an idle output), from the engine thread every ~200 ms."""
+        """Cheap upkeep (e.g. close an idle output), from the engine thread once a second."""
 
     @abstractmethod
     def duration(self, sound: str | Path) -> float:
