@@ -10,6 +10,7 @@ import pytest
 
 from setandsetting.backends.base import BackendReport, CueError
 from setandsetting.backends.midi import (
+    DRAIN_S,
     MidiCues,
     PortWatcher,
     build_message,
@@ -199,6 +200,25 @@ def test_all_notes_off_sends_cc123_on_each_channel(cues: MidiCues, receiver: Vir
 
 
 @pytest.mark.midi
+def test_closing_right_after_a_send_lets_it_leave_first(
+    receiver: VirtualInput, reports: list[BackendReport]
+) -> None:
+    """The session's last cue (all notes off) is sent just before the ports close."""
+    backend = MidiCues({"lights": "QLC+"}, reports.append, api="UNIX_JACK", poll_s=0.02)
+    assert backend.wait_connected(3.0)
+    backend.all_notes_off([1])
+    began = time.monotonic()
+    backend.close()
+    assert time.monotonic() - began >= DRAIN_S * 0.9  # it waited for the message to leave
+    assert [d for _, d in receiver.wait_for(1)] == [[0xB0, 123, 0]]
+    quiet = MidiCues({"lights": "QLC+"}, reports.append, api="UNIX_JACK", poll_s=0.02)
+    assert quiet.wait_connected(3.0)
+    time.sleep(DRAIN_S)
+    began = time.monotonic()
+    quiet.close()
+    assert time.monotonic() - began < DRAIN_S * 0.9  # nothing sent lately: no wait
+
+
 def test_ports_lists_the_virtual_input(cues: MidiCues) -> None:
     assert "test:QLC+ test in" in cues.ports()
 
