@@ -27,7 +27,6 @@ from tests.support.live_engine import (
     Live,
     MidiReceiver,
     comparable,
-    favour_jack,
     live_engine,
     rehearsed_like,
     same_times,
@@ -47,7 +46,6 @@ def midi_room(**extra: Any) -> Room:
 
 @pytest.fixture
 def receiver(jack: Jack) -> Iterator[MidiReceiver]:
-    favour_jack(jack.pid)
     port = MidiReceiver("QLC+ test in")
     try:
         yield port
@@ -274,7 +272,6 @@ LOST = (0.75, 2.05)  # the controller's port is gone between these session times
 
 @pytest.mark.midi
 def test_a_lost_port_is_journaled_cues_resume_and_the_session_is_untouched(jack: Jack) -> None:
-    favour_jack(jack.pid)
     tl = timeline(OUTAGE, {"a": [60.0]})
     first = MidiReceiver("QLC+ test in")
     again: MidiReceiver | None = None

@@ -7,8 +7,6 @@ the session runner builds them. The engine's events are collected as journal dic
 
 from __future__ import annotations
 
-import contextlib
-import os
 import subprocess
 import sys
 import threading
@@ -27,18 +25,27 @@ from setandsetting.engine.engine import Engine
 from setandsetting.rehearsal import rehearse
 
 _RECEIVER = """
-import contextlib, os, sys, time, rtmidi
+import contextlib, os, sys, threading, time, rtmidi
 with contextlib.suppress(OSError):
     os.nice(-10)  # a lighting controller does not queue behind the test suite's work
 midi = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=sys.argv[2])
 midi.ignore_types(sysex=False, timing=True, active_sense=True)
-def arrived(event, _data):
-    sys.stdout.write(repr(time.monotonic()) + " " + " ".join(map(str, event[0])) + "\\n")
-    sys.stdout.flush()
-midi.set_callback(arrived)
 midi.open_virtual_port(sys.argv[1])
+stop = threading.Event()
+def poll():  # rtmidi's queue, not a callback: no Python in JACK's process thread
+    while not stop.is_set():
+        event = midi.get_message()
+        if event is None:
+            time.sleep(0.0005)
+            continue
+        sys.stdout.write(repr(time.monotonic()) + " " + " ".join(map(str, event[0])) + "\\n")
+        sys.stdout.flush()
+poller = threading.Thread(target=poll)
+poller.start()
 print("ready", flush=True)
 sys.stdin.read()
+stop.set()
+poller.join()
 midi.close_port()
 midi.delete()
 """
@@ -47,9 +54,8 @@ midi.delete()
 class MidiReceiver:
     """A lighting controller's MIDI input port, in a process of its own.
 
-    In its own process because that is what a real controller is, and because an rtmidi
-    callback in the test process competes for the GIL with the engine's JACK calls (a
-    port closed there can stall JACK's graph for its 0.5 s client timeout). Arrivals are
+    In its own process because that is what a real controller is, and so that its polling
+    (see tests/support/jack.py) does not compete for the engine's GIL. Arrivals are
     stamped with time.monotonic(), which is system-wide, so they compare with the plan.
     Stopping the process removes the port, as unplugging the device would.
     """
@@ -99,15 +105,6 @@ class MidiReceiver:
                 self._proc.wait(timeout=5)
         if self._reader.is_alive():
             self._reader.join(timeout=2)
-
-
-def favour_jack(jack_pid: int) -> None:
-    """Run the test's own JACK server ahead of other work on the machine, as a real MIDI
-    server runs (realtime): on 2 shared cores a busy neighbour otherwise delays a JACK cycle
-    by a whole timeslice (~20 ms) and the test would measure the neighbour, not the engine."""
-    with contextlib.suppress(OSError):
-        for task in os.listdir(f"/proc/{jack_pid}/task"):
-            os.setpriority(os.PRIO_PROCESS, int(task), -10)
 
 
 DEVICE_EVENTS = ("error", "device_back")  # what only a real device adds to a session
