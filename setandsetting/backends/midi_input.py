@@ -9,8 +9,14 @@ Actions: ack, quiet, resume, next, `level +N%` / `level -N%` (a nudge), and `lev
 knob: data {"value": 0..127}). Notes fire on note_on with velocity > 0 only, so a switch's
 release never fires twice; a CC mapped to anything but `level` fires when it rises to 64 or
 more (a pedal pressed). Each report is BackendReport("control", kind=<action as written>).
-Ports are matched by prefix and (re)opened by a watcher thread like MIDI outputs; the rtmidi
-callback only calls `report`, which only queues.
+Ports are matched by prefix and (re)opened by a watcher thread like MIDI outputs. The same
+thread drains what arrived from rtmidi's queue at each step (every POLL_S, 50 ms: a press is
+reported at most that late), and `report` only queues.
+
+Why not an rtmidi callback: on JACK, rtmidi calls it in JACK's process thread, and a Python
+callback there waits for the GIL. That thread runs every JACK client's audio and MIDI: a
+wait of a few milliseconds is an xrun (a click in any audio going through JACK), and a
+synchronous server waits for the slow client, or drops it from the graph.
 """
 
 from __future__ import annotations
@@ -98,9 +104,13 @@ class _Input:
         self.next_try = 0.0
         self.backoff = BACKOFF_S[0]
 
-    def arrived(self, event: tuple[list[int], float], _data: object) -> None:
-        """rtmidi callback (JACK/ALSA thread): decode, look up, report. Nothing else."""
-        data = event[0]
+    def drain(self) -> None:
+        """Decode and report each message rtmidi has queued since the last step."""
+        while self.target is not None and (event := self.client.get_message()):
+            self.arrived(event[0])
+
+    def arrived(self, data: list[int]) -> None:
+        """One message: decode, look up, report. Nothing else."""
         if len(data) != 3:
             return
         status, number, value = data
@@ -130,7 +140,9 @@ class _Input:
         self.report(BackendReport("control", binding.action, data=info))
 
     def maintain(self, now: float) -> None:
-        """Watcher step: notice a vanished port, (re)open a matching one."""
+        """Watcher step: report what arrived (before a loss, so a press just before an
+        unplug still counts), notice a vanished port, (re)open a matching one."""
+        self.drain()
         if now < self.next_try:
             return
         if self.client is None:
@@ -152,7 +164,6 @@ class _Input:
                 self.client.open_port(names.index(found), self.name)
             except (rtmidi.RtMidiError, OSError):
                 return
-            self.client.set_callback(self.arrived)  # python-rtmidi's close_port cancels it
             self.target = found
             if self.lost:
                 self.lost = False

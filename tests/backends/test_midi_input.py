@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from setandsetting.backends.base import BackendReport
+from setandsetting.backends.midi import POLL_S
 from setandsetting.backends.midi_input import Binding, MidiControlInput, parse_binding
 from tests.support.jack import Jack, VirtualOutput, jack
 
@@ -53,16 +55,22 @@ def _wait(reports: list[BackendReport], count: int) -> list[BackendReport]:
     deadline = time.monotonic() + 2
     while len(reports) < count and time.monotonic() < deadline:
         time.sleep(0.002)
-    time.sleep(0.03)  # and nothing more arrives
+    time.sleep(POLL_S + 0.03)  # and nothing more arrives: a whole drain later
     return list(reports)
 
 
 @pytest.mark.midi
 def test_mapped_notes_and_knob_are_reported(pedal: VirtualOutput) -> None:
     reports: list[BackendReport] = []
+    threads: set[str] = set()
+
+    def report(r: BackendReport) -> None:
+        threads.add(threading.current_thread().name)
+        reports.append(r)
+
     mapping = {"note 60": "ack", "cc 7": "level", "note 62 ch 2": "level +5%", "cc 64": "next"}
     control = MidiControlInput(
-        {"footswitch": {"port": "FS-1", "map": mapping}}, reports.append, api="UNIX_JACK"
+        {"footswitch": {"port": "FS-1", "map": mapping}}, report, api="UNIX_JACK"
     )
     try:
         deadline = time.monotonic() + 3
@@ -88,6 +96,8 @@ def test_mapped_notes_and_knob_are_reported(pedal: VirtualOutput) -> None:
             pedal.send([0xB0, 64, value])
             time.sleep(0.005)
         assert [r.kind for r in _wait(reports, 5)[3:]] == ["next", "next"]
+        # Decoded by our watcher, not by a Python callback in JACK's process thread.
+        assert threads == {"midi-input-watch"}
     finally:
         control.close()
 
