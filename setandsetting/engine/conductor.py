@@ -92,6 +92,7 @@ class Conductor:
         self._now = 0.0
         self._warned_no_cues = False
         self._level_faults: set[int] = set()  # device voices whose set_level is failing
+        self._ramp_faults: set[str] = set()  # CC ramps whose values are failing
 
     # -------------------------------------------------------------- driving
 
@@ -177,7 +178,7 @@ class Conductor:
                 value = payload["midi"]["value"]
                 if self._cc.get(cue_id) != value:
                     self._cc[cue_id] = value
-                    self._send_cue(payload, t)
+                    self._send_cue(payload, t, ramp=cue_id)
 
     def next_wake(self, t: float, until: float) -> float:
         """When the devices next need a tick, at the latest `until` (finite): the next
@@ -302,9 +303,11 @@ class Conductor:
         elif event.type in ("checkin_due", "checkin_escalated"):
             self._chime(d["sound"], d["level"], d["audience"], event.t)
         elif event.type == "cue_sent":
-            self._send_cue(d["payload"], event.t)
             if any(r.cue_id == d["id"] for r in self.state.ramps):  # type: ignore[union-attr]
+                self._send_cue(d["payload"], event.t, ramp=d["id"])
                 self._cc[d["id"]] = d["payload"]["midi"]["value"]  # sync must not repeat it
+            else:
+                self._send_cue(d["payload"], event.t)
         elif event.type in ("quiet", "session_ended"):
             self._all_notes_off(event.t)
 
@@ -378,7 +381,10 @@ class Conductor:
         except Exception as err:  # a chime must never take the session down
             self._emit(Event("error", t, {"source": "chimes", "message": str(err)}))
 
-    def _send_cue(self, payload: dict, t: float) -> None:
+    def _send_cue(self, payload: dict, t: float, ramp: str | None = None) -> None:
+        """Send one cue; a failure is an error event. A CC ramp (`ramp`: its cue id) sends
+        a value several times a second: its failures are said once, until one gets through
+        (the device's loss is journaled by the backend's report as well)."""
         if self.devices.cues is None:
             if not self._warned_no_cues:
                 self._warned_no_cues = True
@@ -388,7 +394,13 @@ class Conductor:
         try:
             self.devices.cues.send(payload)
         except CueError as err:
-            self._emit(Event("error", t, {"source": "cues", "message": str(err)}))
+            if ramp not in self._ramp_faults:
+                if ramp is not None:
+                    self._ramp_faults.add(ramp)
+                self._emit(Event("error", t, {"source": "cues", "message": str(err)}))
+            return
+        if ramp is not None:
+            self._ramp_faults.discard(ramp)
 
     def _all_notes_off(self, t: float) -> None:
         if self.devices.cues is None:

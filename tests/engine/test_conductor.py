@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from setandsetting.backends.base import BackendReport
+from setandsetting.backends.base import BackendReport, CueError
 from setandsetting.backends.recording import RecordingChimes, RecordingCues, RecordingMusic
 from setandsetting.core import session
 from setandsetting.core.controls import Control, parse_control
@@ -41,6 +41,17 @@ class RaisingChimes(RecordingChimes):
         raise RuntimeError("no chime device")
 
 
+class FlakyCues(RecordingCues):
+    """A cue device that is unplugged while `down`."""
+
+    down = False
+
+    def send(self, cue: dict[str, Any]) -> None:
+        if self.down:
+            raise CueError("MIDI output 'lights' is not connected")
+        super().send(cue)
+
+
 class Rig:
     def __init__(
         self,
@@ -48,11 +59,12 @@ class Rig:
         slots: dict[str, list[float]],
         chimes: type[RecordingChimes] = RecordingChimes,
         level_steps: int | None = None,
+        cues: type[RecordingCues] = RecordingCues,
     ) -> None:
         self.clock = Clock()
         self.music = RecordingMusic(self.clock, level_steps)
         self.chimes = chimes(self.clock)
-        self.cues = RecordingCues(self.clock)
+        self.cues = cues(self.clock)
         self.events: list[Event] = []
         self.wakes: list[float] = []
         devices = Devices(self.music, self.chimes, self.cues)
@@ -323,6 +335,23 @@ def test_a_stepped_device_gets_exactly_what_every_fade_step_would_send_and_no_wa
     # 2 s fade-in to 20 %, 20 volume steps over 30 s, a CC value every 0.22 s, the upkeep.
     assert len(woken.wakes) < len(sent(woken)) + 45
     assert len(woken.wakes) < 40 * FADE_HZ / 4
+
+
+def test_a_ramp_into_a_missing_device_is_one_error_until_a_value_gets_through() -> None:
+    """A CC ramp sends a value every 0.22 s here: an unplugged controller must not fill
+    the journal with an error for each of them."""
+    rig = Rig(profile(RAMPS), {"a": [100.0]}, cues=FlakyCues)
+    rig.cues.down = True
+    rig.woken(10.0)
+    rig.cues.down = False
+    rig.woken(12.0)
+    rig.cues.down = True
+    rig.woken(30.0)
+    errors = [(e.t, e.data["source"]) for e in rig.events if e.type == "error"]
+    assert errors == [(5.0, "cues"), (pytest.approx(12.0 + 1 / FADE_HZ), "cues")]
+    sent = [c.args[0]["midi"]["value"] for c in rig.cues.named("send")]
+    assert sent == list(range(23, 32))  # what the ramp was at while the device was there
+    assert rig.types().count("cue_sent") == 1
 
 
 def test_a_device_without_level_steps_is_sent_a_moving_level_at_every_fade_step() -> None:
