@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from setandsetting.audio.sounds import sound_length
 from setandsetting.core.loader import load_patient, load_playlist, load_profile, load_room
 from setandsetting.core.playlist import PLAYLIST_SUFFIXES, Patient, Playlist
 from setandsetting.core.problems import FormatError
@@ -60,21 +61,6 @@ def probe(path: Path) -> Probe:
 
 
 @functools.lru_cache(maxsize=32)
-def sound_length(sound: str, base: Path | None = None) -> float:
-    """How long a chime sounds (the music ducks under it for that long)."""
-    from setandsetting.audio.synth import BUILTIN_SOUNDS, length_s
-
-    if sound in BUILTIN_SOUNDS:
-        return length_s(sound)
-    import soundfile
-
-    path = Path(sound) if base is None else base / sound
-    try:
-        return float(soundfile.info(str(path)).duration)
-    except (RuntimeError, OSError):
-        return 0.0
-
-
 class RoomFolder:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()

@@ -37,7 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from setandsetting.audio.synth import BUILTIN_SOUNDS, RATE, length_s, synthesize
+from setandsetting.audio.sounds import sound_length
+from setandsetting.audio.synth import BUILTIN_SOUNDS, RATE, synthesize
 from setandsetting.backends.base import BackendReport, ChimeBackend, Report
 from setandsetting.backends.native import quiet_native_libraries
 
@@ -311,17 +312,10 @@ class PygameChimes(ChimeBackend):
 
     def duration(self, sound: str | Path) -> float:
         name = self._resolve(sound)
-        if name in BUILTIN_SOUNDS:
-            return length_s(name)
-        if self._patient is not None:
+        if name not in BUILTIN_SOUNDS and self._patient is not None:
             with contextlib.suppress(ChimeError):
                 return len(self._patient.samples(name)) / RATE
-        import soundfile  # only for files while no mixer is open
-
-        try:
-            return float(soundfile.info(name).duration)
-        except (soundfile.LibsndfileError, RuntimeError, OSError):
-            return 0.0
+        return sound_length(name)
 
     def close(self) -> None:
         if isinstance(self._staff, _StaffProcess):
