@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -84,7 +84,7 @@ def _control(i: int) -> dict[str, str]:
 
 def round_trip(url: str, requests: int) -> list[float]:
     out = []
-    with httpx.Client(base_url=url, headers=CSRF, timeout=10) as http:
+    with httpx2.Client(base_url=url, headers=CSRF, timeout=10) as http:
         http.post("/api/session", json={"patient": "P-0042", "profile": "short"})
         for i in range(requests):
             started = time.perf_counter()
@@ -156,7 +156,7 @@ def chime_delays(
     """Delay (ms) of each chime's play call after its planned moment, and the planned
     moments (session s), for one session of `count`."""
     before = len(recorded.plays)
-    with httpx.Client(base_url=url, headers=CSRF, timeout=10) as http:
+    with httpx2.Client(base_url=url, headers=CSRF, timeout=10) as http:
         r = http.post("/api/session", json={"patient": "P-0042", "profile": "chimes"})
         if r.status_code != 201:
             raise SystemExit(f"session not started: {r.text}")
@@ -212,7 +212,7 @@ async def _sse_client(host: str, port: int, counts: list[int], stop_at: float) -
 
 
 async def _controls(host: str, port: int, counts: list[int], stop_at: float) -> None:
-    async with httpx.AsyncClient(base_url=f"http://{host}:{port}", headers=CSRF) as http:
+    async with httpx2.AsyncClient(base_url=f"http://{host}:{port}", headers=CSRF) as http:
         i = 0
         while time.monotonic() < stop_at:
             i += 1
@@ -222,7 +222,7 @@ async def _controls(host: str, port: int, counts: list[int], stop_at: float) -> 
 
 
 async def load(url: str, seconds: float) -> None:
-    parts = httpx.URL(url)
+    parts = httpx2.URL(url)
     host, port = parts.host, parts.port or 80
     stop_at = time.monotonic() + seconds
     counts = [0, 0]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 from setandsetting.server.events import EventHub
 from tests.support.daemon import daemon, served
@@ -32,7 +32,7 @@ def test_a_client_receives_session_events_and_status(tmp_path: Path) -> None:
     with (
         daemon(tmp_path) as d,
         served(d.app) as url,
-        httpx.Client(base_url=url, timeout=10) as http,
+        httpx2.Client(base_url=url, timeout=10) as http,
     ):
         with http.stream("GET", "/api/events") as stream:
             assert stream.headers["content-type"].startswith("text/event-stream")
