@@ -10,7 +10,6 @@ is ever reached through them.
 from __future__ import annotations
 
 import contextlib
-import functools
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -60,7 +59,6 @@ def probe(path: Path) -> Probe:
     return Probe(length, title) if length > 0 else Probe(None, problem="has no audio")
 
 
-@functools.lru_cache(maxsize=32)
 class RoomFolder:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()

@@ -8,11 +8,13 @@ itself then fails, and says so, when it is due.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from setandsetting.audio.synth import BUILTIN_SOUNDS, length_s
 
 
+@functools.lru_cache(maxsize=32)  # a timeline asks once per check-in rule
 def sound_length(sound: str | Path, base: Path | None = None) -> float:
     """Seconds of `sound`: a built-in name, or a file (relative paths from `base`)."""
     if isinstance(sound, str) and sound in BUILTIN_SOUNDS:

@@ -303,11 +303,11 @@ class Conductor:
         elif event.type in ("checkin_due", "checkin_escalated"):
             self._chime(d["sound"], d["level"], d["audience"], event.t)
         elif event.type == "cue_sent":
-            if any(r.cue_id == d["id"] for r in self.state.ramps):  # type: ignore[union-attr]
-                self._send_cue(d["payload"], event.t, ramp=d["id"])
-                self._cc[d["id"]] = d["payload"]["midi"]["value"]  # sync must not repeat it
-            else:
-                self._send_cue(d["payload"], event.t)
+            ramps = self.state.ramps  # type: ignore[union-attr]
+            ramp = d["id"] if any(r.cue_id == d["id"] for r in ramps) else None
+            self._send_cue(d["payload"], event.t, ramp=ramp)
+            if ramp is not None:
+                self._cc[ramp] = d["payload"]["midi"]["value"]  # sync must not repeat it
         elif event.type in ("quiet", "session_ended"):
             self._all_notes_off(event.t)
 

@@ -6,8 +6,9 @@ JACK_DEFAULT_SERVER, so a test never touches another JACK server on the machine.
 
 Why `--sync`: in JACK2's default asynchronous mode a cycle reads each client's output from
 the cycle before, so a client not yet run (here, without realtime scheduling on 2 busy
-cores) loses its events for that cycle. Measured here: 4 to 22 of 2,000 CC messages lost
-per run, with or without load; 0 of 2,000 in sync mode. A test must see what our code sent.
+cores) loses or repeats its events for that cycle. Measured here with 2,000 CC messages:
+0 or 1 lost per run on an idle machine, up to 22 under load; 0 in sync mode. A test must
+see what our code sent.
 
 Why receivers poll: rtmidi runs an input callback in JACK's process thread, and a Python
 callback there waits for the GIL. A synchronous server waits for that client, and under
@@ -23,7 +24,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -96,13 +97,20 @@ def favour(pid: int, tid: int | None = None) -> None:
 class VirtualInput:
     """A virtual JACK MIDI input port (what a lighting controller offers) recording arrivals.
 
-    A thread polls rtmidi's queue every POLL_S, so an arrival's stamp is at most that late.
+    A thread polls rtmidi's queue every POLL_S, so an arrival's stamp is at most that late;
+    `on_arrival(stamp, data)`, if given, hears each arrival from that thread.
     """
 
     POLL_S = 0.0005
 
-    def __init__(self, port: str, client: str = "test") -> None:
+    def __init__(
+        self,
+        port: str,
+        client: str = "test",
+        on_arrival: Callable[[float, list[int]], None] | None = None,
+    ) -> None:
         self.received: list[tuple[float, list[int]]] = []
+        self._on_arrival = on_arrival
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._midi: rtmidi.MidiIn | None = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=client)
@@ -119,9 +127,12 @@ class VirtualInput:
             if event is None:
                 time.sleep(self.POLL_S)
                 continue
+            stamp, data = time.monotonic(), list(event[0])
             with self._cond:
-                self.received.append((time.monotonic(), list(event[0])))
+                self.received.append((stamp, data))
                 self._cond.notify_all()
+            if self._on_arrival is not None:
+                self._on_arrival(stamp, data)
 
     def wait_for(self, count: int, timeout: float = 2.0) -> list[tuple[float, list[int]]]:
         """The first `count` arrivals, waiting up to `timeout` s for them."""

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from setandsetting.backends.recording import RecordingChimes, RecordingMusic
@@ -25,30 +26,18 @@ from setandsetting.engine.engine import Engine
 from setandsetting.rehearsal import rehearse
 
 _RECEIVER = """
-import contextlib, os, sys, threading, time, rtmidi
+import contextlib, os, sys
+from tests.support.jack import VirtualInput
 with contextlib.suppress(OSError):
     os.nice(-10)  # a lighting controller does not queue behind the test suite's work
-midi = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=sys.argv[2])
-midi.ignore_types(sysex=False, timing=True, active_sense=True)
-midi.open_virtual_port(sys.argv[1])
-stop = threading.Event()
-def poll():  # rtmidi's queue, not a callback: no Python in JACK's process thread
-    while not stop.is_set():
-        event = midi.get_message()
-        if event is None:
-            time.sleep(0.0005)
-            continue
-        sys.stdout.write(repr(time.monotonic()) + " " + " ".join(map(str, event[0])) + "\\n")
-        sys.stdout.flush()
-poller = threading.Thread(target=poll)
-poller.start()
+def show(stamp, data):
+    print(repr(stamp), *data, flush=True)
+port = VirtualInput(sys.argv[1], sys.argv[2], on_arrival=show)
 print("ready", flush=True)
 sys.stdin.read()
-stop.set()
-poller.join()
-midi.close_port()
-midi.delete()
+port.close()
 """
+REPO = Path(__file__).resolve().parents[2]  # the child imports tests.support.jack
 
 
 class MidiReceiver:
@@ -66,6 +55,7 @@ class MidiReceiver:
         self._cond = threading.Condition()
         self._proc = subprocess.Popen(
             [sys.executable, "-c", _RECEIVER, port, client],
+            cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
