@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from setandsetting.backends.vlc_music import RESAMPLER_ARGS  # noqa: E402
 from setandsetting.journal.store import Journal  # noqa: E402
-from setandsetting.roomfolder import RoomFolder  # noqa: E402
+from setandsetting.room.folder import RoomFolder  # noqa: E402
 from tests.backends.test_pygame_chimes import onset_errors_ms, onsets  # noqa: E402
 from tests.engine.test_engine_audio import Studio  # noqa: E402
 from tests.support.audio_analysis import match_onsets  # noqa: E402

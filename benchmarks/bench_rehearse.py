@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from setandsetting.core.controls import parse_control
-from setandsetting.rehearsal import rehearse
+from setandsetting.engine.rehearsal import rehearse
 from tests.support.timelines import timeline
 
 PHASES = 6

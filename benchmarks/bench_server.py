@@ -45,7 +45,7 @@ from setandsetting.cli.serve import GIL_SWITCH_S
 from setandsetting.core.room import Room
 from setandsetting.engine.conductor import Devices
 from setandsetting.engine.runner import SessionRunner
-from setandsetting.roomfolder import RoomFolder
+from setandsetting.room.folder import RoomFolder
 from setandsetting.server.app import ServerSettings, create_app
 from tests.backends.test_pygame_chimes import onset_errors_ms, onsets
 from tests.support.audio_analysis import match_onsets

@@ -24,7 +24,6 @@ import numpy as np
 # pyloudnorm, scipy.signal and soundfile are imported where a file is measured: a session
 # whose tracks are all in the cache never loads them (about 40 MB and a second less).
 
-AUDIO_SUFFIXES = frozenset({".flac", ".wav", ".ogg", ".mp3", ".m4a", ".opus"})
 DEFAULT_TARGET_LUFS = -23.0
 # Why +12 dB at most: a track quieter than target - 12 LU is almost always one whose quiet
 # passages or long silences fool the gate, or a noisy field recording; lifting it further

@@ -2,8 +2,8 @@
 
 The timeline needs each chime's length (the music ducks under it for that long), and so
 does the chime backend; both ask here. A built-in sound's length is a constant of its
-recipe; a file's comes from its header. A sound that cannot be read lasts 0 s: the chime
-itself then fails, and says so, when it is due.
+recipe; a file's comes from its header (audio.tags). A sound that cannot be read lasts
+0 s: the chime itself then fails, and says so, when it is due.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import functools
 from pathlib import Path
 
 from setandsetting.audio.synth import BUILTIN_SOUNDS, length_s
+from setandsetting.audio.tags import probe
 
 
 @functools.lru_cache(maxsize=32)  # a timeline asks once per check-in rule
@@ -19,10 +20,5 @@ def sound_length(sound: str | Path, base: Path | None = None) -> float:
     """Seconds of `sound`: a built-in name, or a file (relative paths from `base`)."""
     if isinstance(sound, str) and sound in BUILTIN_SOUNDS:
         return length_s(sound)
-    import soundfile  # not for built-in sounds: it costs start-up time
-
     path = Path(sound) if base is None else base / sound
-    try:
-        return float(soundfile.info(str(path)).duration)
-    except (RuntimeError, OSError):  # soundfile's LibsndfileError is a RuntimeError
-        return 0.0
+    return probe(path).length or 0.0

@@ -16,7 +16,6 @@ volume). Levels are rounded to the nearest step, so the error is at most half a 
 from __future__ import annotations
 
 import ctypes
-import math
 import threading
 import time
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 
 import vlc
 
+from setandsetting.audio.tags import probe
 from setandsetting.backends.base import BackendReport, MusicBackend, Report, level_step
 from setandsetting.backends.native import quiet_native_libraries
 
@@ -136,7 +136,7 @@ class VlcMusic(MusicBackend):
         with self._lock:
             v.active, v.progressed, v.time_s, v.progress_at = True, False, None, v.started_at
         if self._silent:
-            v.duration_s = _file_duration(v.path)
+            v.duration_s = probe(v.path).length  # None: the silent clock never ends it
         elif v.player is None:  # output lost: the rebuild starts it
             v.time_s = v.offset_s
         else:
@@ -377,15 +377,3 @@ class VlcMusic(MusicBackend):
         _libc.vsnprintf(text, len(text), fmt, args)
         with self._lock:
             self._aout_error = (time.monotonic(), text.value.decode(errors="replace"))
-
-
-def _file_duration(path: Path) -> float | None:
-    """Length from the file's headers (for the silent clock); None if unknown."""
-    import mutagen
-
-    try:
-        info = mutagen.File(path)
-    except Exception:  # any unreadable file: the silent clock then never ends the track
-        return None
-    length = getattr(getattr(info, "info", None), "length", None)
-    return float(length) if length and math.isfinite(length) else None

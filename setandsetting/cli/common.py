@@ -8,7 +8,7 @@ from pathlib import Path
 
 from setandsetting.core.problems import FormatError
 from setandsetting.core.types import check_patient_id
-from setandsetting.roomfolder import Compiled, RoomFolder
+from setandsetting.room.folder import Compiled, RoomFolder
 
 EXIT_BAD_INPUT = 2
 

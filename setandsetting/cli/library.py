@@ -20,14 +20,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from setandsetting.audio.loudness import (
-    AUDIO_SUFFIXES,
     DEFAULT_TARGET_LUFS,
     LoudnessCache,
     LoudnessError,
     TrackLoudness,
     gain_to_target,
 )
+from setandsetting.core.playlist import AUDIO_SUFFIXES
 from setandsetting.core.units import format_clock
+from setandsetting.room.folder import RoomFolder
 
 _SAVE_EVERY = 25  # an interrupted scan of a big library keeps most of its work
 
@@ -70,7 +71,7 @@ def _scan(args: argparse.Namespace) -> int:
         print(f"setandsetting library scan: {root} is not a folder", file=sys.stderr)
         return 2
     files = audio_files(root)
-    cache = LoudnessCache(Path(args.room) / ".cache")
+    cache = LoudnessCache(RoomFolder(Path(args.room)).cache_dir)
     results: dict[Path, TrackLoudness | LoudnessError] = {}
     with Progress(
         TextColumn("measuring"),

@@ -18,8 +18,8 @@ from setandsetting.journal.export import to_csv, to_html, to_json
 from setandsetting.journal.review import build_review, render_text, text_table
 from setandsetting.journal.stats import compute_stats, render_stats
 from setandsetting.journal.store import Journal, JournalError, SessionSummary, UnknownSession
+from setandsetting.room.folder import JOURNAL_NAME
 
-JOURNAL_NAME = "sessions.db"
 T = TypeVar("T")
 
 

@@ -1,18 +1,22 @@
 """`setandsetting playlist show|add|remove|move|copy-default|avoid`: a patient's playlists.
 
-Edits the room folder directly (no daemon needed), through the same playlist_edit module
-as the web UI: atomic writes, comments kept. Track numbers here count from 1, as shown.
+Edits the room folder directly (no daemon needed), through the same room.playlists and
+room.avoid modules as the web UI: atomic writes, comments kept. Track numbers here count
+from 1, as shown.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from setandsetting.cli.common import CommandError, room_of
 from setandsetting.core.problems import FormatError
 from setandsetting.core.types import check_patient_id
 from setandsetting.core.units import format_duration
+from setandsetting.room import avoid, playlists
+from setandsetting.room.errors import RoomError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,16 +60,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_avoid)
 
 
-def _edit(args: argparse.Namespace, what: str, *params: Any) -> dict[str, Any]:
-    """Run one playlist_edit call; every refusal becomes one line, exit 2."""
-    from setandsetting import playlist_edit
-
+def _edit(args: argparse.Namespace, action: Callable[..., Any], *params: Any) -> Any:
+    """Run one edit of the room folder; every refusal becomes one line, exit 2."""
     try:
         check_patient_id(args.patient)
-        return getattr(playlist_edit, what)(room_of(args), args.patient, *params)  # type: ignore[no-any-return]
+        return action(room_of(args), args.patient, *params)
     except FormatError as err:
         raise CommandError("\n".join(str(p) for p in err.problems)) from None
-    except (ValueError, LookupError, OSError) as err:
+    except (RoomError, ValueError, LookupError, OSError) as err:
         raise CommandError(str(err.args[0]) if err.args else str(err)) from None
 
 
@@ -82,41 +84,41 @@ def _print_slot(view: dict[str, Any]) -> None:
 
 def _show(args: argparse.Namespace) -> int:
     if args.slot:
-        _print_slot(_edit(args, "slot_view", args.slot))
+        _print_slot(_edit(args, playlists.slot_view, args.slot))
         return 0
-    for view in _edit(args, "all_slots"):
+    for view in _edit(args, playlists.all_slots):
         _print_slot(view)
     return 0
 
 
 def _add(args: argparse.Namespace) -> int:
-    _print_slot(_edit(args, "add_track", args.slot, args.path, args.title))
+    _print_slot(_edit(args, playlists.add_track, args.slot, args.path, args.title))
     return 0
 
 
 def _remove(args: argparse.Namespace) -> int:
-    _print_slot(_edit(args, "remove_track", args.slot, args.number - 1))
+    _print_slot(_edit(args, playlists.remove_track, args.slot, args.number - 1))
     return 0
 
 
 def _move(args: argparse.Namespace) -> int:
-    _print_slot(_edit(args, "move_track", args.slot, args.source - 1, args.target - 1))
+    _print_slot(_edit(args, playlists.move_track, args.slot, args.source - 1, args.target - 1))
     return 0
 
 
 def _copy_default(args: argparse.Namespace) -> int:
-    _print_slot(_edit(args, "copy_default", args.slot))
+    _print_slot(_edit(args, playlists.copy_default, args.slot))
     return 0
 
 
 def _avoid(args: argparse.Namespace) -> int:
-    current: list[str] = _edit(args, "get_avoid")  # type: ignore[assignment]
+    current: list[str] = _edit(args, avoid.get_avoid)
     if args.add or args.remove:
         missing = [entry for entry in args.remove if entry not in current]
         if missing:
             raise CommandError(f"not in the avoid list: {', '.join(missing)}")
         wanted = [e for e in current if e not in args.remove]
         wanted += [e for e in args.add if e not in wanted]
-        current = _edit(args, "set_avoid", wanted)  # type: ignore[assignment]
+        current = _edit(args, avoid.set_avoid, wanted)
     print("\n".join(current) if current else "(nothing avoided)")
     return 0

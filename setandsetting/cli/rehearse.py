@@ -13,9 +13,9 @@ from setandsetting.core.events import Event, describe
 from setandsetting.core.plan import build_plan
 from setandsetting.core.status import status_line
 from setandsetting.core.units import format_clock, parse_duration
+from setandsetting.engine.rehearsal import OPEN_FOR_S, rehearse
 from setandsetting.journal.store import Journal, JournalError
-from setandsetting.rehearsal import OPEN_FOR_S, rehearse
-from setandsetting.roomfolder import Compiled
+from setandsetting.room.folder import Compiled
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -26,7 +26,7 @@ from setandsetting.core.units import format_duration
 if TYPE_CHECKING:
     import uvicorn
 
-    from setandsetting.roomfolder import RoomFolder
+    from setandsetting.room.folder import RoomFolder
 
 SHUTDOWN_GRACE_S = 2  # open SSE streams never end by themselves: cut them after this
 # The engine thread shares the GIL with the web side: hand it over every 0.5 ms (not 5 ms),

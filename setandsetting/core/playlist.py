@@ -7,6 +7,12 @@ from pydantic import Field, model_validator
 from setandsetting.core.types import Duration, Frozen, GainDb
 
 PLAYLIST_SUFFIXES = (".yaml", ".yml", ".m3u8", ".m3u")
+# The audio files the room knows: the library offers them, `library scan` measures them,
+# an avoid entry with one of these suffixes is a path. (What libVLC cannot decode is
+# skipped at play time and journaled.)
+AUDIO_SUFFIXES = frozenset(
+    {".flac", ".wav", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aiff"}
+)
 
 
 class Track(Frozen):

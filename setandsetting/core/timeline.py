@@ -1,6 +1,6 @@
 """The timeline compiler: profile + resolved playlists + patient -> a Timeline.
 
-Pure: the room folder's files are read by `setandsetting.roomfolder`, which hands over
+Pure: the room folder's files are read by `setandsetting.room.folder`, which hands over
 `SlotSource`s with each track's real length already probed. The Timeline is what the
 session state machine runs; `plan` shows it by running that machine without controls, so
 the plan and the session can never disagree.
@@ -16,11 +16,14 @@ from pathlib import PurePath
 from typing import Any, Literal
 
 from setandsetting.core.curves import Envelope, envelope
-from setandsetting.core.playlist import Patient
+from setandsetting.core.playlist import AUDIO_SUFFIXES, Patient
 from setandsetting.core.profile import CheckinRule, CuePayload, Profile, Ramp
 from setandsetting.core.units import db_to_factor, format_duration
 
 MIN_TRACK_S = 1.0  # shorter remains of a trimmed track are not worth a crossfade
+FIT_TOLERANCE_S = 1e-6  # a playlist this close to its phase's length fits it
+
+Fit = Literal["fits", "shorter", "longer", "silent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +182,6 @@ def is_avoided(track: TrackInfo, avoid: tuple[str, ...], patient_dir: PurePath |
     return False
 
 
-AUDIO_SUFFIXES = frozenset({".flac", ".wav", ".ogg", ".oga", ".mp3", ".m4a", ".opus", ".aiff"})
-
-
 def _normalise(path: PurePath) -> str:
     parts: list[str] = []
     for part in path.parts:
@@ -322,6 +322,25 @@ def _playable(
     return tuple(out)
 
 
+def playlist_length(tracks: tuple[PlannedTrack, ...], crossfade: float) -> float:
+    """How long a phase's tracks last end to end, each crossfading into the next."""
+    if not tracks:
+        return 0.0
+    return sum(t.duration for t in tracks) - crossfade * (len(tracks) - 1)
+
+
+def playlist_fit(tracks: tuple[PlannedTrack, ...], duration: float | None, crossfade: float) -> Fit:
+    """The verdict on a phase's music: the one `plan` warns by and the preflight shows."""
+    if not tracks:
+        return "silent"
+    if duration is None:
+        return "fits"
+    total = playlist_length(tracks, crossfade)
+    if total < duration - FIT_TOLERANCE_S:
+        return "shorter"
+    return "longer" if total > duration + FIT_TOLERANCE_S else "fits"
+
+
 def _fit_warning(
     where: str,
     tracks: tuple[PlannedTrack, ...],
@@ -330,15 +349,16 @@ def _fit_warning(
     crossfade: float,
     warnings: list[str],
 ) -> None:
-    total = sum(t.duration for t in tracks) - crossfade * (len(tracks) - 1)
-    if total < duration - 1e-6:
+    verdict = playlist_fit(tracks, duration, crossfade)
+    total = playlist_length(tracks, crossfade)
+    if verdict == "shorter":
         rest = "the playlist loops" if loop else "silence follows"
         warnings.append(
             f"{where}: playlist lasts {format_duration(total)}, shorter than the phase "
             f"({format_duration(duration)}); {rest} for the last "
             f"{format_duration(duration - total)}"
         )
-    elif total > duration + 1e-6:
+    elif verdict == "longer":
         elapsed = 0.0
         for k, track in enumerate(tracks):
             if elapsed + track.duration >= duration:

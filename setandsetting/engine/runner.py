@@ -21,7 +21,7 @@ from setandsetting.engine.conductor import Devices
 from setandsetting.engine.engine import Engine, JournalSink
 from setandsetting.engine.resume import replay
 from setandsetting.journal.store import BufferedJournal, Journal
-from setandsetting.roomfolder import Compiled, RoomFolder
+from setandsetting.room.folder import Compiled, RoomFolder
 
 DevicesFactory = Callable[[Room, Report, Path], Devices]
 

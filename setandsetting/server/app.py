@@ -1,7 +1,7 @@
 """The room daemon's HTTP surface: the JSON API under /api, login, SSE, errors without traces.
 
 Thin on purpose: every route calls the SessionRunner/Engine, the journal, the room folder
-or playlist_edit; none decides anything about a session. Routes that block (starting a
+or room.playlists; none decides anything about a session. Routes that block (starting a
 session, applying a control, reading the journal) are plain `def`, so FastAPI runs them in
 its thread pool and the event loop (and with it every SSE stream) never waits for them.
 """
@@ -21,15 +21,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from setandsetting import playlist_edit
 from setandsetting.core.controls import parse_control
-from setandsetting.core.plan import build_plan
 from setandsetting.core.problems import FormatError
 from setandsetting.core.types import check_patient_id
 from setandsetting.engine.engine import EngineClosed
 from setandsetting.engine.runner import SessionBusy, SessionRunner
 from setandsetting.journal.store import JournalError, UnknownSession
-from setandsetting.roomfolder import RoomFolder
+from setandsetting.room import avoid, library, playlists
+from setandsetting.room.errors import EditError, NotFound
+from setandsetting.room.folder import RoomFolder
+from setandsetting.room.preflight import preflight
 from setandsetting.server import events as sse_events
 from setandsetting.server.security import Guard, SecurityMiddleware, login_cookie, token_matches
 
@@ -104,74 +105,6 @@ def _profile_summary(folder: RoomFolder, path: Path) -> dict[str, Any]:
             }
             for p in profile.phases
         ],
-    }
-
-
-def _fit(playable: float, phase: float | None) -> str:
-    if playable <= 0:
-        return "silent"
-    if phase is None:
-        return "fits"
-    if playable < phase - 1.0:
-        return "shorter"
-    return "longer" if playable > phase + 1.0 else "fits"
-
-
-def _devices(folder: RoomFolder) -> dict[str, Any]:
-    """The outputs and ports room.yaml names, each with whether this machine has it now."""
-    from setandsetting.backends.probe import audio_findings, probe
-
-    room = folder.room()
-    audio = audio_findings(room.audio, probe())
-    midi: dict[str, Any] = {"outputs": [], "inputs": []}
-    try:
-        import rtmidi
-
-        from setandsetting.backends.midi import list_ports
-
-        midi["outputs"] = list_ports(rtmidi.MidiOut, None)
-        midi["inputs"] = list_ports(rtmidi.MidiIn, None)
-    except Exception as err:  # no MIDI system: say so, the session runs without cues
-        midi["error"] = str(err)
-    midi["wanted"] = {"outputs": dict(room.midi.outputs), "inputs": sorted(room.midi.inputs)}
-    from setandsetting.backends.midi import match_port
-
-    midi["found"] = {
-        "outputs": {n: match_port(midi["outputs"], p) for n, p in room.midi.outputs.items()},
-        "inputs": {
-            n: match_port(midi["inputs"], spec.port) for n, spec in room.midi.inputs.items()
-        },
-    }
-    return {"audio": audio, "midi": midi}
-
-
-def preflight(folder: RoomFolder, patient: str, profile: str) -> dict[str, Any]:
-    compiled = folder.compile(folder.profile_path(profile), patient)
-    timeline = compiled.timeline
-    plan = build_plan(timeline)
-    slots = []
-    for phase in timeline.phases:
-        if phase.slot is None:
-            continue
-        source = folder.slot_source(patient, phase.slot)
-        playable = sum(t.duration for t in phase.tracks)
-        slots.append(
-            {
-                "phase": phase.id,
-                "slot": phase.slot,
-                "source": None if source.source is None else str(source.source),
-                "owner": source.owner,
-                "tracks": len(phase.tracks),
-                "playable_s": round(playable, 3),
-                "phase_s": phase.duration,
-                "fit": _fit(playable, phase.duration),
-            }
-        )
-    return {
-        "plan": plan,
-        "warnings": plan.get("warnings", []),
-        "slots": slots,
-        "devices": _devices(folder),
     }
 
 
@@ -289,18 +222,18 @@ def create_app(folder: RoomFolder, runner: SessionRunner, settings: ServerSettin
 
     @app.get("/api/patients/{patient_id}/playlists")
     def get_playlists(patient_id: str) -> list[dict[str, Any]]:
-        return playlist_edit.all_slots(folder, _patient(patient_id))
+        return playlists.all_slots(folder, _patient(patient_id))
 
     @app.get("/api/patients/{patient_id}/playlists/{slot}")
     def get_playlist(patient_id: str, slot: str) -> dict[str, Any]:
-        view = playlist_edit.slot_view(folder, _patient(patient_id), slot)
+        view = playlists.slot_view(folder, _patient(patient_id), slot)
         if view["file"] is None:
             raise ApiError(404, f"no playlist for slot {slot!r}")
         return view
 
     @app.post("/api/patients/{patient_id}/playlists/{slot}/copy-default", status_code=201)
     def post_copy_default(patient_id: str, slot: str) -> dict[str, Any]:
-        return playlist_edit.copy_default(folder, _patient(patient_id), slot)
+        return playlists.copy_default(folder, _patient(patient_id), slot)
 
     @app.post("/api/patients/{patient_id}/playlists/{slot}/tracks")
     def post_track(
@@ -311,13 +244,13 @@ def create_app(folder: RoomFolder, runner: SessionRunner, settings: ServerSettin
         title = body.get("title")
         if title is not None and not isinstance(title, str):
             raise ApiError(400, "title must be text")
-        return playlist_edit.add_track(
+        return playlists.add_track(
             folder, _patient(patient_id), slot, body.get("path"), title or None
         )
 
     @app.delete("/api/patients/{patient_id}/playlists/{slot}/tracks/{index}")
     def delete_track(patient_id: str, slot: str, index: int) -> dict[str, Any]:
-        return playlist_edit.remove_track(folder, _patient(patient_id), slot, index)
+        return playlists.remove_track(folder, _patient(patient_id), slot, index)
 
     @app.post("/api/patients/{patient_id}/playlists/{slot}/move")
     def post_move(
@@ -328,19 +261,19 @@ def create_app(folder: RoomFolder, runner: SessionRunner, settings: ServerSettin
         source, target = body.get("from"), body.get("to")
         if not all(isinstance(i, int) and not isinstance(i, bool) for i in (source, target)):
             raise ApiError(400, "give `from` and `to` as track numbers (0-based)")
-        return playlist_edit.move_track(folder, _patient(patient_id), slot, source, target)
+        return playlists.move_track(folder, _patient(patient_id), slot, source, target)
 
     @app.get("/api/patients/{patient_id}/avoid")
     def get_avoid(patient_id: str) -> dict[str, Any]:
-        return {"avoid": playlist_edit.get_avoid(folder, _patient(patient_id))}
+        return {"avoid": avoid.get_avoid(folder, _patient(patient_id))}
 
     @app.put("/api/patients/{patient_id}/avoid")
     def put_avoid(patient_id: str, body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
-        return {"avoid": playlist_edit.set_avoid(folder, _patient(patient_id), body.get("avoid"))}
+        return {"avoid": avoid.set_avoid(folder, _patient(patient_id), body.get("avoid"))}
 
     @app.get("/api/library")
     def get_library(q: str = "") -> list[dict[str, Any]]:
-        return playlist_edit.library(folder, q)
+        return library.library(folder, q)
 
     # ------------------------------------------------------------------ journal
 
@@ -443,9 +376,13 @@ def _errors(app: FastAPI) -> None:
     async def journal(_: Request, err: JournalError) -> JSONResponse:
         return reply(503, str(err))
 
-    @app.exception_handler(playlist_edit.NotFound)
-    async def not_found(_: Request, err: playlist_edit.NotFound) -> JSONResponse:
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, err: NotFound) -> JSONResponse:
         return reply(404, str(err.args[0]) if err.args else "not found")
+
+    @app.exception_handler(EditError)
+    async def refused_edit(_: Request, err: EditError) -> JSONResponse:
+        return reply(400, str(err))
 
     @app.exception_handler(FileNotFoundError)
     async def missing(_: Request, err: FileNotFoundError) -> JSONResponse:

@@ -21,7 +21,7 @@ from setandsetting.engine.runner import SessionRunner
 from setandsetting.journal.export import timeline_svg
 from setandsetting.journal.review import build_review, review_header, review_tables
 from setandsetting.journal.store import JournalError, UnknownSession
-from setandsetting.roomfolder import RoomFolder
+from setandsetting.room.folder import RoomFolder
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")

@@ -23,7 +23,7 @@ import pytest
 from setandsetting.core.events import Event, wall_at
 from setandsetting.core.plan import build_plan
 from setandsetting.journal.store import Journal
-from setandsetting.roomfolder import RoomFolder
+from setandsetting.room.folder import RoomFolder
 from tests.support.session_room import make_room
 
 TRIALS = 10

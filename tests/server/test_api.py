@@ -92,9 +92,9 @@ def test_preflight_shows_each_slot_and_its_fit(api: TestClient) -> None:
     body = r.json()
     assert [
         (s["phase"], s["owner"], s["tracks"], s["playable_s"], s["fit"]) for s in body["slots"]
-    ] == [
-        ("settle", "patient", 2, 16.0, "shorter"),
-        ("deep", "patient", 2, 16.0, "shorter"),
+    ] == [  # two 8 s tracks crossfading for 2 s play 14 s: the compiler's count
+        ("settle", "patient", 2, 14.0, "shorter"),
+        ("deep", "patient", 2, 14.0, "shorter"),
     ]
     assert [p["id"] for p in body["plan"]["phases"]] == ["settle", "deep"]
     assert set(body["devices"]) == {"audio", "midi"}

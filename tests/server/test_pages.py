@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from setandsetting.core.controls import parse_control
 from setandsetting.engine.runner import SessionRunner
-from setandsetting.roomfolder import RoomFolder
+from setandsetting.room.folder import RoomFolder
 from setandsetting.server import pages
 from tests.support.browser import build_room, recording_devices
 

@@ -27,7 +27,7 @@ from setandsetting.backends.recording import RecordingChimes, RecordingCues, Rec
 from setandsetting.core.loader import load_playlist
 from setandsetting.engine.conductor import Devices
 from setandsetting.engine.runner import SessionRunner
-from setandsetting.roomfolder import RoomFolder
+from setandsetting.room.folder import RoomFolder
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"

@@ -21,7 +21,7 @@ from setandsetting.backends.recording import RecordingChimes, RecordingMusic
 from setandsetting.core.room import Room
 from setandsetting.engine.conductor import Devices
 from setandsetting.engine.runner import SessionRunner
-from setandsetting.roomfolder import RoomFolder
+from setandsetting.room.folder import RoomFolder
 from setandsetting.server.app import ServerSettings, create_app
 from tests.support.session_room import make_room
 

@@ -23,7 +23,7 @@ from setandsetting.core.timeline import Timeline
 from setandsetting.engine.conductor import Devices
 from setandsetting.engine.devices import cue_router
 from setandsetting.engine.engine import Engine
-from setandsetting.rehearsal import rehearse
+from setandsetting.engine.rehearsal import rehearse
 
 _RECEIVER = """
 import contextlib, os, sys

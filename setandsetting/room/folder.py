@@ -9,12 +9,12 @@ is ever reached through them.
 
 from __future__ import annotations
 
-import contextlib
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from setandsetting.audio.sounds import sound_length
+from setandsetting.audio.tags import probe
 from setandsetting.core.loader import load_patient, load_playlist, load_profile, load_room
 from setandsetting.core.playlist import PLAYLIST_SUFFIXES, Patient, Playlist
 from setandsetting.core.problems import FormatError
@@ -22,9 +22,11 @@ from setandsetting.core.profile import Profile
 from setandsetting.core.room import Room
 from setandsetting.core.timeline import SlotSource, Timeline, TrackInfo, compile_timeline
 from setandsetting.core.types import SLUG, check_patient_id
+from setandsetting.room.normalise import normalised
 
 DEFAULT_OWNER = "default"
 JOURNAL_NAME = "sessions.db"
+CACHE_NAME = ".cache"
 
 
 @dataclass(frozen=True)
@@ -34,37 +36,13 @@ class Compiled:
     timeline: Timeline
 
 
-@dataclass(frozen=True)
-class Probe:
-    length: float | None
-    title: str | None = None
-    problem: str | None = None
-
-
-def probe(path: Path) -> Probe:
-    """A file's length and title from its headers and tags (mutagen), without decoding it."""
-    import mutagen
-
-    try:
-        audio = mutagen.File(path, easy=True)
-    except FileNotFoundError:
-        return Probe(None, problem="file not found")
-    except (mutagen.MutagenError, OSError, ValueError) as err:
-        return Probe(None, problem=f"unreadable: {err}")
-    if audio is None or getattr(audio, "info", None) is None:
-        return Probe(None, problem="not an audio file")
-    length = float(getattr(audio.info, "length", 0.0) or 0.0)
-    titles = (audio.tags or {}).get("title") if audio.tags is not None else None
-    title = str(titles[0]) if titles else None
-    return Probe(length, title) if length > 0 else Probe(None, problem="has no audio")
-
-
 class RoomFolder:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.profiles_dir = self.root / "profiles"
         self.playlists_dir = self.root / "playlists"
         self.journal_path = self.root / JOURNAL_NAME
+        self.cache_dir = self.root / CACHE_NAME  # measured loudness, by file version
 
     def room(self) -> Room:
         return load_room(self.root / "room.yaml")
@@ -139,7 +117,7 @@ class RoomFolder:
             if phase.music is not None
         }
         if room.audio.loudness_target is not None:
-            slots = self._normalised(slots, room.audio.loudness_target)
+            slots = normalised(self.cache_dir, slots, room.audio.loudness_target)
         base = profile_path.resolve().parent
         timeline = compile_timeline(
             profile,
@@ -152,29 +130,6 @@ class RoomFolder:
             sound_length=lambda sound: sound_length(sound, base),
         )
         return Compiled(profile, profile_path, timeline)
-
-    def _normalised(self, slots: dict[str, SlotSource], target: float) -> dict[str, SlotSource]:
-        """Each track's gain plus what brings it to the room's loudness target.
-
-        Loudness is measured once per file version (path, mtime, size) and cached in
-        <room>/.cache, so only new or changed files cost time (`library scan` does it ahead).
-        """
-        from setandsetting.audio.loudness import LoudnessCache, TrackLoudness, gain_to_target
-
-        cache = LoudnessCache(self.root / ".cache")
-        out = {}
-        for name, source in slots.items():
-            tracks = []
-            for track in source.tracks:
-                found = cache.measure(Path(track.path)) if track.length is not None else None
-                if isinstance(found, TrackLoudness):
-                    gain = gain_to_target(found.lufs, target, peak_db=found.peak_db)
-                    track = replace(track, gain_db=track.gain_db + gain)
-                tracks.append(track)
-            out[name] = replace(source, tracks=tuple(tracks))
-        with contextlib.suppress(OSError):  # a read-only room still plays; it measures again
-            cache.save()
-        return out
 
 
 def _is_patient(name: str) -> bool:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from setandsetting.roomfolder import RoomFolder
+from setandsetting.room.folder import RoomFolder
 from tests.support.audio_analysis import write_tone
 
 PROFILE = """name: t

@@ -1,0 +1,1 @@
+"""The room folder: profiles, playlists, patients and library on disk, around the pure core."""

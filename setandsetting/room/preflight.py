@@ -1,0 +1,72 @@
+"""The preflight: what the Start page shows before a session begins.
+
+The plan and its warnings, how each slot's playlist fits its phase (the compiler's own
+verdict, crossfades counted, so the page never says "fits" where `plan` warns), and each
+output and MIDI port room.yaml names, probed on this machine now.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from setandsetting.core.plan import build_plan
+from setandsetting.core.timeline import playlist_fit, playlist_length
+from setandsetting.room.folder import RoomFolder
+
+
+def _devices(folder: RoomFolder) -> dict[str, Any]:
+    """The outputs and ports room.yaml names, each with whether this machine has it now."""
+    from setandsetting.backends.probe import audio_findings, probe
+
+    room = folder.room()
+    audio = audio_findings(room.audio, probe())
+    midi: dict[str, Any] = {"outputs": [], "inputs": []}
+    try:
+        import rtmidi
+
+        from setandsetting.backends.midi import list_ports
+
+        midi["outputs"] = list_ports(rtmidi.MidiOut, None)
+        midi["inputs"] = list_ports(rtmidi.MidiIn, None)
+    except Exception as err:  # no MIDI system: say so, the session runs without cues
+        midi["error"] = str(err)
+    midi["wanted"] = {"outputs": dict(room.midi.outputs), "inputs": sorted(room.midi.inputs)}
+    from setandsetting.backends.midi import match_port
+
+    midi["found"] = {
+        "outputs": {n: match_port(midi["outputs"], p) for n, p in room.midi.outputs.items()},
+        "inputs": {
+            n: match_port(midi["inputs"], spec.port) for n, spec in room.midi.inputs.items()
+        },
+    }
+    return {"audio": audio, "midi": midi}
+
+
+def preflight(folder: RoomFolder, patient: str, profile: str) -> dict[str, Any]:
+    """The Start page's check before a session: the plan, each slot's fit, the devices."""
+    compiled = folder.compile(folder.profile_path(profile), patient)
+    timeline = compiled.timeline
+    plan = build_plan(timeline)
+    slots = []
+    for phase in timeline.phases:
+        if phase.slot is None:
+            continue
+        source = folder.slot_source(patient, phase.slot)
+        slots.append(
+            {
+                "phase": phase.id,
+                "slot": phase.slot,
+                "source": None if source.source is None else str(source.source),
+                "owner": source.owner,
+                "tracks": len(phase.tracks),
+                "playable_s": round(playlist_length(phase.tracks, timeline.crossfade), 3),
+                "phase_s": phase.duration,
+                "fit": playlist_fit(phase.tracks, phase.duration, timeline.crossfade),
+            }
+        )
+    return {
+        "plan": plan,
+        "warnings": plan.get("warnings", []),
+        "slots": slots,
+        "devices": _devices(folder),
+    }

@@ -1,0 +1,34 @@
+"""The preflight's fit is the compiler's: the Start page never says "fits" where `plan` warns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from setandsetting.room.folder import RoomFolder
+from setandsetting.room.preflight import preflight
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_each_slot_fit_is_what_plan_warns(folder: RoomFolder) -> None:
+    found = preflight(folder, "P-0042", "short")
+    assert [(s["phase"], s["playable_s"], s["fit"]) for s in found["slots"]] == [
+        ("settle", 14.0, "shorter"),  # two 8 s tracks crossfading for 2 s
+        ("deep", 14.0, "shorter"),
+    ]
+    warned = {w.split(":")[0].removeprefix("phase ") for w in found["warnings"] if "lasts" in w}
+    assert warned == {"settle", "deep"}
+
+
+@pytest.mark.parametrize("profile", sorted(p.stem for p in (REPO / "profiles").glob("*.yaml")))
+def test_the_repository_room_agrees_with_its_plan(profile: str) -> None:
+    found = preflight(RoomFolder(REPO), "P-0042", profile)
+    for slot in found["slots"]:
+        about = f"phase {slot['phase']}: playlist lasts"
+        warns = [w for w in found["warnings"] if w.startswith(about)]
+        if slot["fit"] in ("fits", "silent"):
+            assert warns == [], (slot, warns)
+        else:
+            assert len(warns) == 1 and slot["fit"] in warns[0], (slot, warns)
