@@ -1,6 +1,9 @@
 """The session moving through its moments without controls, with exact expectations."""
 
+import pytest
+
 from setandsetting.core import session
+from setandsetting.core.session.transitions import Run
 from tests.core.session.three_phases import PROFILE, SLOTS, run_to
 from tests.support.timelines import of_type, timeline
 
@@ -115,3 +118,15 @@ def test_opening_chimes_are_what_the_next_phase_sounds_as_it_opens():
     state, _ = run_to(state, 60.0)
     assert session.opening_chimes(state) == frozenset()  # c opens with none at 180
     assert session.phase_end(state) == 180.0
+
+
+def test_the_session_emitter_refuses_an_event_type_outside_the_vocabulary():
+    state, _ = session.start(timeline(PROFILE, SLOTS))
+    run = Run(state)
+    with pytest.raises(ValueError, match="unknown event type 'phase_begun'"):
+        run.emit("phase_begun", 1.0, phase="a")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown track_ended reason 'faded'"):
+        run.emit("track_ended", 1.0, reason="faded")
+    assert run.events == []
+    run.emit("note", 1.0, text="calm")
+    assert [(e.type, e.t, e.data) for e in run.events] == [("note", 1.0, {"text": "calm"})]
