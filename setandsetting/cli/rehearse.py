@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from setandsetting.cli.common import CommandError, compiled, room_of
 from setandsetting.core.controls import parse_timed_control
 from setandsetting.core.events import Event, describe
-from setandsetting.core.plan import build_plan
+from setandsetting.core.plan import OPEN_HORIZON_S, build_plan
 from setandsetting.core.status import status_line
 from setandsetting.core.units import format_clock, parse_duration
-from setandsetting.engine.rehearsal import OPEN_FOR_S, rehearse
+from setandsetting.engine.rehearsal import rehearse
 from setandsetting.journal.store import Journal, JournalError
 from setandsetting.room.folder import Compiled
 
@@ -40,7 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--open-for",
         default=None,
         metavar="DUR",
-        help=f"how long an open last phase runs (default {int(OPEN_FOR_S // 60)}m)",
+        help=(
+            f"how long an open last phase runs at least (default {int(OPEN_HORIZON_S // 60)}m; "
+            "longer to reach its floor and last check-in)"
+        ),
     )
     p.add_argument("--seed", type=int, default=None, help="shuffle seed (default: stable)")
     p.add_argument(
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--speed: must be 0 (instant) or a positive factor")
     try:
         controls = [parse_timed_control(text) for text in args.control]
-        open_for = parse_duration(args.open_for) if args.open_for else OPEN_FOR_S
+        open_for = parse_duration(args.open_for) if args.open_for else OPEN_HORIZON_S
     except ValueError as err:
         raise CommandError(f"--control: {err}") from None
     started = _start_of(args.start)

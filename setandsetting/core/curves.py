@@ -1,7 +1,7 @@
 """Pure level curves: shapes f(u) on [0, 1] and phase envelopes level(tau).
 
 Kept apart from dB math (units.py), as in Linux Show Player's fade functions. Time here is
-phase-local and already warped by the session (see session.py); nothing here reads a clock.
+phase-local and already warped by the session (session/levels.py); nothing here reads a clock.
 """
 
 from __future__ import annotations

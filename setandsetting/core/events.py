@@ -1,54 +1,91 @@
 """The one event vocabulary shared by the journal, `rehearse --json` and the API.
 
 Every event has `type` and `t` (session seconds). `wall` (UTC ISO 8601) is added by the
-shell that knows the wall clock at t=0, so the core stays free of clocks.
+shell that knows the wall clock at t=0, so the core stays free of clocks. The types, with
+the fields each carries beside `type`, `t` and `wall`:
+
+- `session_started` (`profile`, `patient`), `session_ended` (`reason`: completed |
+  stopped | interrupted), `session_resumed` (`gap_s`: how long the program was down)
+- `phase_started` (`phase`, `planned_t`), `phase_extended` (`phase`, `by_s`,
+  `new_end_t`), `phase_advanced` (`phase`, `planned_end_t`: moved on before it)
+- `track_started` (`path`, `title`, `offset`, `end`, `phase`, `voice`, `level`),
+  `track_ended` (`path`, `title`, `phase`, `voice`, `reason`: one of TrackEndReason)
+- `level_changed` (`nudge_pct`, `level`, `shown`: a manual change)
+- `checkin_due` (`id`, `kind`, `message`, `audience`, `sound`, `level`, `ack`, `phase`),
+  `checkin_acknowledged` (`id`, `kind`, `latency_s`), `checkin_escalated` (`id`, `kind`,
+  `count`, `audience`, `sound`, `level`, `phase`), `checkin_missed` (`id`, `kind`, `phase`)
+- `cue_sent` (`id`, `phase`, `kind`, `target`, `payload`)
+- `music_held`, `music_resumed` (`after`: held | quiet), `quiet`
+- `note` (`text`)
+- `control` (`action`, and `value`, `absolute`, `voice`, `message` when set: a control as
+  the engine received it, so a resumed session replays it), `control_refused`
+  (`action`, `reason`)
+- `error` (`source`, `message`, sometimes `path`), `device_back` (`source`, `message`: a
+  lost device is an `error`, its return this)
+
+An Event refuses a type outside EventType, and a `track_ended` whose reason is outside
+TrackEndReason, when it is made: a misspelt type fails where it is emitted, not in a
+review months later.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
-EVENT_TYPES = frozenset(
-    {
-        "session_started",
-        "phase_started",
-        "phase_extended",
-        "phase_advanced",
-        "track_started",
-        "track_ended",
-        "level_changed",
-        "checkin_due",
-        "checkin_acknowledged",
-        "checkin_escalated",
-        "checkin_missed",
-        "cue_sent",
-        "music_held",
-        "music_resumed",
-        "quiet",
-        "note",
-        "error",
-        "session_resumed",
-        "session_ended",
-        "control_refused",
-        "control",
-        "device_back",
-    }
-)
+EventType = Literal[
+    "session_started",
+    "phase_started",
+    "phase_extended",
+    "phase_advanced",
+    "track_started",
+    "track_ended",
+    "level_changed",
+    "checkin_due",
+    "checkin_acknowledged",
+    "checkin_escalated",
+    "checkin_missed",
+    "cue_sent",
+    "music_held",
+    "music_resumed",
+    "quiet",
+    "note",
+    "error",
+    "session_resumed",
+    "session_ended",
+    "control_refused",
+    "control",
+    "device_back",
+]
+EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
 
-TRACK_END_REASONS = frozenset(
-    {"finished", "skipped", "phase_end", "error", "quiet", "held", "stopped", "interrupted"}
-)
+# Why a track stopped sounding: it played out, was skipped, its phase ended, it failed,
+# quiet or hold faded it, the session was stopped, or the program died under it.
+TrackEndReason = Literal[
+    "finished", "skipped", "phase_end", "error", "quiet", "held", "stopped", "interrupted"
+]
+TRACK_END_REASONS: frozenset[str] = frozenset(get_args(TrackEndReason))
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
     """One thing that happened at session time `t`; `data` holds the type's own fields."""
 
-    type: str
+    type: EventType
     t: float
     data: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.type not in EVENT_TYPES:
+            raise ValueError(
+                f"unknown event type {self.type!r}: not in the vocabulary (core/events.py)"
+            )
+        if self.type == "track_ended" and self.data.get("reason") not in TRACK_END_REASONS:
+            raise ValueError(
+                f"unknown track_ended reason {self.data.get('reason')!r}: "
+                f"one of {', '.join(sorted(TRACK_END_REASONS))}"
+            )
 
     def to_dict(self, started_wall: datetime | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type, "t": round(self.t, 3)}

@@ -1,7 +1,8 @@
 """The compiled plan (`plan --json`): the session run by the state machine with no controls.
 
 Deriving the plan from the same machine that runs the session means the two cannot
-disagree. An open phase is followed for `open_horizon` seconds, then the plan stops.
+disagree. An open phase is followed until `open_until`, then stopped as a clinician
+would; a rehearsal stops it at the same moment, so `plan` and `rehearse` end together.
 """
 
 from __future__ import annotations
@@ -11,9 +12,30 @@ from typing import Any
 from setandsetting.core import session
 from setandsetting.core.controls import Control
 from setandsetting.core.events import Event
+from setandsetting.core.session import State
 from setandsetting.core.timeline import Timeline
 
-OPEN_HORIZON_S = 3600.0
+OPEN_HORIZON_S = 3600.0  # an open phase is followed at least this long
+
+
+def open_until(state: State, at_least: float = OPEN_HORIZON_S) -> float | None:
+    """When a simulated session stops its open phase: `at_least` after the phase began,
+    or later to reach the phase's floor, each check-in rule's `until` (or last `at`) and
+    each timed cue, so nothing the phase has a time for is hidden; never before now.
+    None while the current phase has an end of its own."""
+    if session.phase_end(state) is not None:
+        return None
+    starts = state.phase_starts
+    reach = [state.t, state.phase_start + at_least]
+    floor = session.earliest_next(state)
+    if floor is not None:
+        reach.append(floor)
+    for rule in state.plan.checkins:
+        last = rule.until if rule.at is None else max(rule.at, default=None)
+        if last is not None and rule.anchor < len(starts):
+            reach.append(starts[rule.anchor] + last)
+    reach += [state.phase_start + c.at for c in state.plan.cues if isinstance(c.at, float)]
+    return max(reach)
 
 
 def simulate(
@@ -21,7 +43,7 @@ def simulate(
     controls: list[tuple[float, Control]] = (),  # type: ignore[assignment]
     open_for: float = OPEN_HORIZON_S,
 ) -> list[Event]:
-    """Run the whole session in simulated time; an open ending is stopped after `open_for`."""
+    """Run the whole session in simulated time; an open phase is stopped at `open_until`."""
     state, events = session.start(timeline, 0.0)
     for t, control in sorted(controls, key=lambda c: c[0]):
         state, more = session.apply(state, control, t)
@@ -30,14 +52,11 @@ def simulate(
             return events
     while not state.ended:
         nxt = session.next_moment(state)
-        end = session.phase_end(state)
-        if end is None:
-            # An open phase: follow it for `open_for`, then stop as a clinician would.
-            limit = max(state.phase_start + open_for, state.t)
-            if nxt is None or nxt > limit:
-                state, more = session.apply(state, Control("stop"), limit)
-                events += more
-                break
+        limit = open_until(state, open_for)
+        if limit is not None and (nxt is None or nxt > limit):
+            state, more = session.apply(state, Control("stop"), limit)
+            events += more
+            break
         if nxt is None:
             break
         state, more = session.advance(state, nxt)

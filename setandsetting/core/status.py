@@ -5,24 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from setandsetting.core import session
-from setandsetting.core.session import State
+from setandsetting.core.session import MomentKind, State
 from setandsetting.core.units import format_clock, format_duration, format_level
 
 
 def next_checkin(state: State) -> tuple[float, str, str] | None:
-    """(time, kind, audience) of the next check-in in the current phase, if any."""
-    end = session.phase_end(state)
-    best: tuple[float, str, str] | None = None
-    for k, rule in enumerate(state.plan.checkins):
-        if rule.anchor >= len(state.phase_starts):
-            continue
-        off = rule.offset(state.checkin_next[k])
-        if off is None:
-            continue
-        at = state.phase_starts[rule.anchor] + off
-        if (end is None or at < end - session.EPS) and (best is None or at < best[0]):
-            best = (at, rule.kind, rule.audience)
-    return best
+    """(time, kind, audience) of the next check-in in the current phase, if any: the
+    session's own next CHECKIN moment, the one the engine will fire."""
+    due = session.first([m for m in session.upcoming(state) if m.kind == MomentKind.CHECKIN])
+    if due is None:
+        return None
+    rule = state.plan.checkins[due.what]
+    return due.at, rule.kind, rule.audience
 
 
 def snapshot(state: State, t: float) -> dict[str, Any]:

@@ -14,11 +14,11 @@ from setandsetting.backends.recording import RecordingChimes, RecordingCues, Rec
 from setandsetting.core import session
 from setandsetting.core.controls import Control
 from setandsetting.core.events import Event
+from setandsetting.core.plan import OPEN_HORIZON_S, open_until
 from setandsetting.core.status import snapshot
 from setandsetting.core.timeline import Timeline
 from setandsetting.engine.conductor import END_FADE_S, Conductor, Devices
 
-OPEN_FOR_S = 1800.0  # an open last phase is rehearsed this long, then stopped
 STATUS_HZ = 10.0
 
 
@@ -35,11 +35,12 @@ def rehearse(
     controls: list[tuple[float, Control]] | None = None,
     *,
     speed: float = 0.0,
-    open_for: float = OPEN_FOR_S,
+    open_for: float = OPEN_HORIZON_S,
     on_event: Callable[[Event], None] | None = None,
     on_status: Callable[[dict], None] | None = None,
 ) -> Rehearsal:
-    """Run the session to its end; controls are applied at their session times."""
+    """Run the session to its end; controls are applied at their session times. An open
+    phase is stopped when `plan` stops it (`open_until`, at least `open_for` long)."""
     now = [0.0]
     result = Rehearsal()
     result.music = RecordingMusic(lambda: now[0])
@@ -72,10 +73,11 @@ def rehearse(
     while conductor.state is not None and not conductor.state.ended:
         state = conductor.state
         candidates = [m for m in (session.next_moment(state),) if m is not None]
+        stop_at = None if queue else open_until(state, open_for)
         if queue:
             candidates.append(queue[0][0])
-        elif session.phase_end(state) is None:
-            candidates.append(max(state.t, state.phase_start + open_for))
+        elif stop_at is not None:
+            candidates.append(stop_at)
         if not candidates:
             break
         t = max(min(candidates), state.t)
@@ -83,7 +85,7 @@ def rehearse(
         now[0] = t
         if queue and queue[0][0] <= t:
             conductor.control(queue.pop(0)[1], t)
-        elif not queue and session.phase_end(state) is None and t >= state.phase_start + open_for:
+        elif stop_at is not None and t >= stop_at:
             conductor.control(Control("stop"), t)
         else:
             conductor.tick(t)

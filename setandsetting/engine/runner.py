@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from setandsetting.backends.base import Report
-from setandsetting.core.events import wall_at
+from setandsetting.core.events import Event
 from setandsetting.core.plan import build_plan
 from setandsetting.core.room import Room
 from setandsetting.engine.conductor import Devices
@@ -156,15 +156,8 @@ class SessionRunner:
 
     def _close_interrupted(self, session_id: str, started: datetime, last: datetime) -> None:
         t = max(0.0, (last - started).total_seconds())
-        self.journal.append(
-            session_id,
-            {
-                "type": "session_ended",
-                "t": round(t, 3),
-                "wall": wall_at(started, t),
-                "reason": "interrupted",
-            },
-        )
+        ended = Event("session_ended", t, {"reason": "interrupted"})
+        self.journal.append(session_id, ended.to_dict(started))
 
     def _launch(
         self, compiled: Compiled, session_id: str, started: datetime, restore: Any

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from setandsetting.core.events import Event
 from setandsetting.core.types import check_patient_id
 
 APPLICATION_ID = 0x53455453  # "SETS": marks a SQLite file as a setandsetting journal
@@ -583,16 +584,14 @@ class BufferedJournal:
             count[session_id] = count.get(session_id, 0) + 1
         notes = []
         for session_id, event in last.items():
-            note: dict[str, Any] = {"type": "error", "t": event["t"]}
-            if "wall" in event:
-                note["wall"] = event["wall"]
-            note["source"] = "journal"
-            note["message"] = (
+            message = (
                 f"the journal could not be written from {self._since} "
                 f"({self._failure}); {count[session_id]} event(s) were kept in memory "
                 "and written late, in order"
             )
-            notes.append((session_id, note))
+            note = Event("error", event["t"], {"source": "journal", "message": message})
+            wall = {"wall": event["wall"]} if "wall" in event else {}
+            notes.append((session_id, note.to_dict() | wall))
         return notes
 
     def close(self) -> None:

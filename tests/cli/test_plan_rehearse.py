@@ -3,11 +3,14 @@
 import json
 import subprocess
 import sys
+from argparse import Namespace
 from pathlib import Path
 
 import pytest
 
 from setandsetting.cli import main
+from setandsetting.cli.common import compiled
+from setandsetting.core.plan import simulate
 
 ROOM = Path(__file__).resolve().parents[2]
 
@@ -128,3 +131,55 @@ def test_rehearse_runs_as_a_process_without_a_traceback():
     )
     assert proc.returncode == 0, proc.stderr
     assert "session ended" in proc.stdout
+
+
+# When each profile's session ends, run without controls: its open last phase followed for
+# the core's open horizon (an hour, or on to its floor and last planned check-in).
+ENDS = {
+    "demo.yaml": 320.0 + 3600.0,
+    "esketamine-intranasal.yaml": 8100.0 + 3600.0,
+    "im-ketamine.yaml": 6300.0 + 3600.0,
+    "iv-infusion.yaml": 4800.0 + 3600.0,
+    "psilocybin-long.yaml": 24300.0 + 3600.0,
+    "sublingual-troche.yaml": 6600.0 + 3600.0,
+}
+
+
+def test_every_profile_is_pinned_below():
+    assert sorted(p.name for p in (ROOM / "profiles").glob("*.yaml")) == sorted(ENDS)
+
+
+@pytest.mark.parametrize("name", sorted(ENDS))
+def test_plan_and_rehearse_of_a_profile_end_at_the_same_time(capsys, name):
+    args = Namespace(room=".", profile=f"profiles/{name}", patient="P-0042", seed=None)
+    planned = simulate(compiled(args).timeline)[-1]
+    assert main(["rehearse", f"profiles/{name}", "--patient", "P-0042", "--json"]) == 0
+    rehearsed = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (planned.type, planned.t, planned.data) == (
+        "session_ended",
+        ENDS[name],
+        {"reason": "stopped"},
+    )
+    assert (rehearsed["type"], rehearsed["t"], rehearsed["reason"]) == (
+        "session_ended",
+        ENDS[name],
+        "stopped",
+    )
+
+
+def test_plan_of_esketamine_lists_every_spo2_check(capsys):
+    """Observation's check every 15 min (sedation, dissociation, SpO2) from 1:45:00: the
+    one at 2:00:00 (the next would fall at the phase's end, 2:15:00, its floor)."""
+    profile = "profiles/esketamine-intranasal.yaml"
+    assert main(["plan", profile, "--patient", "P-0042", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert [(c["at_s"], c["phase"], c["kind"]) for c in plan["checkins"]] == [
+        (600.0, "arrival", "bp"),
+        (900.0, "dosing", "device"),
+        (1200.0, "dosing", "device"),
+        (1500.0, "dosing", "device"),
+        (3300.0, "peak", "bp"),
+        (7200.0, "observation", "verbal"),
+        (8100.0, "discharge", "vitals"),
+    ]
+    assert [c["at_s"] for c in plan["checkins"] if "SpO2" in c["message"]] == [7200.0]

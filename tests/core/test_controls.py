@@ -1,0 +1,125 @@
+"""Controls in their text form: what each parses to, and each refusal's exact words."""
+
+import pytest
+
+from setandsetting.core.controls import USER_ACTIONS, Control, parse_control, parse_timed_control
+
+ONE_OF = "one of extend, next, pause, resume, skip, level, quiet, ack, note, stop"
+
+
+@pytest.mark.parametrize(
+    ("text", "control"),
+    [
+        ("extend 10m", Control("extend", 600.0)),
+        ("  extend 1h 5m ", Control("extend", 3900.0)),
+        ("next", Control("next")),
+        ("pause", Control("pause")),
+        ("resume", Control("resume")),
+        ("skip", Control("skip")),
+        ("quiet", Control("quiet")),
+        ("stop", Control("stop")),
+        ("level +5%", Control("level", 5.0)),
+        ("level - 10", Control("level", -10.0)),
+        ("level 40%", Control("level", 0.4, absolute=True)),
+        ("level -20dB", Control("level", pytest.approx(0.1 ** (20 / 60)), absolute=True)),
+        ("ack", Control("ack")),
+        ("ack b.0.1", Control("ack", "b.0.1")),
+        ("note  calm, eyes open  ", Control("note", "calm, eyes open")),
+        # the aliases, and any case
+        ("HOLD", Control("pause")),
+        ("advance", Control("next")),
+        ("Acknowledge b.0.1", Control("ack", "b.0.1")),
+    ],
+)
+def test_parse_control(text, control):
+    assert parse_control(text) == control
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "an action is expected, e.g. extend 10m, next, ack, quiet"),
+        ("jump", f"unknown action 'jump' ({ONE_OF})"),
+        ("nxt", "unknown action 'nxt' (did you mean 'next'?)"),
+        ("extend", "extend needs a duration, e.g. extend 10m"),
+        (
+            "extend soon",
+            "'soon' is not a duration; write e.g. 90s, 15m, 1h20m, 1h 20m 5s or 1:20:00",
+        ),
+        ("level", "level needs a change or a level, e.g. level +5%, level -10%, level 40%"),
+        ("level loud", "'loud' is not a level; write e.g. 40% or -18dB"),
+        ("note", "a note needs some text"),
+        ("next now", "next takes no argument"),
+        ("stop please", "stop takes no argument"),
+    ],
+)
+def test_parse_control_refuses_with_a_clear_message(text, message):
+    with pytest.raises(ValueError) as caught:
+        parse_control(text)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("20m:extend 10m", (1200.0, Control("extend", 600.0))),
+        ("31m:ack", (1860.0, Control("ack"))),
+        ("90:ack", (90.0, Control("ack"))),
+        ("1:20:next", (80.0, Control("next"))),  # m:ss
+        ("1:20:00:next", (4800.0, Control("next"))),  # h:mm:ss
+        ("1:20:00:note at 1:30 calm", (4800.0, Control("note", "at 1:30 calm"))),
+    ],
+)
+def test_parse_timed_control(text, expected):
+    assert parse_timed_control(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("next", "'next': write TIME:ACTION, e.g. 20m:extend 10m or 31m:ack"),
+        ("5m:", "'5m:': write TIME:ACTION, e.g. 20m:extend 10m or 31m:ack"),
+        (
+            "soon:next",
+            "'soon:next': 'soon' is not a duration; write e.g. 90s, 15m, 1h20m, 1h 20m 5s "
+            "or 1:20:00",
+        ),
+        ("5m:jump", f"'5m:jump': unknown action 'jump' ({ONE_OF})"),
+    ],
+)
+def test_parse_timed_control_refuses_with_the_text_it_was_given(text, message):
+    with pytest.raises(ValueError) as caught:
+        parse_timed_control(text)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("control", "text"),
+    [
+        (Control("extend", 600.0), "extend 10m"),
+        (Control("level", 5.0), "level +5%"),
+        (Control("level", -10.0), "level -10%"),
+        (Control("level", 0.4, absolute=True), "level 40%"),
+        (Control("note", "calm"), "note calm"),
+        (Control("ack"), "ack"),
+        (Control("ack", "b.0.1"), "ack b.0.1"),
+        (Control("stop"), "stop"),
+    ],
+)
+def test_describe_gives_the_text_form_back(control, text):
+    assert control.describe() == text
+    assert parse_control(text) == control
+
+
+def test_an_ack_with_an_empty_id_reads_as_a_plain_ack():
+    assert Control("ack", "").describe() == "ack"
+
+
+def test_every_user_action_parses_from_its_own_name_or_says_what_it_needs():
+    needs = {"extend", "level", "note"}
+    for action in USER_ACTIONS:
+        if action in needs:
+            with pytest.raises(ValueError, match=action):
+                parse_control(action)
+        else:
+            assert parse_control(action) == Control(action)

@@ -1,0 +1,100 @@
+"""The clinician's glance at t: the snapshot and its one-line form, exactly."""
+
+import pytest
+
+from setandsetting.core import session
+from setandsetting.core.controls import Control
+from setandsetting.core.status import next_checkin, snapshot, status_line
+from tests.core.session.three_phases import PROFILE, SLOTS, run_to
+from tests.support.timelines import of_type, timeline
+
+
+def test_the_next_checkin_is_the_one_the_session_fires_next():
+    state, _ = session.start(timeline(PROFILE, SLOTS))
+    assert next_checkin(state) is None  # a has no check-ins; b's fall in b
+    state, _ = run_to(state, 65.0)
+    assert next_checkin(state) == (90.0, "vitals", "staff")
+    _, ev = run_to(state, 95.0)
+    due = of_type(ev, "checkin_due")
+    assert [(e.t, e.data["kind"], e.data["audience"]) for e in due] == [(90.0, "vitals", "staff")]
+
+
+def test_a_checkin_at_the_phase_end_is_not_next_and_an_ended_session_has_none():
+    state, _ = session.start(timeline(PROFILE, SLOTS))
+    state, _ = run_to(state, 155.0)
+    assert next_checkin(state) is None  # b.0.5 would fall at 180, as b ends
+    state, _ = session.apply(state, Control("stop"), 156.0)
+    assert next_checkin(state) is None
+
+
+LEVEL_65 = pytest.approx(0.4 + 0.2 * 5 / 120)  # b's curve, 40% to 60% over 120 s, at 5 s
+
+
+def test_snapshot_of_a_running_session():
+    state, _ = session.start(timeline(PROFILE, SLOTS))
+    state, _ = run_to(state, 65.0)
+    assert snapshot(state, 65.0) == {
+        "t": 65.0,
+        "ended": None,
+        "phase": "b",
+        "phase_name": "b",
+        "phase_index": 1,
+        "phases": [
+            {"id": "a", "name": "a", "planned_start": 0.0, "planned_end": 60.0, "start": 0.0},
+            {"id": "b", "name": "b", "planned_start": 60.0, "planned_end": 180.0, "start": 60.0},
+            {"id": "c", "name": "c", "planned_start": 180.0, "planned_end": 240.0, "start": None},
+        ],
+        "phase_started": 60.0,
+        "phase_end": 180.0,
+        "remaining": 115.0,
+        "extendable_left": 60.0,
+        "next_allowed_at": None,
+        "music": "playing",
+        "now_playing": {
+            "voice": 2,
+            "path": "/music/b-0.flac",
+            "title": "b 0",
+            "offset": 5.0,
+            "level": LEVEL_65,
+            "leaving": False,
+        },
+        "level": LEVEL_65,
+        "nudge_pct": 0.0,
+        "max_level": 0.8,
+        "pending": [
+            {
+                "id": "b.0.1",
+                "kind": "vitals",
+                "message": "",
+                "due_t": 60.0,
+                "audience": "staff",
+                "escalations": 0,
+            }
+        ],
+        "next_checkin": {"t": 90.0, "kind": "vitals", "audience": "staff"},
+    }
+
+
+def test_status_line_says_phase_time_left_music_level_and_what_waits():
+    state, _ = session.start(timeline(PROFILE, SLOTS))
+    assert status_line(snapshot(state, 0.0)) == "0:00:00  a (1m left)  a 0  level 40%"
+    state, _ = run_to(state, 65.0)
+    assert status_line(snapshot(state, 65.0)) == (
+        "0:01:05  b (1m55s left)  b 0  level 41%  WAITING: vitals"
+    )
+    state, _ = session.apply(state, Control("ack"), 66.0)
+    assert status_line(snapshot(state, 70.0)) == (
+        "0:01:10  b (1m50s left)  b 0  level 42%  next vitals in 20s"
+    )
+    state, _ = session.apply(state, Control("pause"), 71.0)
+    assert status_line(snapshot(state, 72.0)) == (
+        "0:01:12  b (1m48s left)  music held  level 42%  next vitals in 18s"
+    )
+    state, _ = session.apply(state, Control("stop"), 80.0)
+    assert status_line(snapshot(state, 80.0)) == "0:01:20  session ended (stopped)"
+
+
+def test_status_line_of_an_open_phase_and_of_silence():
+    profile = {"name": "open", "phases": [{"id": "x", "duration": "open", "level": "30%"}]}
+    state, _ = session.start(timeline(profile))
+    assert status_line(snapshot(state, 5.0)) == "0:00:05  x (open)  silence  level 30%"
