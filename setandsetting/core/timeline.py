@@ -160,8 +160,9 @@ def is_avoided(track: TrackInfo, avoid: tuple[str, ...], patient_dir: PurePath |
     """A patient's avoid entry is a path (has a / or an audio suffix) or a title pattern.
 
     A relative path is taken from the patient's folder (as playlist paths are) and from the
-    room folder (as `playlist avoid` and the web UI's library write them); matching either
-    avoids the track, since playing an avoided track is the harm to prevent.
+    room folder (as `playlist avoid` and the web UI's library write them); a bare file name
+    (`drift.flac`) avoids a file of that name in any folder. Matching any of these avoids
+    the track, since playing an avoided track is the harm to prevent.
     """
     track_path = _normalise(track.path)
     for entry in avoid:
@@ -172,6 +173,8 @@ def is_avoided(track: TrackInfo, avoid: tuple[str, ...], patient_dir: PurePath |
             else:
                 candidates = [patient_dir / target, patient_dir.parent.parent / target]
             if any(_normalise(c) == track_path for c in candidates):
+                return True
+            if "/" not in entry and track.path.name.lower() == entry.lower():
                 return True
             continue
         pattern = entry.lower() if any(c in entry for c in "*?[") else f"*{entry.lower()}*"

@@ -42,6 +42,14 @@ def test_a_path_avoids_the_track_at_that_path(entry):
     assert avoided(entry)
 
 
+@pytest.mark.parametrize("entry", ["drift.flac", "Drift.FLAC"])
+def test_a_bare_file_name_avoids_a_file_of_that_name_in_any_folder(entry):
+    assert avoided(entry)
+    assert avoided(entry, TrackInfo(PATIENT_DIR / "own" / "drift.flac", "Own", length=9.0))
+    assert not avoided(entry, TrackInfo(ROOM / "music" / "drift2.flac", "Drift", length=9.0))
+    assert not avoided(entry, TrackInfo(ROOM / "music" / "olddrift.flac", "Old", length=9.0))
+
+
 def test_a_path_from_the_patient_folder_avoids_a_track_kept_there():
     own = TrackInfo(PATIENT_DIR / "songs" / "lullaby.flac", "Lullaby", length=200.0)
     assert avoided("songs/lullaby.flac", own)
