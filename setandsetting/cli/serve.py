@@ -22,6 +22,7 @@ from setandsetting.cli.common import CommandError, room_of
 from setandsetting.core.problems import FormatError
 from setandsetting.core.types import check_patient_id
 from setandsetting.core.units import format_duration
+from setandsetting.room.errors import RoomError
 
 if TYPE_CHECKING:
     import uvicorn
@@ -49,7 +50,7 @@ def _profile(folder: RoomFolder, name: str) -> Path:
         return path
     try:
         return folder.profile_path(name)
-    except (ValueError, FileNotFoundError) as err:
+    except RoomError as err:
         raise CommandError(f"--start: {err}") from None
 
 

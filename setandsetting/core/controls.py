@@ -24,6 +24,7 @@ USER_ACTIONS = (
     "note",
     "stop",
 )
+NEEDS_VALUE = frozenset({"extend", "level", "note"})  # of USER_ACTIONS: refused without one
 ALIASES = {"hold": "pause", "advance": "next", "acknowledge": "ack"}
 
 

@@ -96,7 +96,10 @@ class SessionRunner:
         return self.engine is not None and self.engine.running
 
     def start(self, profile_path: Path, patient: str) -> Engine:
-        """Compile, journal the plan, start the engine. Raises FormatError, SessionBusy."""
+        """Compile, journal the plan, start the engine.
+
+        Raises FormatError (a broken file), SessionBusy, EditError (a bad patient ID).
+        """
         with self._lock:
             if self.running:
                 raise SessionBusy("a session is already running in this room")

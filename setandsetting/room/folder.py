@@ -4,7 +4,8 @@ This is the shell around the pure timeline compiler: it finds each slot's playli
 (the patient's overrides the default, slot by slot), probes every track's real length and
 hands the compiler plain values. Every path that comes from a request is checked here:
 patient IDs match one strict pattern and slot names are slugs, so nothing outside the room
-is ever reached through them.
+is ever reached through them; a name that does not pass is the room's EditError, one that
+names nothing its NotFound.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from setandsetting.core.profile import Profile
 from setandsetting.core.room import Room
 from setandsetting.core.timeline import SlotSource, Timeline, TrackInfo, compile_timeline
 from setandsetting.core.types import SLUG, check_patient_id
+from setandsetting.room.errors import EditError, NotFound
 from setandsetting.room.normalise import normalised
 
 DEFAULT_OWNER = "default"
@@ -56,16 +58,20 @@ class RoomFolder:
         """A profile named by a request: a file name inside profiles/, nothing else."""
         stem = name.removesuffix(".yaml")
         if not SLUG.fullmatch(stem.lower()) or "/" in name:
-            raise ValueError(f"{name!r} is not a profile name")
+            raise EditError(f"{name!r} is not a profile name")
         path = self.profiles_dir / f"{stem}.yaml"
         if not path.is_file():
-            raise FileNotFoundError(f"no profile {stem!r} in {self.profiles_dir}")
+            raise NotFound(f"no profile {stem!r} in {self.profiles_dir}")
         return path
 
     # ---------------------------------------------------------------- patients
 
     def patient_dir(self, patient_id: str) -> Path:
-        return self.playlists_dir / check_patient_id(patient_id)
+        """The patient's own folder; an ID outside the pattern is an EditError."""
+        try:
+            return self.playlists_dir / check_patient_id(patient_id)
+        except ValueError as err:
+            raise EditError(str(err)) from None
 
     def patients(self) -> list[str]:
         if not self.playlists_dir.is_dir():
@@ -82,8 +88,7 @@ class RoomFolder:
 
     def slot_file(self, patient_id: str | None, slot: str) -> tuple[Path, str] | None:
         """The file that plays for `slot`: the patient's own, else the room default."""
-        if not SLUG.fullmatch(slot):
-            raise ValueError(f"{slot!r} is not a playlist slot name")
+        check_slot(slot)
         owners = [(self.patient_dir(patient_id), "patient")] if patient_id else []
         owners.append((self.playlists_dir / DEFAULT_OWNER, DEFAULT_OWNER))
         for folder, owner in owners:
@@ -108,7 +113,7 @@ class RoomFolder:
 
     def compile(self, profile_path: Path, patient_id: str, *, seed: int | None = None) -> Compiled:
         """Profile + playlists + patient -> Timeline. Raises FormatError on broken files."""
-        check_patient_id(patient_id)
+        patient_dir = self.patient_dir(patient_id)
         profile = load_profile(profile_path)
         room = self.room()
         slots = {
@@ -124,12 +129,19 @@ class RoomFolder:
             slots,
             patient_id=patient_id,
             patient=self.patient(patient_id),
-            patient_dir=self.patient_dir(patient_id),
+            patient_dir=patient_dir,
             on_quiet=tuple(room.on_quiet),
             seed=seed if seed is not None else zlib.crc32(f"{patient_id}:{profile.name}".encode()),
             sound_length=lambda sound: sound_length(sound, base),
         )
         return Compiled(profile, profile_path, timeline)
+
+
+def check_slot(slot: str) -> str:
+    """A slot name from a request: a slug, so it names a file inside a playlist folder."""
+    if not SLUG.fullmatch(slot):
+        raise EditError(f"{slot!r} is not a playlist slot name")
+    return slot
 
 
 def _is_patient(name: str) -> bool:

@@ -20,15 +20,9 @@ from setandsetting.core.loader import M3U_SUFFIXES, load_playlist
 from setandsetting.core.problems import FormatError
 from setandsetting.core.types import SLUG
 from setandsetting.room.errors import EditError, NotFound
-from setandsetting.room.folder import DEFAULT_OWNER, RoomFolder
+from setandsetting.room.folder import DEFAULT_OWNER, RoomFolder, check_slot
 from setandsetting.room.library import library_file
 from setandsetting.room.yamlfile import dump, round_trip_yaml, write_atomic
-
-
-def check_slot(slot: str) -> str:
-    if not SLUG.fullmatch(slot):
-        raise EditError(f"{slot!r} is not a playlist slot name")
-    return slot
 
 
 def _load_as_yaml_playlist(path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from setandsetting.cli import main
+from setandsetting.cli import build_parser, main
+from setandsetting.cli.control import control
+from setandsetting.core.controls import NEEDS_VALUE, USER_ACTIONS
 from tests.support.daemon import free_port, make_api_room
 
 
@@ -108,3 +111,17 @@ def test_no_daemon_is_one_clear_line(tmp_path: Path, capsys) -> None:  # type: i
     err = capsys.readouterr().err
     assert err.startswith(f"the room daemon is not running at {url} (")
     assert err.endswith("start it with `setandsetting serve`\n") and err.count("\n") == 1
+
+
+def test_the_control_commands_are_the_text_forms_actions() -> None:
+    """One list of actions (core/controls.py) for the CLI, the API and `--control`."""
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    controls = {name for name, p in commands.choices.items() if p.get_default("func") is control}
+    assert controls == set(USER_ACTIONS)
+    for action in USER_ACTIONS:
+        if action in NEEDS_VALUE:
+            with pytest.raises(SystemExit):
+                parser.parse_args([action])
+        else:
+            assert parser.parse_args([action]).action == action

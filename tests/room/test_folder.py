@@ -2,6 +2,7 @@
 
 import pytest
 
+from setandsetting.room.errors import EditError, NotFound
 from setandsetting.room.folder import RoomFolder
 from tests.support.audio_analysis import write_tone
 
@@ -41,14 +42,31 @@ def test_patient_playlist_overrides_the_default_slot_by_slot(room):
 
 @pytest.mark.parametrize("bad", ["../etc", "a b", "", "x" * 65, "-lead"])
 def test_patient_ids_outside_the_pattern_are_refused(room, bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(EditError, match="is not a patient ID"):
         RoomFolder(room).patient_dir(bad)
 
 
 @pytest.mark.parametrize("bad", ["../../etc/passwd", "Calm", "a/b"])
 def test_slot_names_outside_the_pattern_are_refused(room, bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(EditError, match="is not a playlist slot name"):
         RoomFolder(room).slot_file("P-1", bad)
+
+
+def test_a_profile_is_named_by_its_file_name_inside_profiles(room):
+    folder = RoomFolder(room)
+    assert folder.profile_path("t") == folder.profiles_dir / "t.yaml"
+    assert folder.profile_path("t.yaml") == folder.profiles_dir / "t.yaml"
+
+
+@pytest.mark.parametrize("bad", ["../t", "a/b", "", "t b", "-t"])
+def test_a_profile_name_outside_the_pattern_is_an_edit_error(room, bad):
+    with pytest.raises(EditError, match=r"is not a profile name$"):
+        RoomFolder(room).profile_path(bad)
+
+
+def test_a_missing_profile_is_not_found(room):
+    with pytest.raises(NotFound, match=r"^no profile 'gone' in .*profiles$"):
+        RoomFolder(room).profile_path("gone")
 
 
 def test_tracks_are_probed_for_their_real_length(room):

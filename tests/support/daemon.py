@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -115,6 +116,17 @@ def client(app: FastAPI, host: str = "127.0.0.1") -> TestClient:
     c.cookies.set("sas_csrf", "csrf-1")
     c.headers["X-CSRF-Token"] = "csrf-1"
     return c
+
+
+def start_session(api: TestClient) -> dict[str, Any]:
+    """Start the `short` profile for P-0042 through the API; its status."""
+    r = api.post("/api/session", json={"patient": "P-0042", "profile": "short"})
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def send_control(api: TestClient, action: str, value: str | None = None) -> Any:
+    return api.post("/api/control", json={"action": action, "value": value})
 
 
 def free_port() -> int:

@@ -1,0 +1,88 @@
+"""Every failure the HTTP API answers is {"error": "..."}; only a user's error says why.
+
+A user's error is one of the room's, the journal's, the runner's or the API's own exception
+types, each with its status and its one sentence. Anything else — a bare ValueError from
+deep inside included — is a bug: a 500 that says "internal error" and nothing more, with
+the trace in the log, so no internal detail reaches a client dressed as their mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from setandsetting.core.problems import FormatError
+from setandsetting.engine.runner import SessionBusy
+from setandsetting.journal.store import JournalError, UnknownSession
+from setandsetting.room.errors import EditError, NotFound
+
+log = logging.getLogger(__name__)
+
+# The other layers' user errors, by status (a subclass is looked up before its base).
+STATUS: dict[type[Exception], int] = {
+    EditError: 400,
+    NotFound: 404,
+    SessionBusy: 409,
+    UnknownSession: 404,
+    JournalError: 503,
+}
+
+
+class ApiError(Exception):
+    """A request the API refuses: status and one clear sentence (plus extra JSON fields)."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+
+def reply(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+async def _api_error(_: Request, err: ApiError) -> JSONResponse:
+    return reply(err.status, err.message, **err.extra)
+
+
+async def _http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
+    return reply(err.status_code, str(err.detail))
+
+
+async def _invalid(_: Request, err: RequestValidationError) -> JSONResponse:
+    first = err.errors()[0] if err.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    return reply(400, f"{where}: {first.get('msg', 'invalid request')}".strip(": "))
+
+
+async def _broken_file(_: Request, err: FormatError) -> JSONResponse:
+    problems = [str(p) for p in err.problems]
+    return reply(400, "\n".join(problems), problems=problems)
+
+
+async def _user_error(_: Request, err: Exception) -> JSONResponse:
+    status = next(STATUS[kind] for kind in type(err).__mro__ if kind in STATUS)
+    return reply(status, str(err) or HTTPStatus(status).phrase.lower())
+
+
+async def _internal(request: Request, err: Exception) -> JSONResponse:
+    log.error("internal error on %s %s", request.method, request.url.path, exc_info=err)
+    return reply(500, "internal error")
+
+
+def install(app: FastAPI) -> None:
+    """The app's exception handlers: the known types with their status, the rest a 500."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(FormatError, _broken_file)
+    for kind in STATUS:
+        app.add_exception_handler(kind, _user_error)
+    app.add_exception_handler(Exception, _internal)

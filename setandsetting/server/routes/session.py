@@ -1,0 +1,128 @@
+"""The session: status, profiles, patients, the preflight, start, controls and the SSE stream.
+
+Starting a session and applying a control block (compiling, the engine's answer), so those
+routes are plain `def` and run in FastAPI's thread pool; the SSE stream is async.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from setandsetting.core.controls import NEEDS_VALUE, USER_ACTIONS, parse_control
+from setandsetting.core.loader import load_profile
+from setandsetting.core.problems import FormatError
+from setandsetting.engine.engine import EngineClosed
+from setandsetting.engine.runner import SessionRunner
+from setandsetting.room.preflight import preflight
+from setandsetting.server import events as sse_events
+from setandsetting.server.deps import Folder, Hub, JsonBody, Runner, checked_patient
+from setandsetting.server.errors import ApiError
+
+router = APIRouter(prefix="/api")
+
+
+def status_of(runner: SessionRunner) -> dict[str, Any]:
+    """/api/status: the engine's snapshot plus who and what; {"running": false} otherwise."""
+    engine, compiled = runner.engine, runner.compiled
+    if engine is None or not engine.running or compiled is None:
+        return {"running": False}
+    snap = engine.snapshot()
+    return {
+        "running": not snap.get("ended"),  # a stopped session is fading out: not steerable
+        "session_id": runner.session_id,
+        "patient": compiled.timeline.patient,
+        "profile": compiled.profile_path.stem,
+        **snap,
+    }
+
+
+def _profile_summary(path: Path) -> dict[str, Any]:
+    try:
+        profile = load_profile(path)
+    except FormatError as err:
+        return {"name": path.stem, "error": str(err.problems[0])}
+    return {
+        "name": path.stem,
+        "title": profile.name,
+        "route": profile.route,
+        "phases": [
+            {
+                "id": p.id,
+                "name": p.name or p.id,
+                "duration_s": None if p.duration == "open" else p.duration,
+            }
+            for p in profile.phases
+        ],
+    }
+
+
+@router.get("/status")
+def get_status(runner: Runner) -> dict[str, Any]:
+    return status_of(runner)
+
+
+@router.get("/profiles")
+def get_profiles(folder: Folder) -> list[dict[str, Any]]:
+    return [_profile_summary(path) for path in folder.profiles()]
+
+
+@router.get("/patients")
+def get_patients(folder: Folder) -> list[str]:
+    return folder.patients()
+
+
+@router.get("/preflight")
+def get_preflight(folder: Folder, patient: str, profile: str) -> dict[str, Any]:
+    return preflight(folder, checked_patient(patient), profile)
+
+
+@router.post("/session", status_code=201)
+def post_session(folder: Folder, runner: Runner, body: JsonBody) -> dict[str, Any]:
+    patient, profile = body.get("patient"), body.get("profile")
+    if not isinstance(patient, str) or not isinstance(profile, str):
+        raise ApiError(400, "give a patient and a profile")
+    path = folder.profile_path(profile)
+    runner.start(path, checked_patient(patient))
+    return status_of(runner)
+
+
+@router.post("/control")
+def post_control(runner: Runner, body: JsonBody) -> dict[str, Any]:
+    action, value = body.get("action"), body.get("value")
+    if action not in USER_ACTIONS:
+        raise ApiError(400, f"unknown action {action!r}; one of {', '.join(sorted(USER_ACTIONS))}")
+    if value is not None and not isinstance(value, str | int | float):
+        raise ApiError(400, "value must be text")
+    text = action if value in (None, "") else f"{action} {value}"
+    if action in NEEDS_VALUE and value in (None, ""):
+        raise ApiError(400, f"{action} needs a value")
+    try:
+        control = parse_control(text)
+    except ValueError as err:
+        raise ApiError(400, str(err)) from None
+    engine = runner.engine
+    if engine is None or not engine.running:
+        raise ApiError(409, "no session is running")
+    try:
+        result = engine.submit(control)
+    except EngineClosed:
+        raise ApiError(409, "no session is running") from None
+    except TimeoutError:
+        raise ApiError(503, "the engine did not answer in time; the control may apply") from None
+    refused = [e for e in result if e.get("type") == "control_refused"]
+    if refused:
+        raise ApiError(409, str(refused[0].get("reason", "refused")), events=result)
+    return {"events": result}
+
+
+@router.get("/events")
+async def get_events(hub: Hub) -> StreamingResponse:
+    return StreamingResponse(
+        sse_events.stream(hub),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

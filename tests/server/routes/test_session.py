@@ -1,0 +1,204 @@
+"""/api/status, profiles, patients, preflight, session start and controls, against a real
+engine (recording music and chimes) and a real room folder."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from setandsetting.core.controls import NEEDS_VALUE, USER_ACTIONS, parse_control
+from tests.support.daemon import Daemon, send_control, start_session
+
+
+def _types(response: Any) -> list[str]:
+    return [e["type"] for e in response.json()["events"]]
+
+
+def _wait(predicate: Any, timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def test_status_without_a_session(api: TestClient) -> None:
+    assert api.get("/api/status").json() == {"running": False}
+
+
+def test_profiles_and_patients(api: TestClient) -> None:
+    profiles = {p["name"]: p for p in api.get("/api/profiles").json()}
+    assert profiles["short"] == {
+        "name": "short",
+        "title": "Short",
+        "route": "other",
+        "phases": [
+            {"id": "settle", "name": "Settle", "duration_s": 20.0},
+            {"id": "deep", "name": "Deep", "duration_s": 120.0},
+        ],
+    }
+    assert profiles["broken"]["error"].endswith(
+        "broken.yaml:4:15: phases[0].duration: 'soon' is not a duration; "
+        "write e.g. 90s, 15m, 1h20m, 1h 20m 5s or 1:20:00"
+    )
+    assert api.get("/api/patients").json() == ["P-0042"]
+
+
+def test_preflight_shows_each_slot_and_its_fit(api: TestClient) -> None:
+    r = api.get("/api/preflight", params={"patient": "P-0042", "profile": "short"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [
+        (s["phase"], s["owner"], s["tracks"], s["playable_s"], s["fit"]) for s in body["slots"]
+    ] == [  # two 8 s tracks crossfading for 2 s play 14 s: the compiler's count
+        ("settle", "patient", 2, 14.0, "shorter"),
+        ("deep", "patient", 2, 14.0, "shorter"),
+    ]
+    assert [p["id"] for p in body["plan"]["phases"]] == ["settle", "deep"]
+    assert set(body["devices"]) == {"audio", "midi"}
+    # Probed, not echoed: each output room.yaml names, with whether it is here now.
+    outputs = body["devices"]["audio"]["outputs"]
+    assert set(outputs) == {"music_output", "patient_chimes"}
+    assert all(set(o) == {"wanted", "found"} for o in outputs.values())
+
+
+# ---------------------------------------------------------------- session and controls
+
+
+def test_start_then_a_second_start_is_refused(api: TestClient) -> None:
+    status = start_session(api)
+    assert status["running"] is True
+    assert (status["patient"], status["profile"], status["phase"]) == ("P-0042", "short", "settle")
+    r = api.post("/api/session", json={"patient": "P-0042", "profile": "short"})
+    assert r.status_code == 409
+    assert r.json() == {"error": "a session is already running in this room"}
+
+
+def test_a_broken_profile_is_a_400_with_file_line_col(api: TestClient) -> None:
+    r = api.post("/api/session", json={"patient": "P-0042", "profile": "broken"})
+    assert r.status_code == 400
+    assert r.json()["problems"] == [r.json()["error"]]
+    assert "broken.yaml:4:15: phases[0].duration:" in r.json()["error"]
+    assert api.get("/api/status").json() == {"running": False}
+
+
+def test_every_control_is_applied_by_the_engine(api: TestClient, room: Daemon) -> None:
+    start_session(api)
+    r = send_control(api, "level", "+5%")
+    assert r.status_code == 200 and "level_changed" in _types(r)
+    changed = [e for e in r.json()["events"] if e["type"] == "level_changed"]
+    assert changed[0]["nudge_pct"] == 5.0
+    r = send_control(api, "note", "calm, eyes closed")
+    assert [e["text"] for e in r.json()["events"] if e["type"] == "note"] == ["calm, eyes closed"]
+    assert "music_held" in _types(send_control(api, "pause"))
+    assert "music_resumed" in _types(send_control(api, "resume"))
+    playing = api.get("/api/status").json()["now_playing"]["title"]
+    r = send_control(api, "skip")
+    assert "track_started" in _types(r)
+    assert api.get("/api/status").json()["now_playing"]["title"] != playing
+    pending = _wait(lambda: api.get("/api/status").json()["pending"])
+    r = send_control(api, "ack", pending[0]["id"])
+    assert r.status_code == 200 and "checkin_acknowledged" in _types(r)
+    r = send_control(api, "extend", "10s")  # settle is not extendable: refused, said why
+    assert r.status_code == 409
+    assert r.json()["error"] == "settle is not extendable"
+    assert _types(r)[-1] == "control_refused"
+    assert "phase_advanced" in _types(send_control(api, "next"))
+    r = send_control(api, "extend", "10s")
+    assert r.status_code == 200 and "phase_extended" in _types(r)
+    assert "quiet" in _types(send_control(api, "quiet"))
+    assert "session_ended" in _types(send_control(api, "stop"))
+    assert api.get("/api/status").json()["running"] is False
+    journaled = room.runner.journal.events(room.runner.session_id)
+    actions = [e["action"] for e in journaled if e["type"] == "control"]
+    assert actions == [
+        "level", "note", "pause", "resume", "skip", "ack", "extend", "next", "extend", "quiet",
+        "stop",
+    ]  # fmt: skip
+
+
+def test_a_control_without_a_session_is_a_409(api: TestClient) -> None:
+    r = send_control(api, "extend", "5m")
+    assert r.status_code == 409
+    assert r.json() == {"error": "no session is running"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"action": "dance"}, "unknown action 'dance'"),
+        ({"action": "extend"}, "extend needs a value"),
+        ({"action": "level", "value": "loud"}, "level"),
+        ({"action": "extend", "value": ["5m"]}, "value must be text"),
+    ],
+)
+def test_bad_controls_are_400(api: TestClient, body: dict[str, Any], message: str) -> None:
+    r = api.post("/api/control", json=body)
+    assert r.status_code == 400
+    assert message in r.json()["error"]
+
+
+def test_the_api_takes_the_actions_of_the_text_form_and_asks_a_value_where_it_does(
+    api: TestClient,
+) -> None:
+    """One list of actions (core/controls.py) for the API, the CLI and `--control`."""
+    for action in USER_ACTIONS:
+        r = send_control(api, action)
+        if action in NEEDS_VALUE:
+            assert (r.status_code, r.json()) == (400, {"error": f"{action} needs a value"})
+            with pytest.raises(ValueError, match="needs"):
+                parse_control(action)
+        else:  # a well-formed control: refused only because no session runs
+            assert (r.status_code, r.json()) == (409, {"error": "no session is running"})
+            assert parse_control(action).action == action
+    for action in ("dance", ["pause"], None):
+        r = api.post("/api/control", json={"action": action})
+        assert (r.status_code, r.json()) == (
+            400,
+            {"error": f"unknown action {action!r}; one of {', '.join(sorted(USER_ACTIONS))}"},
+        )
+
+
+def test_a_body_that_is_not_json_is_a_400(api: TestClient) -> None:
+    r = api.post("/api/control", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert set(r.json()) == {"error"}
+
+
+# ---------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize("patient", ["../x", "a b", "", "-x", "x" * 65, "P/0042"])
+def test_invalid_patient_ids_are_refused(api: TestClient, patient: str) -> None:
+    r = api.post("/api/session", json={"patient": patient, "profile": "short"})
+    assert r.status_code == 400
+    r = api.get("/api/preflight", params={"patient": patient, "profile": "short"})
+    assert r.status_code == 400
+    assert "is not a patient ID" in r.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("profile", "status", "message"),
+    [
+        ("../short", 400, "'../short' is not a profile name"),
+        ("Short story", 400, "'Short story' is not a profile name"),
+        ("gone", 404, "no profile 'gone' in {profiles}"),
+    ],
+)
+def test_a_bad_profile_name_is_a_400_and_a_missing_profile_a_404(
+    api: TestClient, room: Daemon, profile: str, status: int, message: str
+) -> None:
+    expected = {"error": message.format(profiles=room.folder.profiles_dir)}
+    r = api.post("/api/session", json={"patient": "P-0042", "profile": profile})
+    assert (r.status_code, r.json()) == (status, expected)
+    r = api.get("/api/preflight", params={"patient": "P-0042", "profile": profile})
+    assert (r.status_code, r.json()) == (status, expected)
+    assert api.get("/api/status").json() == {"running": False}
