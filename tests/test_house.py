@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -34,3 +35,20 @@ def test_the_readme_lists_exactly_the_event_vocabulary() -> None:
     )
     assert set(re.findall(r"`(\w+)`", types_part)) == set(EVENT_TYPES)
     assert set(re.findall(r"`(\w+)`", reasons_part)) == set(TRACK_END_REASONS)
+
+
+def test_each_folder_imports_only_itself_and_the_folders_above_it() -> None:
+    order = re.findall(r"^\| `(\w+)/` \|", _section("## Architecture"), re.MULTILINE)
+    upward = []
+    for index, folder in enumerate(order):
+        allowed = set(order[: index + 1])
+        for path in sorted((REPO / "setandsetting" / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                for name in names:
+                    parts = [*name.split("."), ""]
+                    if parts[0] == "setandsetting" and parts[1] in set(order) - allowed:
+                        upward.append(f"{path.relative_to(REPO)} imports {name}")
+    assert upward == []
