@@ -1,14 +1,18 @@
 """Controls a clinician (or a device) applies to a running session, and their text form.
 
-The text form is shared by `rehearse --control T:ACTION`, the CLI and the MIDI map:
-`extend 10m`, `next`, `pause`, `resume`, `skip`, `level +5%`, `level 40%`, `quiet`,
-`ack [ID]`, `note TEXT`, `stop`.
+The text form is shared by `rehearse --control T:ACTION`, the CLI, the API and the MIDI
+map: `extend 10m`, `next`, `pause`, `resume`, `skip`, `level -2dB`, `level +5%`,
+`level 40%`, `quiet`, `ack [ID]`, `note TEXT`, `stop`.
+
+A level with a sign is a change (`-6dB`, `+3dB`, `-5%`), one without a sign is where to
+set it (`40%`); a number without a unit is refused, since `level 5` could mean either.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from setandsetting.core.units import parse_duration, parse_level
 
@@ -26,15 +30,22 @@ USER_ACTIONS = (
 )
 NEEDS_VALUE = frozenset({"extend", "level", "note"})  # of USER_ACTIONS: refused without one
 ALIASES = {"hold": "pause", "advance": "next", "acknowledge": "ack"}
+LEVEL_GRAMMAR = "write a change (level -2dB, level +3dB, level -5%) or a level (level 40%)"
+MAX_LEVEL_STEP_DB = 40.0  # a relative change in dB, either way
+LevelUnit = Literal["%", "dB"]
+_RELATIVE = re.compile(r"([+-])\s*(\d+(?:\.\d+)?)\s*(%|db)", re.IGNORECASE)
+_ABSOLUTE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 
 
 @dataclass(frozen=True, slots=True)
 class Control:
-    """One control. `value` is seconds (extend), percent (level), text (note, ack id)."""
+    """One control. `value` is seconds (extend), a level change in `unit` or an absolute
+    level 0..1 (level), text (note, ack id)."""
 
     action: str
     value: float | str | None = None
     absolute: bool = False  # level: set to `value` (0..1) instead of nudging by it
+    unit: LevelUnit = "%"  # level change: percent of the level, or dB
     voice: int | None = None  # track_failed / track_finished: which voice
     message: str | None = None
 
@@ -46,7 +57,7 @@ class Control:
         if self.action == "level" and self.value is not None:
             if self.absolute:
                 return f"level {float(self.value) * 100:.0f}%"
-            return f"level {float(self.value):+g}%"
+            return f"level {float(self.value):+g}{self.unit}"
         return self.action if self.value in (None, "") else f"{self.action} {self.value}"
 
 
@@ -68,13 +79,7 @@ def parse_control(text: str) -> Control:
             raise ValueError("extend needs a duration, e.g. extend 10m")
         return Control("extend", parse_duration(arg))
     if action == "level":
-        m = re.fullmatch(r"([+-])\s*(\d+(?:\.\d+)?)\s*%?", arg)
-        if m:
-            sign = 1.0 if m.group(1) == "+" else -1.0
-            return Control("level", sign * float(m.group(2)))
-        if arg:
-            return Control("level", parse_level(arg), absolute=True)
-        raise ValueError("level needs a change or a level, e.g. level +5%, level -10%, level 40%")
+        return _parse_level(arg)
     if action == "note":
         if not arg:
             raise ValueError("a note needs some text")
@@ -84,6 +89,24 @@ def parse_control(text: str) -> Control:
     if arg:
         raise ValueError(f"{action} takes no argument")
     return Control(action)
+
+
+def _parse_level(arg: str) -> Control:
+    if m := _RELATIVE.fullmatch(arg):
+        value = float(m.group(2)) * (1.0 if m.group(1) == "+" else -1.0)
+        unit: LevelUnit = "%" if m.group(3) == "%" else "dB"
+        if unit == "%" and abs(value) > 100.0:
+            raise ValueError(f"level {arg}: a change is at most 100% either way")
+        if unit == "dB" and abs(value) > MAX_LEVEL_STEP_DB:
+            raise ValueError(f"level {arg}: a change is at most {MAX_LEVEL_STEP_DB:g}dB either way")
+        return Control("level", value, unit=unit)
+    if _ABSOLUTE.fullmatch(arg):
+        try:
+            return Control("level", parse_level(arg.replace(" ", "")), absolute=True)
+        except ValueError as err:
+            raise ValueError(f"level {arg}: {err}; {LEVEL_GRAMMAR}") from None
+    said = f"level {arg}" if arg else "level"
+    raise ValueError(f"{said!r} is not a level change; {LEVEL_GRAMMAR}")
 
 
 def parse_timed_control(text: str) -> tuple[float, Control]:

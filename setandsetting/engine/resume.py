@@ -25,9 +25,10 @@ def control_from_event(event: dict[str, Any]) -> Control:
     return Control(
         event["action"],
         event.get("value"),
-        bool(event.get("absolute")),
-        event.get("voice"),
-        event.get("message"),
+        absolute=bool(event.get("absolute")),
+        unit="dB" if event.get("unit") == "dB" else "%",
+        voice=event.get("voice"),
+        message=event.get("message"),
     )
 
 
@@ -38,6 +39,8 @@ def control_fields(control: Control) -> dict[str, Any]:
         fields["value"] = control.value
     if control.absolute:
         fields["absolute"] = True
+    if control.unit != "%":
+        fields["unit"] = control.unit
     if control.voice is not None:
         fields["voice"] = control.voice
     if control.message:

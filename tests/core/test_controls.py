@@ -4,6 +4,7 @@ import pytest
 
 from setandsetting.core.controls import USER_ACTIONS, Control, parse_control, parse_timed_control
 
+GRAMMAR = "write a change (level -2dB, level +3dB, level -5%) or a level (level 40%)"
 ONE_OF = "one of extend, next, pause, resume, skip, level, quiet, ack, note, stop"
 
 
@@ -18,10 +19,14 @@ ONE_OF = "one of extend, next, pause, resume, skip, level, quiet, ack, note, sto
         ("skip", Control("skip")),
         ("quiet", Control("quiet")),
         ("stop", Control("stop")),
+        # a sign makes a change, in % or dB; no sign sets the level
         ("level +5%", Control("level", 5.0)),
-        ("level - 10", Control("level", -10.0)),
+        ("level - 10%", Control("level", -10.0)),
+        ("level -6dB", Control("level", -6.0, unit="dB")),
+        ("level +3 dB", Control("level", 3.0, unit="dB")),
+        ("level -2DB", Control("level", -2.0, unit="dB")),
         ("level 40%", Control("level", 0.4, absolute=True)),
-        ("level -20dB", Control("level", pytest.approx(0.1 ** (20 / 60)), absolute=True)),
+        ("level 40 %", Control("level", 0.4, absolute=True)),
         ("ack", Control("ack")),
         ("ack b.0.1", Control("ack", "b.0.1")),
         ("note  calm, eyes open  ", Control("note", "calm, eyes open")),
@@ -46,8 +51,14 @@ def test_parse_control(text, control):
             "extend soon",
             "'soon' is not a duration; write e.g. 90s, 15m, 1h20m, 1h 20m 5s or 1:20:00",
         ),
-        ("level", "level needs a change or a level, e.g. level +5%, level -10%, level 40%"),
-        ("level loud", "'loud' is not a level; write e.g. 40% or -18dB"),
+        ("level", "'level' is not a level change; " + GRAMMAR),
+        ("level loud", "'level loud' is not a level change; " + GRAMMAR),
+        ("level -5", "'level -5' is not a level change; " + GRAMMAR),  # % or dB?
+        ("level 40", "'level 40' is not a level change; " + GRAMMAR),
+        ("level -18dB5", "'level -18dB5' is not a level change; " + GRAMMAR),
+        ("level -101%", "level -101%: a change is at most 100% either way"),
+        ("level +41dB", "level +41dB: a change is at most 40dB either way"),
+        ("level 120%", "level 120%: '120%': a level must be between 0% and 100%; " + GRAMMAR),
         ("note", "a note needs some text"),
         ("next now", "next takes no argument"),
         ("stop please", "stop takes no argument"),
@@ -100,6 +111,8 @@ def test_parse_timed_control_refuses_with_the_text_it_was_given(text, message):
         (Control("level", 5.0), "level +5%"),
         (Control("level", -10.0), "level -10%"),
         (Control("level", 0.4, absolute=True), "level 40%"),
+        (Control("level", -2.0, unit="dB"), "level -2dB"),
+        (Control("level", 1.5, unit="dB"), "level +1.5dB"),
         (Control("note", "calm"), "note calm"),
         (Control("ack"), "ack"),
         (Control("ack", "b.0.1"), "ack b.0.1"),

@@ -171,3 +171,13 @@ def test_rejoin_in_the_last_tracks_tail_brings_it_back(tl: Timeline) -> None:
     _, events = session.apply(state, Control("rejoin"), 177.0)
     started = [(e.data["title"], e.data["offset"]) for e in events if e.type == "track_started"]
     assert started == [("calm 2", 33.0)]
+
+
+@pytest.mark.parametrize(
+    "text", ["level -6dB", "level +3dB", "level -5%", "level 40%", "extend 5m", "note calm", "ack"]
+)
+def test_a_journaled_control_replays_as_the_same_control(text: str) -> None:
+    from setandsetting.engine.resume import control_from_event
+
+    control = parse_control(text)
+    assert control_from_event(control_fields(control)) == control

@@ -36,7 +36,7 @@ from setandsetting.core.session.transitions import (
     start_voice,
     track_ended,
 )
-from setandsetting.core.units import format_duration, format_level
+from setandsetting.core.units import db_to_factor, format_duration, format_level
 
 Handler = Callable[[Run, Control, float], str | None]
 
@@ -169,6 +169,9 @@ def _level(run: Run, c: Control, t: float) -> str | None:
     curve = curve_level(s, t)
     if c.absolute:
         target_pct = (float(c.value) / max(curve, EPS) - 1.0) * 100.0  # type: ignore[arg-type]
+    elif c.unit == "dB":  # a step in dB is the same step heard at any level: it multiplies
+        factor = (1.0 + s.nudge_pct / 100.0) * db_to_factor(float(c.value))  # type: ignore[arg-type]
+        target_pct = (factor - 1.0) * 100.0
     else:
         target_pct = s.nudge_pct + float(c.value)  # type: ignore[arg-type]
     cap_pct = (s.timeline.max_level / max(curve, EPS) - 1.0) * 100.0

@@ -157,6 +157,18 @@ def test_level_nudge_glides_and_never_exceeds_the_cap():
     assert max(session.master_level(state, 20 + i / 10) for i in range(50)) <= 0.8
 
 
+def test_a_level_step_in_db_is_the_same_step_heard_at_any_level():
+    state, _ = run_to(session.start(timeline(PROFILE, SLOTS))[0], 10.0)
+    curve = session.curve_level(state, 10.0)
+    state, ev = session.apply(state, parse_control("level -6dB"), 10.0)
+    assert ev[0].data["level"] == pytest.approx(curve * 10 ** (-6 / 60), abs=1e-4)
+    state, ev = session.apply(state, parse_control("level -6dB"), 13.0)
+    assert ev[0].data["level"] == pytest.approx(curve * 10 ** (-12 / 60), abs=1e-4)
+    state, ev = session.apply(state, parse_control("level +12dB"), 16.0)
+    assert ev[0].data["nudge_pct"] == 0.0  # back where it began
+    assert session.master_level(state, 18.0) == pytest.approx(curve)
+
+
 def test_a_failed_track_is_skipped_with_an_error_and_the_music_goes_on():
     state, _ = session.start(timeline(PROFILE, SLOTS))
     state, ev = session.apply(state, Control("track_failed", voice=0, message="no such file"), 0.5)
