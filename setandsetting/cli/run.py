@@ -15,7 +15,7 @@ from types import FrameType
 from setandsetting.cli.common import patient_of, profile_file, room_of
 from setandsetting.core.events import describe
 from setandsetting.core.status import status_line
-from setandsetting.core.units import format_clock, format_duration
+from setandsetting.core.units import format_clock
 
 STATUS_S = 0.5
 
@@ -42,14 +42,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{format_clock(event['t']):>9}  {describe(event)}", flush=True)
 
     runner.subscribe(show)
-    resumed = runner.resume_interrupted()
+    resumed = runner.start_or_resume(lambda: profile, patient)
     if resumed is not None:
-        print(
-            f"resumed session {resumed.session_id} after {format_duration(resumed.gap_s)}",
-            flush=True,
-        )
-    else:
-        runner.start(profile, patient)
+        print(resumed, flush=True)
     engine = runner.engine
     assert engine is not None
     stopping = threading.Event()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import signal
 import socket
@@ -19,7 +20,6 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from setandsetting.cli.common import CommandError, patient_of, room_of
-from setandsetting.core.units import format_duration
 from setandsetting.room.errors import RoomError
 
 if TYPE_CHECKING:
@@ -103,12 +103,11 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, note_signal)
     signal.signal(signal.SIGTERM, note_signal)
     try:
-        resumed = runner.resume_interrupted()
+        start = functools.partial(_profile, folder, args.start) if args.start else None
+        resumed = runner.start_or_resume(start, args.patient)
         if resumed is not None:
-            gap = format_duration(resumed.gap_s)
-            print(f"resumed session {resumed.session_id} after {gap}", flush=True)
+            print(resumed, flush=True)
         elif args.start:
-            runner.start(_profile(folder, args.start), args.patient)
             print(f"started session {runner.session_id} for {args.patient}", flush=True)
         app = create_app(folder, runner, ServerSettings(host=host, port=port, token=token or None))
         config = uvicorn.Config(
