@@ -29,6 +29,10 @@ import rtmidi
 
 from setandsetting.backends.base import BackendReport, CueBackend, CueError, Report
 from setandsetting.backends.native import quiet_native_libraries
+from setandsetting.core.loader import model_from_doc
+from setandsetting.core.problems import FormatError, format_path
+from setandsetting.core.profile import MidiMessage
+from setandsetting.core.yamlsource import YamlDoc
 
 CLIENT_NAME = "setandsetting"
 POLL_S = 0.05
@@ -43,17 +47,6 @@ _APIS = {
     "UNIX_JACK": rtmidi.API_UNIX_JACK,
     "MACOSX_CORE": rtmidi.API_MACOSX_CORE,
     "WINDOWS_MM": rtmidi.API_WINDOWS_MM,
-}
-_FIELDS = {"note_on", "note_off", "control_change", "program_change", "sysex"}
-_KNOWN_KEYS = {
-    "type", "channel", "note", "velocity", "control", "value", "program", "data", "port", "ramp"
-}  # fmt: skip
-_NEEDS = {
-    "note_on": ("note",),
-    "note_off": ("note",),
-    "control_change": ("control", "value"),
-    "program_change": ("program",),
-    "sysex": ("data",),
 }
 
 
@@ -104,41 +97,35 @@ def match_port(names: Iterable[str], prefix: str) -> str | None:
     return None
 
 
-def _int_in(payload: Mapping[str, Any], key: str, low: int, high: int, shown: str) -> int:
-    value = payload.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise CueError(f"MIDI {shown}: `{key}` must be a whole number {low}..{high}, not {value!r}")
-    return value
+def _checked(payload: Any) -> MidiMessage:
+    """A midi payload by the profile's own rules (core.profile.MidiMessage), so what a
+    profile may write is exactly what can be sent; CueError says what is wrong in the words
+    `validate` uses."""
+    try:
+        return model_from_doc(YamlDoc("midi cue", payload, {}, {}), MidiMessage)
+    except FormatError as err:
+        kind = payload.get("type") if isinstance(payload, Mapping) else None
+        said = "; ".join(
+            f"{format_path(p.path)}: {p.message}" if p.path else p.message for p in err.problems
+        )
+        raise CueError(
+            f"MIDI {kind}: {said}" if isinstance(kind, str) else f"MIDI: {said}"
+        ) from None
 
 
 def build_message(payload: Mapping[str, Any]) -> mido.Message:
-    """A profile's midi payload (channels 1-16) -> mido Message; CueError says what is wrong."""
-    if not isinstance(payload, Mapping):
-        raise CueError("a midi cue is a mapping, e.g. {type: note_on, channel: 1, note: 60}")
-    kind = payload.get("type")
-    if kind not in _FIELDS:
-        raise CueError(f"MIDI type {kind!r} is not one of {', '.join(sorted(_FIELDS))}")
-    unknown = sorted(set(payload) - _KNOWN_KEYS)
-    if unknown:
-        raise CueError(f"MIDI {kind}: unknown key `{unknown[0]}`")
-    missing = [k for k in _NEEDS[kind] if payload.get(k) is None]
-    if missing:
-        hint = " (a ramp is sent by the engine as successive values)" if "ramp" in payload else ""
-        raise CueError(f"MIDI {kind} needs `{missing[0]}`{hint}")
-    if kind == "sysex":
-        data = payload["data"]
-        if not isinstance(data, list | tuple) or not all(
-            isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 127 for b in data
-        ):
-            raise CueError("MIDI sysex: `data` is a list of bytes 0..127, without F0/F7")
-        return mido.Message("sysex", data=list(data))
-    fields: dict[str, int] = {"channel": _int_in({"channel": 1, **payload}, "channel", 1, 16, kind)}
-    for key in _NEEDS[kind]:
-        fields[key] = _int_in(payload, key, 0, 127, kind)
-    if kind in ("note_on", "note_off"):
-        fields["velocity"] = _int_in({"velocity": 64, **payload}, "velocity", 0, 127, kind)
-    fields["channel"] -= 1
-    return mido.Message(kind, **fields)
+    """A cue's midi payload (channels 1-16) -> mido Message; CueError says what is wrong."""
+    message = _checked(payload)
+    if message.type == "control_change" and message.value is None:
+        raise CueError(
+            "MIDI control_change needs `value` (a ramp is sent by the engine as successive values)"
+        )
+    fields = message.used()
+    if message.type == "sysex":
+        return mido.Message("sysex", data=fields["data"])
+    values = {k: v for k, v in fields.items() if k not in ("type", "port", "ramp")}
+    values["channel"] -= 1  # mido counts channels from 0
+    return mido.Message(message.type, **values)
 
 
 class _Output:

@@ -7,7 +7,6 @@ thread. The socket is non-blocking, so a send never waits either.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from collections.abc import Mapping
 from typing import Any
@@ -16,30 +15,9 @@ from pythonosc.osc_message_builder import BuildError, OscMessageBuilder
 from pythonosc.udp_client import UDPClient
 
 from setandsetting.backends.base import CueBackend, CueError
+from setandsetting.core.room import parse_target
 
 _ARG_TYPES = (int, float, str, bool, bytes)
-
-
-def parse_target(name: str, target: str) -> tuple[str, int]:
-    """`host:port` or `[v6]:port` -> (host, port); ValueError says what is wrong."""
-    example = "write host:port, e.g. 127.0.0.1:7700"
-    if not isinstance(target, str):
-        raise ValueError(f"OSC target {name!r}: {example}")
-    host, sep, port = target.strip().rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not sep or not host or not port.isdigit():
-        raise ValueError(f"OSC target {name!r} is {target!r}; {example}")
-    if not 0 < int(port) < 65536:
-        raise ValueError(f"OSC target {name!r}: port {port} is not in 1..65535")
-    if ":" in host:
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise ValueError(
-                f"OSC target {name!r}: {host!r} is not an address; {example}"
-            ) from None
-    return host, int(port)
 
 
 def _resolve(name: str, host: str, port: int) -> tuple[str, int]:

@@ -2,7 +2,13 @@
 
 COMMANDS maps each command name to the module that registers it (`register(subparsers)`
 adds its sub-commands and sets `func(args) -> int`). Only the module of the command being
-run is imported, so a quick command never pays for the heavy ones (scipy, libVLC, uvicorn).
+run is imported, so a quick command never pays for the heavy ones: `validate`, `status` and
+the controls load no more than pydantic and ruamel.yaml (to read the profile or room.yaml),
+never numpy, rich, libVLC or the server (tests/cli/test_startup.py holds them to it).
+
+Every user error takes one road, `main`'s: a CommandError, a broken file (FormatError), the
+room's or the journal's own error is its message on stderr and exit 2, never a traceback.
+A command's parser may set `error_prefix` to begin its messages with.
 """
 
 from __future__ import annotations
@@ -65,20 +71,24 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Every user error takes one road: its message on stderr, exit 2."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # a bad argument: argparse's usage and message, exit 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from setandsetting.cli.common import CommandError, fail
+    from setandsetting.cli.common import fail, user_error
 
     try:
         return int(args.func(args) or 0)
-    except CommandError as err:
-        return fail(str(err))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+    except Exception as err:
+        message = user_error(err)
+        if message is None:
+            raise
+        return fail(getattr(args, "error_prefix", "") + message)

@@ -1,39 +1,76 @@
-"""What every command needs: the room, a compiled session, and clear failures (exit 2)."""
+"""What every command needs: the room, a compiled session, and the one road a user's error takes.
+
+Light on purpose: `main` and the quick commands (`status`, the controls) import this, so the
+room folder (and through it the timeline and the chime synthesiser's numpy) is imported
+only by the functions that compile a session.
+"""
 
 from __future__ import annotations
 
 import sys
 from argparse import Namespace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from setandsetting.core.problems import FormatError
-from setandsetting.core.types import check_patient_id
-from setandsetting.room.folder import Compiled, RoomFolder
+if TYPE_CHECKING:
+    from setandsetting.room.folder import Compiled, RoomFolder
 
 EXIT_BAD_INPUT = 2
+
+# A user's error as the module that raises it names it: printed as its message, exit 2.
+# Looked up among the modules already imported, so catching them imports nothing: an
+# error class whose module never loaded cannot have been raised.
+USER_ERRORS = (
+    ("setandsetting.core.problems", "FormatError"),  # FILE:LINE:COL: path: message lines
+    ("setandsetting.room.errors", "RoomError"),
+    ("setandsetting.journal.store", "JournalError"),
+)
 
 
 class CommandError(Exception):
     """A user-facing failure: printed as one line, exit 2, never a traceback."""
 
 
+def user_error(err: BaseException) -> str | None:
+    """What a user's error prints, or None when `err` is a bug (which keeps its traceback)."""
+    if isinstance(err, CommandError):
+        return str(err)
+    for module, name in USER_ERRORS:
+        kind = getattr(sys.modules.get(module), name, None)
+        if kind is not None and isinstance(err, kind):
+            return str(err)
+    return None
+
+
 def room_of(args: Namespace) -> RoomFolder:
+    from setandsetting.room.folder import RoomFolder
+
     return RoomFolder(Path(args.room))
 
 
-def compiled(args: Namespace) -> Compiled:
-    """Load the profile named on the command line for --patient, or raise CommandError."""
+def patient_of(args: Namespace) -> str:
+    """--patient, checked: the one pattern a pseudonymous patient ID must match."""
+    from setandsetting.core.types import check_patient_id
+
     try:
-        check_patient_id(args.patient)
+        return check_patient_id(args.patient)
     except ValueError as err:
         raise CommandError(f"--patient: {err}") from None
-    path = Path(args.profile)
+
+
+def profile_file(name: str) -> Path:
+    """A profile named on the command line: an existing file."""
+    path = Path(name)
     if not path.is_file():
         raise CommandError(f"{path}: no such profile file")
-    try:
-        return room_of(args).compile(path, args.patient, seed=getattr(args, "seed", None))
-    except FormatError as err:
-        raise CommandError("\n".join(str(p) for p in err.problems)) from None
+    return path
+
+
+def compiled(args: Namespace) -> Compiled:
+    """The profile named on the command line, compiled for --patient (FormatError if broken)."""
+    patient = patient_of(args)
+    path = profile_file(args.profile)
+    return room_of(args).compile(path, patient, seed=getattr(args, "seed", None))
 
 
 def fail(message: str) -> int:

@@ -14,11 +14,11 @@ import json
 import secrets
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
-from setandsetting.cli.common import CommandError, room_of
+from setandsetting.cli.common import CommandError
 from setandsetting.core.events import describe
-from setandsetting.core.problems import FormatError
 from setandsetting.core.units import format_clock, format_duration, format_level
 
 TIMEOUT_S = 10.0
@@ -63,10 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def daemon_url(args: argparse.Namespace) -> str:
     if args.url:
         return str(args.url).rstrip("/")
-    try:
-        server = room_of(args).room().server
-    except FormatError as err:
-        raise CommandError(str(err.problems[0])) from None
+    from setandsetting.core.loader import load_room  # not the room folder: no timeline, no numpy
+
+    server = load_room(Path(args.room).resolve()).server
     host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{server.port}"
@@ -79,7 +78,7 @@ def request(args: argparse.Namespace, method: str, path: str, body: Any = None) 
     url = daemon_url(args)
     csrf = secrets.token_urlsafe(16)
     cookies = [f"{CSRF_COOKIE}={csrf}"]
-    token = read_token(room_of(args).root)
+    token = read_token(Path(args.room))
     if token:
         cookies.append(f"{SESSION_COOKIE}={session_value(token)}")
     data = None if body is None else json.dumps(body).encode()

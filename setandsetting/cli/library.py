@@ -4,7 +4,7 @@ Measuring a long track takes a moment; doing it before the session means the eng
 every gain in the cache (`<room>/.cache/loudness.json`) and never waits at a track change.
 Unreadable files are listed as errors and counted, but the exit status stays 0: the scan
 is an analysis, the files it could read are cached, and `validate` is the command that
-fails on bad input. Exit 2 only when DIR itself is not a folder.
+fails on bad input. Exit 2 (a CommandError) only when DIR itself is not a folder.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -26,6 +25,7 @@ from setandsetting.audio.loudness import (
     TrackLoudness,
     gain_to_target,
 )
+from setandsetting.cli.common import CommandError
 from setandsetting.core.playlist import AUDIO_SUFFIXES
 from setandsetting.core.units import format_clock
 from setandsetting.room.folder import RoomFolder
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="LUFS",
         help=f"loudness target for the gain column (default {DEFAULT_TARGET_LUFS:g})",
     )
-    p.set_defaults(func=_scan)
+    p.set_defaults(func=_scan, error_prefix="setandsetting library scan: ")
 
 
 def audio_files(root: Path) -> list[Path]:
@@ -68,8 +68,7 @@ def _db(value: float) -> str:
 def _scan(args: argparse.Namespace) -> int:
     root: Path = args.dir
     if not root.is_dir():
-        print(f"setandsetting library scan: {root} is not a folder", file=sys.stderr)
-        return 2
+        raise CommandError(f"{root} is not a folder")
     files = audio_files(root)
     cache = LoudnessCache(RoomFolder(Path(args.room)).cache_dir)
     results: dict[Path, TrackLoudness | LoudnessError] = {}

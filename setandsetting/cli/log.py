@@ -1,7 +1,8 @@
 """`setandsetting log list|show|export|stats`: review journaled sessions.
 
 Reading never creates a journal: with no `sessions.db` there is simply nothing to list.
-A bad journal or an unknown session is exit 2 with one clear line, never a traceback.
+A bad journal or an unknown session (JournalError) is exit 2 with one clear line, never a
+traceback, through the CLI's one error road.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from setandsetting.cli.common import CommandError
 from setandsetting.core.units import format_clock
 from setandsetting.journal.export import to_csv, to_html, to_json
 from setandsetting.journal.review import build_review, render_text, text_table
 from setandsetting.journal.stats import compute_stats, render_stats
-from setandsetting.journal.store import Journal, JournalError, SessionSummary, UnknownSession
+from setandsetting.journal.store import Journal, SessionSummary, UnknownSession
 from setandsetting.room.folder import JOURNAL_NAME
 
 T = TypeVar("T")
@@ -29,6 +31,7 @@ def journal_path(room: Path) -> Path:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     log = subparsers.add_parser("log", help="review journaled sessions")
+    log.set_defaults(error_prefix="setandsetting log: ")
     sub = log.add_subparsers(dest="log_command", metavar="ACTION", required=True)
 
     p = sub.add_parser("list", help="journaled sessions, newest first")
@@ -51,11 +54,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_stats)
 
 
-def _fail(message: str) -> int:
-    print(f"setandsetting log: {message}", file=sys.stderr)
-    return 2
-
-
 def _query(args: argparse.Namespace, read: Callable[[Journal], T]) -> T | None:
     """`read` on the room's journal, or None when there is no journal yet."""
     path = journal_path(args.room)
@@ -66,10 +64,7 @@ def _query(args: argparse.Namespace, read: Callable[[Journal], T]) -> T | None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    try:
-        sessions = _query(args, lambda j: j.sessions(patient=args.patient, limit=args.limit))
-    except JournalError as exc:
-        return _fail(str(exc))
+    sessions = _query(args, lambda j: j.sessions(patient=args.patient, limit=args.limit))
     if sessions is None:
         print(f"no sessions journaled in {args.room}")
         return 0
@@ -94,19 +89,13 @@ def _load(args: argparse.Namespace) -> tuple[SessionSummary, list[dict[str, Any]
 
 
 def _show(args: argparse.Namespace) -> int:
-    try:
-        session, events = _load(args)
-    except JournalError as exc:
-        return _fail(str(exc))
+    session, events = _load(args)
     sys.stdout.write(render_text(build_review(session, events)))
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    try:
-        session, events = _load(args)
-    except JournalError as exc:
-        return _fail(str(exc))
+    session, events = _load(args)
     if args.format == "csv":
         text = to_csv(events)
     elif args.format == "json":
@@ -122,16 +111,13 @@ def _export(args: argparse.Namespace) -> int:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
     except OSError as exc:
-        return _fail(f"{args.output}: cannot write ({exc.strerror})")
+        raise CommandError(f"{args.output}: cannot write ({exc.strerror})") from None
     print(f"wrote {args.output}")
     return 0
 
 
 def _stats(args: argparse.Namespace) -> int:
-    try:
-        stats = _query(args, lambda j: compute_stats(j, patient=args.patient))
-    except JournalError as exc:
-        return _fail(str(exc))
+    stats = _query(args, lambda j: compute_stats(j, patient=args.patient))
     if stats is None:
         print(f"no sessions journaled in {args.room}")
         return 0

@@ -12,6 +12,7 @@ import rtmidi
 
 from setandsetting.backends.base import CueError
 from setandsetting.backends.midi import api_ids, open_client
+from setandsetting.cli.common import CommandError
 
 
 @contextlib.contextmanager
@@ -47,11 +48,10 @@ def _ports(api: str | None) -> tuple[str, list[str], list[str]]:
 
 def _run_ports(args: argparse.Namespace) -> int:
     try:
-        api_ids(args.api)
-        system, inputs, outputs = _ports(args.api)
+        api_ids(args.api)  # ValueError: not a MIDI system's name
+        system, inputs, outputs = _ports(args.api)  # CueError: no MIDI system answers
     except (ValueError, CueError) as err:
-        print(f"setandsetting midi ports: {err}", file=sys.stderr)
-        return 1
+        raise CommandError(str(err)) from None
     print(f"MIDI system: {system}")
     for title, names in (
         ("inputs (for midi.inputs: foot switches, knobs)", inputs),
@@ -69,4 +69,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ports.add_argument(
         "--api", default=None, help="MIDI system: LINUX_ALSA, UNIX_JACK, ... (default: first found)"
     )
-    ports.set_defaults(func=_run_ports)
+    ports.set_defaults(func=_run_ports, error_prefix="setandsetting midi ports: ")

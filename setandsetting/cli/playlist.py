@@ -12,11 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from setandsetting.cli.common import CommandError, room_of
-from setandsetting.core.problems import FormatError
 from setandsetting.core.types import check_patient_id
 from setandsetting.core.units import format_duration
 from setandsetting.room import avoid, playlists
-from setandsetting.room.errors import RoomError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,14 +59,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _edit(args: argparse.Namespace, action: Callable[..., Any], *params: Any) -> Any:
-    """Run one edit of the room folder; every refusal becomes one line, exit 2."""
+    """Run one edit of the room folder. Its refusals (RoomError, FormatError) take the CLI's
+    error road as they are; a patient ID or slot name refused with ValueError (as the room
+    folder still does) and a file that cannot be written become a CommandError."""
     try:
         check_patient_id(args.patient)
         return action(room_of(args), args.patient, *params)
-    except FormatError as err:
-        raise CommandError("\n".join(str(p) for p in err.problems)) from None
-    except (RoomError, ValueError, LookupError, OSError) as err:
-        raise CommandError(str(err.args[0]) if err.args else str(err)) from None
+    except (ValueError, OSError) as err:
+        raise CommandError(str(err)) from None
 
 
 def _print_slot(view: dict[str, Any]) -> None:

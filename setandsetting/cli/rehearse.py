@@ -14,7 +14,7 @@ from setandsetting.core.plan import OPEN_HORIZON_S, build_plan
 from setandsetting.core.status import status_line
 from setandsetting.core.units import format_clock, parse_duration
 from setandsetting.engine.rehearsal import rehearse
-from setandsetting.journal.store import Journal, JournalError
+from setandsetting.journal.store import Journal
 from setandsetting.room.folder import Compiled
 
 
@@ -119,16 +119,13 @@ def _journal(
 
     Written in one transaction after the run, so a refused journal leaves no half session
     behind beyond its (empty) begin record."""
-    try:
-        with Journal.open(room_of(args).journal_path) as journal:
-            session_id = journal.begin_session(
-                patient=args.patient,
-                profile_path=args.profile,
-                profile_name=session.profile.name,
-                started_wall=started,
-                plan=build_plan(session.timeline),
-            )
-            journal.append_many((session_id, e.to_dict(started)) for e in events)
-    except JournalError as err:
-        raise CommandError(str(err)) from None
+    with Journal.open(room_of(args).journal_path) as journal:
+        session_id = journal.begin_session(
+            patient=args.patient,
+            profile_path=args.profile,
+            profile_name=session.profile.name,
+            started_wall=started,
+            plan=build_plan(session.timeline),
+        )
+        journal.append_many((session_id, e.to_dict(started)) for e in events)
     return session_id

@@ -10,15 +10,12 @@ import argparse
 import signal
 import sys
 import threading
-from pathlib import Path
 from types import FrameType
 
-from setandsetting.cli.common import CommandError, room_of
+from setandsetting.cli.common import patient_of, profile_file, room_of
 from setandsetting.core.events import describe
-from setandsetting.core.problems import FormatError
 from setandsetting.core.status import status_line
-from setandsetting.core.types import check_patient_id
-from setandsetting.core.units import format_clock, format_duration
+from setandsetting.core.units import format_clock
 
 STATUS_S = 0.5
 
@@ -32,14 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from setandsetting.engine.runner import SessionRunner
-    from setandsetting.journal.store import JournalError
 
-    try:
-        check_patient_id(args.patient)
-    except ValueError as err:
-        raise CommandError(f"--patient: {err}") from None
-    if not Path(args.profile).is_file():
-        raise CommandError(f"{args.profile}: no such profile file")
+    patient = patient_of(args)
+    profile = profile_file(args.profile)
     runner = SessionRunner(room_of(args))
     live = sys.stderr.isatty()
 
@@ -50,19 +42,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{format_clock(event['t']):>9}  {describe(event)}", flush=True)
 
     runner.subscribe(show)
-    try:
-        resumed = runner.resume_interrupted()
-        if resumed is not None:
-            print(
-                f"resumed session {resumed.session_id} after {format_duration(resumed.gap_s)}",
-                flush=True,
-            )
-        else:
-            runner.start(Path(args.profile), args.patient)
-    except FormatError as err:
-        raise CommandError("\n".join(str(p) for p in err.problems)) from None
-    except JournalError as err:
-        raise CommandError(str(err)) from None
+    resumed = runner.start_or_resume(lambda: profile, patient)
+    if resumed is not None:
+        print(resumed, flush=True)
     engine = runner.engine
     assert engine is not None
     stopping = threading.Event()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import signal
 import socket
@@ -18,10 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from setandsetting.cli.common import CommandError, room_of
-from setandsetting.core.problems import FormatError
-from setandsetting.core.types import check_patient_id
-from setandsetting.core.units import format_duration
+from setandsetting.cli.common import CommandError, patient_of, room_of
 from setandsetting.room.errors import RoomError
 
 if TYPE_CHECKING:
@@ -45,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _profile(folder: RoomFolder, name: str) -> Path:
+    """--start's profile: a file, or a name in the room's profiles/ (which the folder refuses
+    with RoomError; ValueError or FileNotFoundError before it had one)."""
     path = Path(name)
     if path.is_file():
         return path
@@ -72,24 +72,17 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from setandsetting.engine.runner import SessionRunner
-    from setandsetting.journal.store import JournalError
     from setandsetting.server.app import ServerSettings, create_app
     from setandsetting.server.security import is_loopback_bind, load_or_create_token
 
     folder = room_of(args)
-    try:
-        room = folder.room()
-    except FormatError as err:
-        raise CommandError("\n".join(str(p) for p in err.problems)) from None
+    room = folder.room()
     host = args.host or room.server.host
     port = args.port if args.port is not None else room.server.port
     if args.start and not args.patient:
         raise CommandError("--start needs --patient ID")
     if args.patient:
-        try:
-            check_patient_id(args.patient)
-        except ValueError as err:
-            raise CommandError(f"--patient: {err}") from None
+        patient_of(args)
     try:
         token, created = load_or_create_token(folder.root)
     except OSError as err:
@@ -110,18 +103,12 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, note_signal)
     signal.signal(signal.SIGTERM, note_signal)
     try:
-        try:
-            resumed = runner.resume_interrupted()
-            if resumed is not None:
-                gap = format_duration(resumed.gap_s)
-                print(f"resumed session {resumed.session_id} after {gap}", flush=True)
-            elif args.start:
-                runner.start(_profile(folder, args.start), args.patient)
-                print(f"started session {runner.session_id} for {args.patient}", flush=True)
-        except FormatError as err:
-            raise CommandError("\n".join(str(p) for p in err.problems)) from None
-        except JournalError as err:
-            raise CommandError(str(err)) from None
+        start = functools.partial(_profile, folder, args.start) if args.start else None
+        resumed = runner.start_or_resume(start, args.patient)
+        if resumed is not None:
+            print(resumed, flush=True)
+        elif args.start:
+            print(f"started session {runner.session_id} for {args.patient}", flush=True)
         app = create_app(folder, runner, ServerSettings(host=host, port=port, token=token or None))
         config = uvicorn.Config(
             app,

@@ -105,8 +105,9 @@ def _parse_level(arg: str) -> Control:
             return Control("level", parse_level(arg.replace(" ", "")), absolute=True)
         except ValueError as err:
             raise ValueError(f"level {arg}: {err}; {LEVEL_GRAMMAR}") from None
-    said = f"level {arg}" if arg else "level"
-    raise ValueError(f"{said!r} is not a level change; {LEVEL_GRAMMAR}")
+    if not arg:
+        raise ValueError(f"level needs a change or a level; {LEVEL_GRAMMAR}")
+    raise ValueError(f"'level {arg}' is not a level change; {LEVEL_GRAMMAR}")
 
 
 def parse_timed_control(text: str) -> tuple[float, Control]:

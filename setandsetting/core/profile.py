@@ -129,6 +129,9 @@ class Ramp(Frozen):
     shape: Shape = "linear"
 
 
+# The MIDI message rules, for profiles, room.yaml's on_quiet and the MIDI backend alike
+# (backends.midi builds what it sends from a MidiMessage): which fields each type needs
+# and takes, and (in MidiMessage) every field's range and default.
 MidiType = Literal["note_on", "note_off", "control_change", "program_change", "sysex"]
 
 _MIDI_NEEDS: dict[str, tuple[str, ...]] = {
@@ -172,6 +175,11 @@ class MidiMessage(Frozen):
             raise ValueError("`ramp` goes only with control_change")
         return self
 
+    def used(self) -> dict[str, Any]:
+        """The fields its type takes, as written or defaulted: what is journaled and sent."""
+        out = self.model_dump(by_alias=True, exclude_none=True)
+        return {k: v for k, v in out.items() if k in _MIDI_FIELDS[self.type]}
+
 
 class OscMessage(Frozen):
     address: str = Field(pattern=r"^/[^\s#*,?\[\]{}]*$")
@@ -201,11 +209,9 @@ class CuePayload(Frozen):
         A MIDI message keeps only the fields its type uses, so defaults such as
         `velocity` do not clutter a program change in the journal and the plan.
         """
-        out = self.model_dump(by_alias=True, exclude_none=True, include={"midi", "osc"})
-        if "midi" in out:
-            used = _MIDI_FIELDS[out["midi"]["type"]]
-            out["midi"] = {k: v for k, v in out["midi"].items() if k in used}
-        return out
+        if self.midi is not None:
+            return {"midi": self.midi.used()}
+        return self.model_dump(by_alias=True, exclude_none=True, include={"osc"})
 
 
 def _cue_at(value: object) -> object:

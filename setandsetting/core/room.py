@@ -46,6 +46,21 @@ class MidiSettings(Frozen):
     inputs: dict[str, MidiInputSettings] = {}
 
 
+def parse_target(name: str, target: str) -> tuple[str, int]:
+    """OSC target `name`, `host:port` or `[v6]:port` -> (host, port): how room.yaml's targets
+    are read when they are checked and when the OSC backend opens them. ValueError says what
+    is wrong. Whether the host resolves is the backend's question, asked when it opens."""
+    example = "write host:port, e.g. 127.0.0.1:7700"
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"OSC target {name!r}: {example}")
+    if not 0 < int(port) < 65536:
+        raise ValueError(f"OSC target {name!r}: port {port} is not in 1..65535; {example}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)
+
+
 class OscSettings(Frozen):
     targets: dict[str, str] = {}
 
@@ -53,9 +68,7 @@ class OscSettings(Frozen):
     @classmethod
     def _host_port(cls, targets: dict[str, str]) -> dict[str, str]:
         for name, target in targets.items():
-            host, sep, port = target.rpartition(":")
-            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"OSC target {name!r}: write host:port, e.g. 127.0.0.1:7700")
+            parse_target(name, target)
         return targets
 
 

@@ -17,6 +17,7 @@ from setandsetting.backends.base import Report
 from setandsetting.core.events import Event
 from setandsetting.core.plan import build_plan
 from setandsetting.core.room import Room
+from setandsetting.core.units import format_duration
 from setandsetting.engine.conductor import Devices
 from setandsetting.engine.engine import Engine, JournalSink
 from setandsetting.engine.resume import replay
@@ -34,6 +35,9 @@ class SessionBusy(RuntimeError):
 class Resumed:
     session_id: str
     gap_s: float
+
+    def __str__(self) -> str:
+        return f"resumed session {self.session_id} after {format_duration(self.gap_s)}"
 
 
 # _resume's outcome for a session whose clock ran out while the program was down: its
@@ -113,6 +117,22 @@ class SessionRunner:
                 plan=build_plan(compiled.timeline),
             )
             return self._launch(compiled, session_id, started, restore=None)
+
+    def start_or_resume(
+        self, profile: Callable[[], Path] | None, patient: str | None
+    ) -> Resumed | None:
+        """What `run` and `serve` do first: resume the room's interrupted session if it is
+        recent, else start one of `profile()` for `patient` (none when `profile` is None).
+
+        `profile` is called only when nothing resumes, so a profile named for a new session
+        is looked up only if one starts. Returns the session resumed, or None. Raises
+        FormatError, JournalError, and whatever `profile()` raises.
+        """
+        resumed = self.resume_interrupted()
+        if resumed is None and profile is not None:
+            assert patient is not None
+            self.start(profile(), patient)
+        return resumed
 
     def resume_interrupted(self, now: datetime | None = None) -> Resumed | None:
         """Resume the newest interrupted session if it is recent; close older ones."""

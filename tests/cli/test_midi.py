@@ -34,7 +34,7 @@ def test_without_a_midi_system_says_so_plainly(
 ) -> None:
     monkeypatch.setenv("JACK_DEFAULT_SERVER", "sns-no-such-server")
     monkeypatch.setenv("JACK_NO_START_SERVER", "1")
-    assert main(["midi", "ports", "--api", "UNIX_JACK"]) == 1
+    assert main(["midi", "ports", "--api", "UNIX_JACK"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert err == (
@@ -44,5 +44,5 @@ def test_without_a_midi_system_says_so_plainly(
 
 
 def test_unknown_api_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["midi", "ports", "--api", "BEOS"]) == 1
+    assert main(["midi", "ports", "--api", "BEOS"]) == 2
     assert "unknown MIDI API 'BEOS'; use one of LINUX_ALSA" in capsys.readouterr().err

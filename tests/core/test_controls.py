@@ -51,7 +51,7 @@ def test_parse_control(text, control):
             "extend soon",
             "'soon' is not a duration; write e.g. 90s, 15m, 1h20m, 1h 20m 5s or 1:20:00",
         ),
-        ("level", "'level' is not a level change; " + GRAMMAR),
+        ("level", "level needs a change or a level; " + GRAMMAR),
         ("level loud", "'level loud' is not a level change; " + GRAMMAR),
         ("level -5", "'level -5' is not a level change; " + GRAMMAR),  # % or dB?
         ("level 40", "'level 40' is not a level change; " + GRAMMAR),

@@ -21,7 +21,7 @@ from setandsetting.core.plan import build_plan
 from setandsetting.core.room import Room
 from setandsetting.engine.conductor import Devices
 from setandsetting.engine.resume import control_fields
-from setandsetting.engine.runner import SessionRunner
+from setandsetting.engine.runner import Resumed, SessionRunner
 from setandsetting.journal.store import Journal
 from setandsetting.room.folder import RoomFolder
 from tests.journal.test_store_faults import _fill, small_tmpfs
@@ -192,6 +192,57 @@ def test_a_session_whose_clock_ran_out_while_down_ends_once(
     assert [(e["t"], e["reason"], e["in_gap"]) for e in ends] == [(140.0, "completed", True)]
     assert events[-1] is ends[0]
     assert summary.end_reason == "completed"
+
+
+def test_start_or_resume_starts_the_profile_when_nothing_was_interrupted(
+    tmp_path: Path, runners: list[SessionRunner]
+) -> None:
+    profile = make_room(tmp_path)
+    runner = SessionRunner(RoomFolder(tmp_path), devices=Recorders(), midi_input=False)
+    runners.append(runner)
+    looked_up: list[Path] = []
+
+    def new_profile() -> Path:
+        looked_up.append(profile)
+        return profile
+
+    assert runner.start_or_resume(new_profile, "P-1") is None
+    assert looked_up == [profile] and runner.running
+    with Journal.open(tmp_path / "sessions.db") as journal:
+        assert [(s.id, s.patient) for s in journal.sessions()] == [(runner.session_id, "P-1")]
+
+
+def test_start_or_resume_resumes_and_never_looks_up_the_new_profile(
+    tmp_path: Path, runners: list[SessionRunner]
+) -> None:
+    """`serve --start NAME` with a session to resume: NAME is not even looked up."""
+    profile = make_room(tmp_path)
+    sid = _crashed_journal(tmp_path, profile, 31.0, [])
+    runner = SessionRunner(RoomFolder(tmp_path), devices=Recorders(), midi_input=False)
+    runners.append(runner)
+
+    def new_profile() -> Path:
+        raise AssertionError("a new session's profile was looked up")
+
+    resumed = runner.start_or_resume(new_profile, "P-1")
+    assert resumed is not None and resumed.session_id == runner.session_id == sid
+    assert runner.running
+
+
+def test_start_or_resume_with_no_profile_starts_nothing(
+    tmp_path: Path, runners: list[SessionRunner]
+) -> None:
+    make_room(tmp_path)
+    runner = SessionRunner(RoomFolder(tmp_path), devices=Recorders(), midi_input=False)
+    runners.append(runner)
+    assert runner.start_or_resume(None, None) is None
+    assert runner.engine is None and runner.session_id is None
+
+
+def test_a_resumed_session_says_which_and_after_how_long() -> None:
+    """The line `run` and `serve` both print."""
+    resumed = Resumed("20261203-101500-P-1", 125.0)
+    assert str(resumed) == "resumed session 20261203-101500-P-1 after 2m05s"
 
 
 def _disk_full_session(

@@ -1,0 +1,89 @@
+"""A quick command starts quickly: `validate` and `status` load only what they need.
+
+Each check runs in a fresh interpreter, the only place that shows what a command imports.
+benchmarks/bench_startup.py measures the times; here a generous bound catches a command
+that starts loading the whole program again, and the imports are checked exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+
+# What neither command needs: the audio stack, the server, the rich console, MIDI, the
+# journal's SQLite (status asks the daemon; it never opens the journal).
+HEAVY = (
+    "numpy",
+    "scipy",
+    "soundfile",
+    "pyloudnorm",
+    "mutagen",
+    "vlc",
+    "pygame",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "rich",
+    "rtmidi",
+    "mido",
+    "sqlite3",
+    "apscheduler",
+)
+
+LOADED_AFTER = """
+import json, sys
+from setandsetting.cli import build_parser, main
+argv = json.loads(sys.argv[2])
+exec(sys.argv[1])
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(sys.argv[3])))))
+"""
+
+
+def loaded_after(action: str, argv: list[str], cwd: Path) -> list[str]:
+    """The HEAVY modules a fresh interpreter holds after `action` (Python, given `argv`)."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_AFTER, action, json.dumps(argv), json.dumps(HEAVY)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_parsing_status_imports_nothing_heavy() -> None:
+    assert loaded_after("build_parser(argv).parse_args(argv)", ["status"], ROOT) == []
+
+
+def test_status_without_a_daemon_imports_nothing_heavy(tmp_path: Path) -> None:
+    with socket.socket() as held:  # bound, never listening: the connection is refused
+        held.bind(("127.0.0.1", 0))
+        (tmp_path / "room.yaml").write_text(f"server: {{port: {held.getsockname()[1]}}}\n")
+        assert loaded_after("assert main(argv) == 2", ["status"], tmp_path) == []
+
+
+def test_validating_a_room_imports_nothing_heavy() -> None:
+    """Profiles, playlists and room.yaml are checked as written: no track is probed."""
+    assert loaded_after("assert main(argv) == 0", ["validate", "."], ROOT) == []
+
+
+def test_validating_a_profile_answers_well_within_a_second_and_a_half() -> None:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "setandsetting", "validate", "profiles/demo.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    assert (done.returncode, done.stdout, done.stderr) == (0, "1 file OK\n", "")
+    assert elapsed < 1.5
