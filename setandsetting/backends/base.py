@@ -9,7 +9,7 @@ event callbacks).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -119,6 +119,27 @@ class CueBackend(ABC):
 
 class CueError(RuntimeError):
     """A cue could not be delivered (port missing, target unreachable)."""
+
+
+def configured_name(
+    name: str | None, names: Iterable[str], *, kind: str, named: str, key: str
+) -> str:
+    """The configured device a cue means: `name`, or the only one configured.
+
+    `kind` is what room.yaml `key` lists ("MIDI output"), `named` what a cue names ("MIDI
+    port"): the words of every refusal.
+    """
+    known = sorted(names)
+    if name is not None:
+        if name not in known:
+            listed = ", ".join(known) or "none configured"
+            raise CueError(f"{named} {name!r} is not in room.yaml {key} ({listed})")
+        return name
+    if len(known) == 1:
+        return known[0]
+    if not known:
+        raise CueError(f"no {kind} configured (room.yaml {key})")
+    raise CueError(f"several {kind}s ({', '.join(known)}): name one")
 
 
 def level_step(level: float, steps: int) -> int:

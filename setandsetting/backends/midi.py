@@ -27,7 +27,13 @@ from typing import Any
 import mido
 import rtmidi
 
-from setandsetting.backends.base import BackendReport, CueBackend, CueError, Report
+from setandsetting.backends.base import (
+    BackendReport,
+    CueBackend,
+    CueError,
+    Report,
+    configured_name,
+)
 from setandsetting.backends.native import quiet_native_libraries
 from setandsetting.core.loader import model_from_doc
 from setandsetting.core.problems import FormatError, format_path
@@ -291,16 +297,9 @@ class MidiCues(CueBackend):
 
     def output_name(self, port: str | None) -> str:
         """The configured output a cue means: `port`, or the only one configured."""
-        if port is not None:
-            if port not in self._outputs:
-                known = ", ".join(sorted(self._outputs)) or "none configured"
-                raise CueError(f"MIDI port {port!r} is not in room.yaml midi.outputs ({known})")
-            return port
-        if len(self._outputs) == 1:
-            return next(iter(self._outputs))
-        if not self._outputs:
-            raise CueError("no MIDI output configured (room.yaml midi.outputs)")
-        raise CueError(f"several MIDI outputs ({', '.join(sorted(self._outputs))}): name one")
+        return configured_name(
+            port, self._outputs, kind="MIDI output", named="MIDI port", key="midi.outputs"
+        )
 
     def deliver(self, payload: Mapping[str, Any]) -> tuple[str, int | None]:
         """Send one midi payload; returns (output name, channel 1-16 or None for sysex)."""

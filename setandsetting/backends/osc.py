@@ -14,7 +14,7 @@ from typing import Any
 from pythonosc.osc_message_builder import BuildError, OscMessageBuilder
 from pythonosc.udp_client import UDPClient
 
-from setandsetting.backends.base import CueBackend, CueError
+from setandsetting.backends.base import CueBackend, CueError, configured_name
 from setandsetting.core.room import parse_target
 
 _ARG_TYPES = (int, float, str, bool, bytes)
@@ -68,16 +68,9 @@ class OscCues(CueBackend):
 
     def target_name(self, target: str | None) -> str:
         """The configured target a cue means: `target`, or the only one configured."""
-        if target is not None:
-            if target not in self._clients:
-                known = ", ".join(sorted(self._clients)) or "none configured"
-                raise CueError(f"OSC target {target!r} is not in room.yaml osc.targets ({known})")
-            return target
-        if len(self._clients) == 1:
-            return next(iter(self._clients))
-        if not self._clients:
-            raise CueError("no OSC target configured (room.yaml osc.targets)")
-        raise CueError(f"several OSC targets ({', '.join(sorted(self._clients))}): name one")
+        return configured_name(
+            target, self._clients, kind="OSC target", named="OSC target", key="osc.targets"
+        )
 
     def send(self, cue: dict[str, Any]) -> None:
         if set(cue) != {"osc"}:
