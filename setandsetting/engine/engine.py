@@ -8,7 +8,7 @@ the CLI/API submit controls. Fades are computed from the monotonic clock (now - 
 only at the grid steps that send a device something new (Conductor.next_wake), at planned
 moments and for the once-a-second upkeep.
 
-Every event is journaled (by the JournalSink's writer thread, so no fsync delays a device)
+Every event is journaled (by the journal writer's thread, so no fsync delays a device)
 before a control is acknowledged, so after a crash the journal holds every control a
 clinician was told had been applied.
 """
@@ -38,6 +38,7 @@ from setandsetting.core.status import snapshot
 from setandsetting.core.timeline import Timeline
 from setandsetting.engine.conductor import FADE_HZ, Conductor, Devices
 from setandsetting.engine.resume import control_fields
+from setandsetting.journal.base import SessionLog, Unjournaled
 
 log = logging.getLogger(__name__)
 
@@ -51,105 +52,6 @@ WAKE_AFTER_S = 0.0002  # wake this much after a moment, never a hair before it
 
 class EngineClosed(RuntimeError):
     """The session has ended; no control can be applied any more."""
-
-
-class JournalSink:
-    """Where the engine writes: a BufferedJournal bound to one session (or nothing).
-
-    The writing is done by a thread of the sink's own: `append` and `heartbeat` only
-    queue, so no fsync (1-20 ms on a real disk) ever stands between the engine thread and
-    a chime or a fade step. Whatever waits is written together, in order, in one commit.
-    `after_written(callback)` runs the callback once everything queued before it has been
-    written (or found unwritable: the journal then reports itself degraded) — the engine
-    acknowledges a control only then, so after a crash the journal holds every control a
-    clinician was told had been applied. `close()` writes what waits and stops the thread.
-    """
-
-    def __init__(self, journal: Any | None = None, session_id: str | None = None) -> None:
-        self.journal = journal
-        self.session_id = session_id
-        self._cond = threading.Condition()
-        self._queue: list[tuple[str, Any]] = []
-        self._writer: threading.Thread | None = None
-        self._closed = False
-
-    def append(self, event: dict[str, Any]) -> None:
-        if self.journal is not None:
-            self._put("event", event)
-
-    def heartbeat(self, t: float, wall: datetime, state: dict[str, Any]) -> None:
-        if self.journal is not None:
-            self._put("beat", (t, wall, state))
-
-    def after_written(self, callback: Callable[[], None]) -> None:
-        if self.journal is None:
-            callback()
-        else:
-            self._put("call", callback)
-
-    @property
-    def degraded(self) -> str | None:
-        return getattr(self.journal, "degraded", None)
-
-    def flush(self) -> None:
-        """Try again to write what a failing disk left waiting (never blocks; nothing to
-        do, and no writer wake-up, while the journal is healthy)."""
-        if self.journal is not None and self.degraded:
-            self._put("retry", None)
-
-    def close(self) -> None:
-        """Write everything queued, then stop the writer (blocks until done)."""
-        with self._cond:
-            self._closed = True
-            writer = self._writer
-            self._cond.notify()
-        if writer is not None:
-            writer.join()
-
-    def _put(self, kind: str, item: Any) -> None:
-        with self._cond:
-            if self._closed:  # after the end (a late device report): written at once
-                self._write([(kind, item)])
-                return
-            self._queue.append((kind, item))
-            if self._writer is None:
-                self._writer = threading.Thread(
-                    target=self._run, name="setandsetting-journal", daemon=True
-                )
-                self._writer.start()
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._closed:
-                    self._cond.wait()
-                batch, self._queue = self._queue, []
-                if not batch and self._closed:
-                    return
-            self._write(batch)
-
-    def _write(self, batch: list[tuple[str, Any]]) -> None:
-        journal = self.journal
-        with journal.lock:
-            for kind, item in batch:
-                try:
-                    if kind == "event":
-                        journal.add(self.session_id, item)
-                    elif kind == "beat":
-                        journal.add_heartbeat(self.session_id, *item)
-                except Exception:  # one bad event (a bug) must not cost the others
-                    log.exception("event not journaled: %r", item)
-            try:
-                journal.flush()
-            except Exception as err:  # the music goes on; status shows the journal problem
-                log.error("journal write failed: %s", err)
-        for kind, item in batch:
-            if kind == "call":
-                try:
-                    item()
-                except Exception:
-                    log.exception("journal callback failed")
 
 
 @dataclass
@@ -167,14 +69,14 @@ class Engine:
         timeline: Timeline,
         devices: Devices,
         *,
-        sink: JournalSink | None = None,
+        sink: SessionLog | None = None,
         started_wall: datetime | None = None,
         restore: tuple[State, float] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.timeline = timeline
         self.devices = devices
-        self.sink = sink or JournalSink()
+        self.sink: SessionLog = sink or Unjournaled()
         self.started_wall = started_wall or datetime.now(UTC)
         self._restore = restore
         self._attached: list[Any] = []
@@ -383,7 +285,7 @@ class Engine:
             self.devices.chimes.poll()
         except Exception as err:  # upkeep must never end the session
             self._on_event(Event("error", now, {"source": "chimes", "message": str(err)}))
-        self.sink.flush()
+        self.sink.retry()
 
     def _poll_music(self, now: float) -> None:
         try:

@@ -27,16 +27,17 @@ from setandsetting.core.controls import parse_control
 from setandsetting.engine import conductor as conductor_module
 from setandsetting.engine import engine as engine_module
 from setandsetting.engine.conductor import FADE_HZ, Devices
-from setandsetting.engine.engine import JOB_ID, Engine, EngineClosed, JournalSink
-from setandsetting.journal.store import BufferedJournal, Journal
+from setandsetting.engine.engine import JOB_ID, Engine, EngineClosed
+from setandsetting.journal.base import Unjournaled
+from setandsetting.journal.store import Journal
+from setandsetting.journal.writer import JournalWriter
 from tests.support.timelines import timeline
 
 
-class RecordingSink(JournalSink):
-    """A journal stand-in: every event in order, with the thread that wrote it."""
+class RecordingSink(Unjournaled):
+    """A journal stand-in: every event in order, each acknowledged at once."""
 
     def __init__(self) -> None:
-        super().__init__()
         self._lock = threading.Lock()
         self.events: list[dict[str, Any]] = []
 
@@ -251,7 +252,8 @@ def test_a_slow_disk_never_delays_a_chime_and_a_control_is_answered_once_on_disk
     monkeypatch.setattr(Journal, "append_many", slow)
     checkins = [{"at": ["0.5s", "0.6s", "0.7s", "0.8s"], "kind": "breath", "audience": "patient"}]
     rig = Rig(profile({**STEADY, "checkins": checkins}), {"a": [100.0]})
-    rig.engine.sink = JournalSink(BufferedJournal(journal), session_id)
+    writer = JournalWriter(journal)
+    rig.engine.sink = writer.session(session_id)
     rigs.append(rig)
     rig.engine.start()
     rig.wait_until(0.45)
@@ -268,6 +270,7 @@ def test_a_slow_disk_never_delays_a_chime_and_a_control_is_answered_once_on_disk
     assert max(late_ms) < 20.0, late_ms  # a commit in the way would make them 150 ms late
     rig.engine.stop()
     assert [e["type"] for e in journal.events(session_id)].count("checkin_due") == 4
+    writer.close()
     journal.close()
 
 
