@@ -270,7 +270,10 @@ class Engine:
 
     def _device_report(self, report: BackendReport, now: float) -> None:
         if report.source == "control" and report.kind not in ("device_lost", "device_back"):
-            control = _control_from_input(report, self.conductor.state)
+            from setandsetting.backends.midi_input import control_from_input  # loads rtmidi
+
+            state = self.conductor.state
+            control = control_from_input(report, state.nudge_pct if state else 0.0)
         else:
             self.conductor.tick(now)
             control = self.conductor.decide(report)
@@ -366,21 +369,3 @@ class Engine:
             self.devices.close()
         with contextlib.suppress(Exception):
             self.sink.close()  # everything journaled, every waiting control answered
-
-
-KNOB_RANGE_PCT = 50.0  # a level knob spans -50 % .. +50 % around the profile's curve
-
-
-def _control_from_input(report: BackendReport, state: State | None) -> Control | None:
-    """A foot switch or knob action -> a Control (None when it means nothing now)."""
-    from setandsetting.core.controls import parse_control
-
-    data = report.data or {}
-    if report.kind == "level" and "value" in data:
-        target = (int(data["value"]) - 64) / 63.0 * KNOB_RANGE_PCT
-        current = state.nudge_pct if state else 0.0
-        return Control("level", round(target - current, 2))
-    try:
-        return parse_control(report.kind)
-    except ValueError:
-        return None
