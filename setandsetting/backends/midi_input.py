@@ -8,7 +8,8 @@ Keys are `note N` or `cc N`, optionally `ch C` (1-16) to listen on one channel o
 Actions: ack, quiet, resume, next, `level +N%` / `level -N%` (a nudge), and `level` (a CC
 knob: data {"value": 0..127}). Notes fire on note_on with velocity > 0 only, so a switch's
 release never fires twice; a CC mapped to anything but `level` fires when it rises to 64 or
-more (a pedal pressed). Each report is BackendReport("control", kind=<action as written>).
+more (a pedal pressed). Each report is BackendReport("control", kind=<action as written>),
+and `control_from_input` says which session Control it is.
 Ports are matched by prefix and (re)opened by a watcher thread like MIDI outputs. The same
 thread drains what arrived from rtmidi's queue at each step (every POLL_S, 50 ms: a press is
 reported at most that late), and `report` only queues.
@@ -39,8 +40,10 @@ from setandsetting.backends.midi import (
     next_due,
     open_client,
 )
+from setandsetting.core.controls import Control, parse_control
 
 ACTIONS = ("ack", "quiet", "resume", "next", "level")
+KNOB_RANGE_PCT = 50.0  # a level knob spans -50 % .. +50 % around the profile's curve
 _KEY = re.compile(r"^\s*(note|cc)\s+(\d{1,3})(?:\s+ch\s+(\d{1,2}))?\s*$", re.IGNORECASE)
 _NUDGE = re.compile(r"^level\s*([+-])\s*(\d+(?:\.\d+)?)\s*%$")
 
@@ -79,6 +82,23 @@ def parse_binding(key: str, action: str) -> Binding:
     if text == "level" and kind == "note":
         raise ValueError(f"MIDI map {key!r}: `level` needs a cc knob; a note can nudge: level +5%")
     return Binding(kind, number, None if channel is None else int(channel), text, delta)
+
+
+def control_from_input(report: BackendReport, nudge_pct: float) -> Control | None:
+    """The Control a foot switch or knob report means, or None when it means nothing.
+
+    A `level` knob is absolute: its middle (64) is the profile's curve, its ends are
+    -/+KNOB_RANGE_PCT. Its Control is the nudge from the session's nudge now (`nudge_pct`,
+    given by whoever applies it, when it is applied: knob moves that queued up together each
+    land where the knob says, not on top of each other)."""
+    data = report.data or {}
+    if report.kind == "level" and "value" in data:
+        target = (int(data["value"]) - 64) / 63.0 * KNOB_RANGE_PCT
+        return Control("level", round(target - nudge_pct, 2))
+    try:
+        return parse_control(report.kind)
+    except ValueError:
+        return None
 
 
 def _spec(name: str, spec: Any) -> tuple[str, Mapping[str, str]]:

@@ -181,23 +181,23 @@ class Conductor:
                     self._send_cue(payload, t, ramp=cue_id)
 
     def next_wake(self, t: float, until: float) -> float:
-        """When the devices next need a tick, at the latest `until` (finite): the next
-        planned moment, a chime coming within CHIME_AHEAD_S, or the next fade step at which
-        a device would be sent something new.
+        """When a fade next sends a device something new, at the latest `until` (finite).
 
-        Fade steps lie on a FADE_HZ grid of the session clock and are computed here ahead
-        of time: a loop waking at every step would send the devices exactly these values
-        at exactly these steps, and nothing at the steps between (libVLC's volume has 1 %
-        steps, which a slow ramp crosses a few times a second). The engine sleeps through
-        those steps instead of waking for them; each wake costs ~0.3 ms of CPU here."""
+        Only what moves: the planned moments (`next_moment`, `chimes_ready_at`) are the
+        engine's scheduler's. Fade steps lie on a FADE_HZ grid of the session clock and are
+        computed here ahead of time: a loop waking at every step would send the devices
+        exactly these values at exactly these steps, and nothing at the steps between
+        (libVLC's volume has 1 % steps, which a slow ramp crosses a few times a second).
+        The engine sleeps through those steps instead of waking for them; each wake costs
+        ~0.3 ms of CPU here."""
         state = self.state
         if state is None:
             return until
-        due = self.next_moment()
-        until = min(until, math.inf if due is None else due, self._ready[1])
         steady = self.steady_until(t)
         if steady > t:
-            return min(until, steady)
+            # Levels that rest until the next planned moment (the state changes there)
+            # rest until the scheduler wakes the engine for it.
+            return until if steady == self.next_moment() else min(until, steady)
         k = math.floor(t * FADE_HZ) + 1
         while (step := k / FADE_HZ) < until:
             if self._news_at(state, step):
@@ -207,10 +207,17 @@ class Conductor:
 
     def next_moment(self) -> float | None:
         """The session's next planned moment, computed once per state (states are
-        immutable): the fade steps and the engine's scheduler both ask for it."""
+        immutable): the engine's scheduler and its fade steps both ask for it."""
         if self._due[0] is not self.state:
             self._due = (self.state, session.next_moment(self.state) if self.state else None)
         return self._due[1]
+
+    def chimes_ready_at(self) -> float | None:
+        """When the chime device is next to be readied, CHIME_AHEAD_S before a chime (or
+        looked at, that long before a phase ends, whether the next one opens with a chime):
+        a planned moment of its own, which the session does not know of."""
+        at = self._ready[1] if self.state is not None else math.inf
+        return None if math.isinf(at) else at
 
     def _ready_chimes(self, state: State, t: float) -> None:
         """Ask the chime device to be ready for the chimes within CHIME_AHEAD_S: looked at

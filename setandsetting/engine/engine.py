@@ -1,14 +1,24 @@
 """The live engine: owns one session in real time.
 
 One thread — the device thread — owns every device call and the session state. Everything
-else only puts messages on its queue: APScheduler fires the planned moments (phase ends,
-check-ins, cues) as "tick" messages, libVLC/pygame/MIDI report through BackendReports, and
-the CLI/API submit controls. Fades are computed from the monotonic clock (now - t0) on a
-25 Hz grid while anything moves, and not at all while levels are steady; the thread wakes
-only at the grid steps that send a device something new (Conductor.next_wake), at planned
-moments and for the once-a-second upkeep.
+else only puts messages on its queue, and who wakes it for what is:
 
-Every event is journaled (by the JournalSink's writer thread, so no fsync delays a device)
+- APScheduler, for the planned moments. Two date jobs, each kept at the next moment of
+  its kind and re-planned when the future moves: the session's next moment (a phase end,
+  a check-in or its escalation, a cue, a track's turn) and the chime device's opening
+  lead (CHIME_AHEAD_S before a chime). A job fires SCHEDULE_AHEAD_S early and carries its
+  moment's session time; the device thread waits the rest on the monotonic clock. So a
+  job late by less than that (APScheduler's thread must wake and run first) makes no
+  chime late, and one early (the wall clock stepped) makes none early.
+- The device thread itself, for what moves: fade steps on the FADE_HZ grid of the
+  monotonic clock (now - t0), only those that send a device something new
+  (Conductor.next_wake), and not at all while levels are steady; and the once-a-second
+  upkeep (device upkeep, heartbeat, the wall-clock check that re-plans the scheduler).
+  Every wake catches the session up to now, so a moment whose job never came would still
+  happen at the next fade step or upkeep — late, never lost.
+- libVLC/pygame/MIDI, through BackendReports; the CLI/API, with controls.
+
+Every event is journaled (by the journal writer's thread, so no fsync delays a device)
 before a control is acknowledged, so after a crash the journal holds every control a
 clinician was told had been applied.
 """
@@ -27,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from setandsetting.backends.base import BackendReport
@@ -38,6 +49,7 @@ from setandsetting.core.status import snapshot
 from setandsetting.core.timeline import Timeline
 from setandsetting.engine.conductor import FADE_HZ, Conductor, Devices
 from setandsetting.engine.resume import control_fields
+from setandsetting.journal.base import SessionLog, Unjournaled
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +57,12 @@ UPKEEP_S = 1.0  # device upkeep (libVLC watchdog, trims) and the heartbeat (for 
 CLOCK_STEP_S = 0.5  # a wall-clock jump bigger than this re-plans the scheduler
 CONTROL_TIMEOUT_S = 5.0
 REPEAT_ERROR_S = 10.0  # the same engine fault is journaled again only after this long
-JOB_ID = "next-moment"
+JOB_ID = "next-moment"  # the scheduler's job for the session's next moment
+READY_JOB_ID = "chimes-ready"  # and the one for the chime device's opening lead
+# A job fires this much before its moment and the device thread waits the rest. Measured
+# on the 2-core test machine: a DateTrigger job's message reaches the device thread
+# 0.4 ms late at the median; at p99 4 ms idle, 10-30 ms with both cores busy.
+SCHEDULE_AHEAD_S = 0.05
 WAKE_AFTER_S = 0.0002  # wake this much after a moment, never a hair before it
 
 
@@ -53,108 +70,9 @@ class EngineClosed(RuntimeError):
     """The session has ended; no control can be applied any more."""
 
 
-class JournalSink:
-    """Where the engine writes: a BufferedJournal bound to one session (or nothing).
-
-    The writing is done by a thread of the sink's own: `append` and `heartbeat` only
-    queue, so no fsync (1-20 ms on a real disk) ever stands between the engine thread and
-    a chime or a fade step. Whatever waits is written together, in order, in one commit.
-    `after_written(callback)` runs the callback once everything queued before it has been
-    written (or found unwritable: the journal then reports itself degraded) — the engine
-    acknowledges a control only then, so after a crash the journal holds every control a
-    clinician was told had been applied. `close()` writes what waits and stops the thread.
-    """
-
-    def __init__(self, journal: Any | None = None, session_id: str | None = None) -> None:
-        self.journal = journal
-        self.session_id = session_id
-        self._cond = threading.Condition()
-        self._queue: list[tuple[str, Any]] = []
-        self._writer: threading.Thread | None = None
-        self._closed = False
-
-    def append(self, event: dict[str, Any]) -> None:
-        if self.journal is not None:
-            self._put("event", event)
-
-    def heartbeat(self, t: float, wall: datetime, state: dict[str, Any]) -> None:
-        if self.journal is not None:
-            self._put("beat", (t, wall, state))
-
-    def after_written(self, callback: Callable[[], None]) -> None:
-        if self.journal is None:
-            callback()
-        else:
-            self._put("call", callback)
-
-    @property
-    def degraded(self) -> str | None:
-        return getattr(self.journal, "degraded", None)
-
-    def flush(self) -> None:
-        """Try again to write what a failing disk left waiting (never blocks; nothing to
-        do, and no writer wake-up, while the journal is healthy)."""
-        if self.journal is not None and self.degraded:
-            self._put("retry", None)
-
-    def close(self) -> None:
-        """Write everything queued, then stop the writer (blocks until done)."""
-        with self._cond:
-            self._closed = True
-            writer = self._writer
-            self._cond.notify()
-        if writer is not None:
-            writer.join()
-
-    def _put(self, kind: str, item: Any) -> None:
-        with self._cond:
-            if self._closed:  # after the end (a late device report): written at once
-                self._write([(kind, item)])
-                return
-            self._queue.append((kind, item))
-            if self._writer is None:
-                self._writer = threading.Thread(
-                    target=self._run, name="setandsetting-journal", daemon=True
-                )
-                self._writer.start()
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._closed:
-                    self._cond.wait()
-                batch, self._queue = self._queue, []
-                if not batch and self._closed:
-                    return
-            self._write(batch)
-
-    def _write(self, batch: list[tuple[str, Any]]) -> None:
-        journal = self.journal
-        with journal.lock:
-            for kind, item in batch:
-                try:
-                    if kind == "event":
-                        journal.add(self.session_id, item)
-                    elif kind == "beat":
-                        journal.add_heartbeat(self.session_id, *item)
-                except Exception:  # one bad event (a bug) must not cost the others
-                    log.exception("event not journaled: %r", item)
-            try:
-                journal.flush()
-            except Exception as err:  # the music goes on; status shows the journal problem
-                log.error("journal write failed: %s", err)
-        for kind, item in batch:
-            if kind == "call":
-                try:
-                    item()
-                except Exception:
-                    log.exception("journal callback failed")
-
-
 @dataclass
 class _Msg:
-    kind: str  # "tick" | "control" | "report" | "call"
+    kind: str  # "moment" | "control" | "report"
     payload: Any = None
     future: Future | None = None
 
@@ -167,14 +85,14 @@ class Engine:
         timeline: Timeline,
         devices: Devices,
         *,
-        sink: JournalSink | None = None,
+        sink: SessionLog | None = None,
         started_wall: datetime | None = None,
         restore: tuple[State, float] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.timeline = timeline
         self.devices = devices
-        self.sink = sink or JournalSink()
+        self.sink: SessionLog = sink or Unjournaled()
         self.started_wall = started_wall or datetime.now(UTC)
         self._restore = restore
         self._attached: list[Any] = []
@@ -188,15 +106,23 @@ class Engine:
         self._sub_lock = threading.Lock()
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
+            # The job only puts a message on the queue, so it runs on the scheduler's own
+            # thread: a pool would add a thread's wake-up to every moment, for nothing.
+            executors={"default": DebugExecutor()},
             job_defaults={
-                # A late tick is harmless (the session catches up to "now"), a skipped one
-                # is not: run however late, and only once for many missed runs.
+                # A late moment must still fire, however late (a loaded machine, a
+                # suspend): the session catches up to now on the tick. APScheduler's
+                # default grace (1 s) would drop it, leaving it to the next upkeep.
                 "misfire_grace_time": None,
+                # Were runs of a job to pile up, they fire once: one tick catches the
+                # session up to every moment passed. (Each job is a date job kept at the
+                # next moment only, so today none piles up.)
                 "coalesce": True,
                 "max_instances": 1,
             },
         )
-        self._planned: float | None = None
+        self._planned: dict[str, float | None] = {}  # job id -> the moment it fires for
+        self._armed: float | None = None  # a moment the scheduler handed over, to wait for
         self._events = 0  # events so far (a step that caused none need not re-plan)
         self._thread = threading.Thread(target=self._run, name="setandsetting-engine")
         self._ready = threading.Event()
@@ -287,6 +213,9 @@ class Engine:
                     events_before = self._events
                     if msg is not None:
                         self._handle(msg, now)
+                    reached = self._armed is not None and now >= self._armed
+                    if reached:
+                        self._armed = None
                     self.conductor.tick(now)
                     upkeep = now >= next_upkeep
                     if upkeep:
@@ -295,9 +224,10 @@ class Engine:
                         self._heartbeat(now)
                     elif self.devices.music.settling():
                         self._poll_music(now)
-                    # The next moment moves only with an event (a control is one) and the
-                    # wall clock; a fade step changes neither, and costs this loop less.
-                    if upkeep or self._events != events_before:
+                    # The planned moments move only with an event (a control is one), when
+                    # one is reached and with the wall clock; a fade step changes none of
+                    # them, and costs this loop less.
+                    if upkeep or reached or self._events != events_before:
                         self._replan(now)
                 except Exception as err:
                     # The session state is immutable: a step that raised left the last good
@@ -332,14 +262,12 @@ class Engine:
         self._replan(now)
 
     def _next_message(self, upkeep: float) -> _Msg | None:
-        """The next message, or None when the conductor or the upkeep (due at `upkeep`)
-        next needs this thread: a fade step that sends something, a planned moment.
-
-        The engine wakes at a planned moment by itself (a timed wait is exact to a fraction
-        of a millisecond, and a fade step must not round a chime up to the next step);
-        the scheduler's tick is the safety net, and arrives milliseconds later."""
+        """The next message, or None when this thread is due itself: at the moment the
+        scheduler handed over (a timed wait is exact to a fraction of a millisecond, and a
+        fade step must not round a chime up to the next step), a fade step that sends
+        something, the upkeep (due at `upkeep`)."""
         now = self.now()
-        until = upkeep
+        until = upkeep if self._armed is None else min(upkeep, self._armed)
         if self.devices.music.settling():  # polled at every fade step
             until = min(until, (math.floor(now * FADE_HZ) + 1) / FADE_HZ)
         wake = self.conductor.next_wake(now, until)
@@ -360,6 +288,8 @@ class Engine:
             self.sink.after_written(lambda: future.set_result(events))  # on disk first
         elif msg.kind == "report":
             self._device_report(msg.payload, now)
+        elif msg.kind == "moment":  # a stale one (re-planned since) costs one tick
+            self._armed = msg.payload if self._armed is None else min(self._armed, msg.payload)
 
     def _apply(self, control: Control, now: float) -> list[dict[str, Any]]:
         self._on_event(Event("control", now, control_fields(control)))
@@ -368,7 +298,10 @@ class Engine:
 
     def _device_report(self, report: BackendReport, now: float) -> None:
         if report.source == "control" and report.kind not in ("device_lost", "device_back"):
-            control = _control_from_input(report, self.conductor.state)
+            from setandsetting.backends.midi_input import control_from_input  # loads rtmidi
+
+            state = self.conductor.state
+            control = control_from_input(report, state.nudge_pct if state else 0.0)
         else:
             self.conductor.tick(now)
             control = self.conductor.decide(report)
@@ -383,7 +316,7 @@ class Engine:
             self.devices.chimes.poll()
         except Exception as err:  # upkeep must never end the session
             self._on_event(Event("error", now, {"source": "chimes", "message": str(err)}))
-        self.sink.flush()
+        self.sink.retry()
 
     def _poll_music(self, now: float) -> None:
         try:
@@ -406,26 +339,42 @@ class Engine:
             log.warning("heartbeat not written: %s", err)
 
     def _replan(self, now: float) -> None:
-        """Keep one scheduler job at the next planned moment (in wall-clock time)."""
-        nxt = self.conductor.next_moment()
+        """Keep each scheduler job at its next planned moment, SCHEDULE_AHEAD_S early.
+
+        APScheduler runs on wall-clock datetimes, the session on the monotonic clock: the
+        moment is converted when it is scheduled, and every job is converted again once the
+        upkeep sees that the wall clock has stepped (NTP, a suspend) — else a step back
+        would leave a job late by the whole step. A job that fires early meanwhile is
+        harmless: it carries its moment."""
         offset = self._wall_minus_mono()
         stepped = abs(offset - self._wall_offset) > CLOCK_STEP_S
-        if stepped:  # NTP or a suspend moved the wall clock: re-plan from the monotonic clock
+        if stepped:
             self._wall_offset = offset
-        if nxt == self._planned and not stepped:
-            return
-        self._planned = nxt
-        if nxt is None:
-            with contextlib.suppress(Exception):
-                self._scheduler.remove_job(JOB_ID)
-            return
-        run_at = datetime.now(UTC) + timedelta(seconds=max(0.0, nxt - now))
-        self._scheduler.add_job(
-            self._wake, "date", run_date=run_at, id=JOB_ID, replace_existing=True
-        )
+        planned = {
+            JOB_ID: self.conductor.next_moment(),
+            READY_JOB_ID: self.conductor.chimes_ready_at(),
+        }
+        for job_id, moment in planned.items():
+            if moment == self._planned.get(job_id) and not stepped:
+                continue
+            self._planned[job_id] = moment
+            if moment is None:
+                with contextlib.suppress(Exception):
+                    self._scheduler.remove_job(job_id)
+                continue
+            ahead = max(0.0, moment - SCHEDULE_AHEAD_S - now)
+            self._scheduler.add_job(
+                self._fire,
+                "date",
+                run_date=datetime.now(UTC) + timedelta(seconds=ahead),
+                args=(moment,),
+                id=job_id,
+                replace_existing=True,
+            )
 
-    def _wake(self) -> None:
-        self._queue.put(_Msg("tick"))
+    def _fire(self, moment: float) -> None:
+        """The scheduler's job (on its thread): hand the moment to the device thread."""
+        self._queue.put(_Msg("moment", moment))
 
     def _wall_minus_mono(self) -> float:
         return time.time() - self._monotonic()
@@ -464,21 +413,3 @@ class Engine:
             self.devices.close()
         with contextlib.suppress(Exception):
             self.sink.close()  # everything journaled, every waiting control answered
-
-
-KNOB_RANGE_PCT = 50.0  # a level knob spans -50 % .. +50 % around the profile's curve
-
-
-def _control_from_input(report: BackendReport, state: State | None) -> Control | None:
-    """A foot switch or knob action -> a Control (None when it means nothing now)."""
-    from setandsetting.core.controls import parse_control
-
-    data = report.data or {}
-    if report.kind == "level" and "value" in data:
-        target = (int(data["value"]) - 64) / 63.0 * KNOB_RANGE_PCT
-        current = state.nudge_pct if state else 0.0
-        return Control("level", round(target - current, 2))
-    try:
-        return parse_control(report.kind)
-    except ValueError:
-        return None

@@ -19,9 +19,10 @@ from setandsetting.core.plan import build_plan
 from setandsetting.core.room import Room
 from setandsetting.core.units import format_duration
 from setandsetting.engine.conductor import Devices
-from setandsetting.engine.engine import Engine, JournalSink
+from setandsetting.engine.engine import Engine
 from setandsetting.engine.resume import replay
-from setandsetting.journal.store import BufferedJournal, Journal
+from setandsetting.journal.store import Journal
+from setandsetting.journal.writer import JournalWriter, SessionWriter
 from setandsetting.room.folder import Compiled, RoomFolder
 
 DevicesFactory = Callable[[Room, Report, Path], Devices]
@@ -65,7 +66,7 @@ class SessionRunner:
         self.folder = folder
         self._devices = devices
         self._journal = journal
-        self._buffered: BufferedJournal | None = None
+        self._writer: JournalWriter | None = None
         self._midi_input = midi_input
         self._lock = threading.Lock()
         self.engine: Engine | None = None
@@ -88,10 +89,10 @@ class SessionRunner:
             self._journal = Journal.open(self.folder.journal_path, busy_timeout_s=0.5)
         return self._journal
 
-    def _sink(self, session_id: str) -> JournalSink:
-        if self._buffered is None:
-            self._buffered = BufferedJournal(self.journal)
-        return JournalSink(self._buffered, session_id)
+    def _sink(self, session_id: str) -> SessionWriter:
+        if self._writer is None:
+            self._writer = JournalWriter(self.journal)
+        return self._writer.session(session_id)
 
     # ------------------------------------------------------------------ sessions
 
@@ -222,8 +223,9 @@ class SessionRunner:
     def close(self) -> None:
         if self.engine is not None and self.engine.running:
             self.engine.stop()
-        if self._buffered is not None:
-            self._buffered.flush()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         if self._journal is not None:
             self._journal.close()
             self._journal = None

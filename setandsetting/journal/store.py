@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from setandsetting.core.events import Event
 from setandsetting.core.types import check_patient_id
 
 APPLICATION_ID = 0x53455453  # "SETS": marks a SQLite file as a setandsetting journal
@@ -158,7 +157,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _check_event(event: dict[str, Any]) -> tuple[str, float, str | None, str]:
+def check_event(event: dict[str, Any]) -> tuple[str, float, str | None, str]:
     """(type, t, wall, data JSON) of an event dict; a malformed event is a caller's bug."""
     kind, t, wall = event.get("type"), event.get("t"), event.get("wall")
     if not isinstance(kind, str) or not kind:
@@ -365,7 +364,7 @@ class Journal:
 
     def append_many(self, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Append events in order in one transaction: all are on disk, or none."""
-        rows = [(sid, *_check_event(event)) for sid, event in items]
+        rows = [(sid, *check_event(event)) for sid, event in items]
         with self._write() as con:
             next_seq: dict[str, int] = {}
             for session_id, kind, t, wall, data in rows:
@@ -497,109 +496,3 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class BufferedJournal:
-    """The engine's journal: when the disk fills (or the file fails) mid-session, the
-    session goes on; events wait in memory, in order, and are written on the next append,
-    heartbeat or `flush()` that works, followed by an `error` event saying what happened.
-    """
-
-    def __init__(self, journal: Journal) -> None:
-        self.journal = journal
-        # Not buffered: a session that cannot begin on disk is the caller's error.
-        self.begin_session = journal.begin_session
-        self._pending: list[tuple[str, dict[str, Any]]] = []
-        self.lock = threading.Lock()  # for a writer thread: add...flush as one step
-        self._beat: tuple[str, float, datetime | str, dict[str, Any]] | None = None
-        self._failure: str | None = None
-        self._since: str | None = None
-
-    @property
-    def degraded(self) -> str | None:
-        """None when everything is on disk; else what went wrong (for `status`)."""
-        if self._failure is None:
-            return None
-        return (
-            f"journal not written since {self._since}: {self._failure}; "
-            f"{len(self._pending)} event(s) kept in memory"
-        )
-
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
-
-    def append(self, session_id: str, event: dict[str, Any]) -> bool:
-        """Queue one event and write all that waits; True if it is on disk now."""
-        self.add(session_id, event)
-        return self.flush()
-
-    def add(self, session_id: str, event: dict[str, Any]) -> None:
-        """Queue one event for the next flush (a writer batches many into one commit)."""
-        _check_event(event)
-        self._pending.append((session_id, dict(event)))
-
-    def heartbeat(
-        self, session_id: str, t: float, wall: datetime | str, state: dict[str, Any]
-    ) -> bool:
-        self.add_heartbeat(session_id, t, wall, state)
-        return self.flush()
-
-    def add_heartbeat(
-        self, session_id: str, t: float, wall: datetime | str, state: dict[str, Any]
-    ) -> None:
-        """Keep the newest position for the next flush (older ones are of no use)."""
-        self._beat = (session_id, t, wall, state)
-
-    def flush(self) -> bool:
-        """Try to write what waits (events in order, then the last heartbeat)."""
-        try:
-            if self._pending:
-                batch = list(self._pending)
-                if self._failure is not None:
-                    batch += self._recovery_notes(batch)
-                self.journal.append_many(batch)
-                self._pending.clear()
-                self._failure = self._since = None
-            if self._beat is not None:
-                self.journal.heartbeat(*self._beat)
-                self._beat = None
-        except UnknownSession:
-            raise
-        except JournalError as exc:
-            if self._failure is None:
-                self._failure = str(exc)
-                self._since = datetime.now(UTC).isoformat(timespec="seconds")
-            return False
-        return True
-
-    def _recovery_notes(
-        self, batch: list[tuple[str, dict[str, Any]]]
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """One `error` event per affected session, at its last kept event's time."""
-        last: dict[str, dict[str, Any]] = {}
-        count: dict[str, int] = {}
-        for session_id, event in batch:
-            last[session_id] = event
-            count[session_id] = count.get(session_id, 0) + 1
-        notes = []
-        for session_id, event in last.items():
-            message = (
-                f"the journal could not be written from {self._since} "
-                f"({self._failure}); {count[session_id]} event(s) were kept in memory "
-                "and written late, in order"
-            )
-            note = Event("error", event["t"], {"source": "journal", "message": message})
-            wall = {"wall": event["wall"]} if "wall" in event else {}
-            notes.append((session_id, note.to_dict() | wall))
-        return notes
-
-    def close(self) -> None:
-        """Last try to write what waits, then close; JournalError if events would be lost."""
-        self.flush()
-        lost = len(self._pending)
-        self.journal.close()
-        if lost:
-            raise JournalError(
-                f"{self.journal.path}: {lost} event(s) could not be written: {self._failure}"
-            )

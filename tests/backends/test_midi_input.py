@@ -10,7 +10,13 @@ import pytest
 
 from setandsetting.backends.base import BackendReport
 from setandsetting.backends.midi import POLL_S
-from setandsetting.backends.midi_input import Binding, MidiControlInput, parse_binding
+from setandsetting.backends.midi_input import (
+    Binding,
+    MidiControlInput,
+    control_from_input,
+    parse_binding,
+)
+from setandsetting.core.controls import Control
 from tests.support.jack import Jack, VirtualOutput, jack
 
 __all__ = ["jack"]
@@ -40,6 +46,25 @@ def test_bad_map_entries_are_clear_errors(key: str, action: str, error: str) -> 
 def test_missing_port_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="`port`"):
         MidiControlInput({"fs": {"map": {}}}, lambda r: None)
+
+
+def knob(value: int) -> BackendReport:
+    return BackendReport("control", "level", data={"input": "fs", "cc": 7, "value": value})
+
+
+def test_a_knob_is_absolute_around_the_curve_and_a_switch_is_its_action() -> None:
+    assert control_from_input(knob(127), nudge_pct=0.0) == Control("level", 50.0)
+    assert control_from_input(knob(1), nudge_pct=0.0) == Control("level", -50.0)
+    # From where the session's nudge is when the control is applied: the knob's middle
+    # is the curve itself, whatever nudges came before.
+    assert control_from_input(knob(64), nudge_pct=20.0) == Control("level", -20.0)
+    assert control_from_input(knob(127), nudge_pct=50.0) == Control("level", 0.0)
+    assert control_from_input(knob(96), nudge_pct=-10.0) == Control("level", 35.4)
+    switch = BackendReport("control", "ack", data={"input": "fs", "note": 60})
+    assert control_from_input(switch, nudge_pct=20.0) == Control("ack")
+    nudge = BackendReport("control", "level -5%", data={"note": 61, "delta": -0.05})
+    assert control_from_input(nudge, nudge_pct=20.0) == Control("level", -5.0)
+    assert control_from_input(BackendReport("control", "dance"), nudge_pct=0.0) is None
 
 
 @pytest.fixture

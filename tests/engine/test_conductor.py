@@ -7,6 +7,7 @@ to at t, no call while nothing moves, the cap, the fade after the end, device fa
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -84,14 +85,24 @@ class Rig:
             k += 1
 
     def woken(self, until: float, upkeep_s: float = 1.0) -> None:
-        """Tick only when the conductor asks for it, and once a second: as the engine."""
+        """Tick as the engine does: at each planned moment (its scheduler's), at the fade
+        steps the conductor asks for, and once a second."""
         upkeep = self.clock.t + upkeep_s
-        while (t := self.conductor.next_wake(self.clock.t, min(upkeep, until))) < until:
-            assert t > self.clock.t or t == self.conductor.next_moment(), "no progress"
+        while True:
+            planned = self.planned_moment()
+            t = self.conductor.next_wake(self.clock.t, min(upkeep, until, planned))
+            if t >= until:
+                return
+            assert t > self.clock.t or t == planned, "no progress"
             self.wakes.append(t)
             self.at(t)
             if t >= upkeep:
                 upkeep = t + upkeep_s
+
+    def planned_moment(self) -> float:
+        """The next moment the engine's scheduler would fire (inf: none)."""
+        moments = (self.conductor.next_moment(), self.conductor.chimes_ready_at())
+        return min((m for m in moments if m is not None), default=math.inf)
 
     def at(self, t: float) -> None:
         self.clock.t = t
@@ -370,6 +381,19 @@ def test_steady_levels_wake_only_for_the_upkeep_and_the_planned_moments() -> Non
     rig.woken(12.0)
     assert 10.5 - CHIME_AHEAD_S in rig.wakes and 10.5 in rig.wakes
     assert len(rig.wakes) <= 9.5 + 2, rig.wakes  # once a second, and the chime's two
+
+
+def test_next_wake_is_only_what_moves_and_the_planned_moments_are_the_schedulers() -> None:
+    steady = {"id": "a", "duration": "60s", "music": "a", "level": "40%"}
+    checkins = [{"at": ["10.5s"], "kind": "breath", "audience": "staff"}]
+    rig = Rig(profile({**steady, "checkins": checkins}), {"a": [100.0]}, level_steps=100)
+    rig.woken(2.5)  # the 2 s fade-in
+    assert rig.conductor.next_wake(2.5, 20.0) == 20.0  # steady: nothing to wake for
+    assert rig.conductor.next_moment() == 10.5
+    assert rig.conductor.chimes_ready_at() == pytest.approx(10.5 - CHIME_AHEAD_S)
+    rig.at(10.5 - CHIME_AHEAD_S)
+    assert rig.chimes.named("prepare")[-1].args == ("staff",)
+    assert rig.conductor.chimes_ready_at() == pytest.approx(60.0 - CHIME_AHEAD_S)  # the end
 
 
 def test_escalations_chime_louder_each_time_up_to_the_cap_then_stop() -> None:

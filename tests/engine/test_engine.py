@@ -27,16 +27,17 @@ from setandsetting.core.controls import parse_control
 from setandsetting.engine import conductor as conductor_module
 from setandsetting.engine import engine as engine_module
 from setandsetting.engine.conductor import FADE_HZ, Devices
-from setandsetting.engine.engine import JOB_ID, Engine, EngineClosed, JournalSink
-from setandsetting.journal.store import BufferedJournal, Journal
+from setandsetting.engine.engine import JOB_ID, SCHEDULE_AHEAD_S, Engine, EngineClosed
+from setandsetting.journal.base import Unjournaled
+from setandsetting.journal.store import Journal
+from setandsetting.journal.writer import JournalWriter
 from tests.support.timelines import timeline
 
 
-class RecordingSink(JournalSink):
-    """A journal stand-in: every event in order, with the thread that wrote it."""
+class RecordingSink(Unjournaled):
+    """A journal stand-in: every event in order, each acknowledged at once."""
 
     def __init__(self) -> None:
-        super().__init__()
         self._lock = threading.Lock()
         self.events: list[dict[str, Any]] = []
 
@@ -214,16 +215,13 @@ def test_a_checkin_chime_plays_within_a_few_ms_of_plan(rigs: list[Rig]) -> None:
 
 
 def test_during_a_fade_a_chime_is_not_rounded_to_the_next_fade_step(rigs: list[Rig]) -> None:
-    """The engine wakes at a planned moment by itself, between its fade steps (FADE_HZ);
-    the scheduler's tick (here switched off) is only the safety net. Rounded to the next
-    40 ms step, these chimes would be 30, 40, 10, 20 and 30 ms late."""
+    """The scheduler hands the engine each planned moment SCHEDULE_AHEAD_S early, and the
+    engine waits for it between its fade steps (FADE_HZ). Rounded to the next 40 ms step,
+    these chimes would be 30, 40, 10, 20 and 30 ms late."""
     ramp = {"id": "a", "duration": "60s", "music": "a", "level": {"from": "20%", "to": "60%"}}
     planned = [1.01, 1.52, 2.03, 2.54, 3.05]
     checkins = [{"at": [f"{t}s" for t in planned], "kind": "breath", "audience": "patient"}]
-    rig = Rig(profile({**ramp, "checkins": checkins}), {"a": [100.0]})
-    rigs.append(rig)
-    rig.engine._wake = lambda: None  # type: ignore[method-assign]
-    rig.engine.start()
+    rig = start(rigs, profile({**ramp, "checkins": checkins}), {"a": [100.0]})
     rig.wait_until(3.3)
     played = [c.t - rig.mono0 for c in rig.chimes.named("play")]
     due = [e["t"] for e in rig.sink.of_type("checkin_due")]  # each planned moment, exactly
@@ -251,7 +249,8 @@ def test_a_slow_disk_never_delays_a_chime_and_a_control_is_answered_once_on_disk
     monkeypatch.setattr(Journal, "append_many", slow)
     checkins = [{"at": ["0.5s", "0.6s", "0.7s", "0.8s"], "kind": "breath", "audience": "patient"}]
     rig = Rig(profile({**STEADY, "checkins": checkins}), {"a": [100.0]})
-    rig.engine.sink = JournalSink(BufferedJournal(journal), session_id)
+    writer = JournalWriter(journal)
+    rig.engine.sink = writer.session(session_id)
     rigs.append(rig)
     rig.engine.start()
     rig.wait_until(0.45)
@@ -268,14 +267,40 @@ def test_a_slow_disk_never_delays_a_chime_and_a_control_is_answered_once_on_disk
     assert max(late_ms) < 20.0, late_ms  # a commit in the way would make them 150 ms late
     rig.engine.stop()
     assert [e["type"] for e in journal.events(session_id)].count("checkin_due") == 4
+    writer.close()
     journal.close()
 
 
 def job_time(engine: Engine) -> float:
-    """The scheduler job's run time, as session seconds."""
+    """The session moment the scheduler's job is for; it runs SCHEDULE_AHEAD_S before it
+    on the wall clock."""
     job = engine._scheduler.get_job(JOB_ID)
     assert job is not None
-    return (job.next_run_time - engine.started_wall).total_seconds()
+    (moment,) = job.args
+    run_s = (job.next_run_time - engine.started_wall).total_seconds()
+    assert run_s == pytest.approx(moment - SCHEDULE_AHEAD_S, abs=0.01)
+    return moment
+
+
+def test_the_scheduler_is_what_fires_a_planned_moment(rigs: list[Rig]) -> None:
+    """Two engines, one whose scheduler's job does nothing: its check-in waits for the
+    once-a-second upkeep (which catches the session up: late, never lost), while the
+    real one chimes on time."""
+    checkins = [{"at": ["1.5s"], "kind": "breath", "audience": "patient"}]
+    prof = profile({**STEADY, "checkins": checkins})
+    silent = Rig(prof, {"a": [100.0]})
+    rigs.append(silent)
+    silent.engine._fire = lambda moment: None  # type: ignore[method-assign]
+    silent.engine.start()
+    rig = start(rigs, prof, {"a": [100.0]})
+    rig.wait_until(1.8)
+    played = [c.t - rig.mono0 for c in rig.chimes.named("play")]
+    assert len(played) == 1 and 0.0 <= played[0] - 1.5 < 0.015, played
+    assert silent.engine.now() >= 1.75
+    assert silent.chimes.named("play") == []  # not by itself, nor at a fade step
+    silent.wait_until(2.3)
+    [late] = [c.t - silent.mono0 - 1.5 for c in silent.chimes.named("play")]
+    assert 0.3 < late < 0.7  # at the upkeep, about 2 s into the session
 
 
 def test_the_scheduler_job_is_replanned_when_a_control_changes_the_future(

@@ -24,7 +24,7 @@ from setandsetting.engine.resume import control_fields
 from setandsetting.engine.runner import Resumed, SessionRunner
 from setandsetting.journal.store import Journal
 from setandsetting.room.folder import RoomFolder
-from tests.journal.test_store_faults import _fill, small_tmpfs
+from tests.journal.test_writer_faults import _fill, small_tmpfs
 from tests.support.session_room import make_room
 
 __all__ = ["small_tmpfs"]

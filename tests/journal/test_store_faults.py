@@ -1,20 +1,18 @@
-"""Bad storage, for real: corrupt, foreign, locked, unreadable files and a full disk."""
+"""Bad storage, for real: corrupt, foreign, locked and unreadable files (a full disk, which
+the session outlives, is test_writer_faults.py)."""
 
-import errno
-import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from setandsetting.journal.store import BufferedJournal, Journal, JournalError
+from setandsetting.journal.store import Journal, JournalError
+from setandsetting.journal.writer import JournalWriter
 from tests.journal.synthetic import PLAN, STARTED, journal_session
-from tests.support.unavailable import unavailable
 
 
 def _journal_file(tmp_path: Path) -> Path:
@@ -119,14 +117,16 @@ def test_a_journal_locked_by_another_process(tmp_path: Path) -> None:
         with pytest.raises(JournalError, match="locked by another process") as caught:
             journal.begin_session("P1", "p.yaml", "P", STARTED, PLAN)
         assert str(path) in str(caught.value)
-        buffered = BufferedJournal(journal)
+        writer = JournalWriter(journal)
         session_id = journal.sessions()[0].id  # reading still works under a write lock
         count = len(journal.events(session_id))
         note = {"type": "note", "t": 4000.0, "wall": "w", "text": "while locked"}
-        assert buffered.append(session_id, note) is False
-        assert buffered.degraded is not None and "locked" in buffered.degraded
+        writer.append(session_id, note)
+        assert writer.drain() is False
+        assert writer.degraded is not None and "locked" in writer.degraded
         holder.communicate(input="", timeout=10)  # the other process lets go
-        assert buffered.flush() is True
+        assert writer.drain() is True
+        writer.close()
         events = journal.events(session_id)
         assert len(events) == count + 2 and events[count] == note
         assert (events[-1]["type"], events[-1]["source"]) == ("error", "journal")
@@ -135,104 +135,3 @@ def test_a_journal_locked_by_another_process(tmp_path: Path) -> None:
             holder.kill()
             holder.wait()
         journal.close()
-
-
-def _fill(directory: Path) -> Path:
-    """Fill the filesystem of `directory` to the last byte with a ballast file."""
-    ballast = directory / "ballast"
-    fd = os.open(ballast, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        for size in (1 << 16, 1 << 12, 1):
-            while True:
-                try:
-                    if os.write(fd, b"\0" * size) < size:
-                        break
-                except OSError as exc:
-                    assert exc.errno == errno.ENOSPC
-                    break
-    finally:
-        os.close(fd)
-    return ballast
-
-
-def _full_disk_scenario(
-    path: Path, make_full: Callable[[Journal], None], free: Callable[[Journal], None]
-) -> None:
-    """Events during a full disk wait in memory, then land in order with an error event."""
-    journal = Journal.open(path)
-    buffered = BufferedJournal(journal)
-    try:
-        session_id = buffered.begin_session("P1", "p.yaml", "P", STARTED, PLAN)
-        first = {"type": "phase_started", "t": 0.0, "wall": "w0", "phase": "a", "planned_t": 0.0}
-        assert buffered.append(session_id, first) is True
-        make_full(journal)
-        late = [
-            {"type": "note", "t": float(i), "wall": f"w{i}", "text": f"n{i} " + "x" * 6000}
-            for i in (1, 2, 3)
-        ]
-        for event in late:
-            assert buffered.append(session_id, event) is False
-        assert buffered.heartbeat(session_id, 3.5, "2026-11-26T16:05:04+00:00", {}) is False
-        assert buffered.pending == 3
-        assert buffered.degraded is not None and "disk is full" in buffered.degraded
-        assert journal.events(session_id) == [first]  # nothing half-written
-        free(journal)
-        last = {"type": "checkin_due", "t": 4.0, "wall": "w4", "id": "c1", "kind": "vitals"}
-        assert buffered.append(session_id, last) is True
-        assert buffered.degraded is None and buffered.pending == 0
-        events = journal.events(session_id)
-        assert events[:5] == [first, *late, last]
-        [note] = events[5:]
-        assert (note["type"], note["t"], note["wall"], note["source"]) == (
-            "error",
-            4.0,
-            "w4",
-            "journal",
-        )
-        assert "disk is full" in note["message"] and "4 event(s)" in note["message"]
-        [waiting] = journal.interrupted()
-        assert waiting.heartbeat is not None and waiting.heartbeat.t == 3.5
-    finally:
-        buffered.close()
-
-
-@pytest.fixture
-def small_tmpfs() -> Iterator[Path]:
-    """A real 1 MiB tmpfs (root may mount); skipped where mounting is not allowed."""
-    where = Path(tempfile.mkdtemp(prefix="sas-tmpfs-"))
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        where.rmdir()
-        unavailable(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", str(where)], check=True)
-        where.rmdir()
-
-
-def test_disk_full_on_a_real_tmpfs(small_tmpfs: Path) -> None:
-    ballast: list[Path] = []
-    _full_disk_scenario(
-        small_tmpfs / "sessions.db",
-        make_full=lambda journal: ballast.append(_fill(small_tmpfs)),
-        free=lambda journal: ballast.pop().unlink(),
-    )
-
-
-def test_disk_full_through_sqlite_max_page_count(tmp_path: Path) -> None:
-    """Portable variant: SQLite's own page limit raises the same SQLITE_FULL."""
-
-    def make_full(journal: Journal) -> None:
-        (pages,) = journal.query("PRAGMA page_count")[0]
-        journal.query(f"PRAGMA max_page_count = {pages}")
-
-    _full_disk_scenario(
-        tmp_path / "sessions.db",
-        make_full=make_full,
-        free=lambda journal: journal.query("PRAGMA max_page_count = 1073741823"),
-    )
