@@ -45,7 +45,6 @@ from setandsetting.core.controls import Control, parse_control
 ACTIONS = ("ack", "quiet", "resume", "next", "level")
 KNOB_RANGE_PCT = 50.0  # a level knob spans -50 % .. +50 % around the profile's curve
 _KEY = re.compile(r"^\s*(note|cc)\s+(\d{1,3})(?:\s+ch\s+(\d{1,2}))?\s*$", re.IGNORECASE)
-_NUDGE = re.compile(r"^level\s*([+-])\s*(\d+(?:\.\d+)?)\s*%$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +54,7 @@ class Binding:
     kind: str  # "note" | "cc"
     number: int
     channel: int | None
-    action: str
-    delta: float | None = None  # level nudges: +0.05 for `level +5%`
+    action: str  # one of ACTIONS, or a level change in the text form (`level -2dB`)
 
 
 def parse_binding(key: str, action: str) -> Binding:
@@ -70,18 +68,22 @@ def parse_binding(key: str, action: str) -> Binding:
     if channel is not None and not 1 <= int(channel) <= 16:
         raise ValueError(f"MIDI map key {key!r}: channels are 1..16")
     text = " ".join(str(action).split())
-    delta = None
-    if nudge := _NUDGE.match(text):
-        delta = float(nudge.group(2)) / 100 * (1 if nudge.group(1) == "+" else -1)
-        text = f"level {nudge.group(1)}{nudge.group(2)}%"
+    if text.startswith("level "):  # a step, in the grammar of every other surface
+        try:
+            step = parse_control(text)
+        except ValueError as err:
+            raise ValueError(f"MIDI map {key!r}: {err}") from None
+        if step.absolute:
+            raise ValueError(f"MIDI map {key!r}: a switch steps the level: write level -2dB")
+        text = step.describe()
     elif text not in ACTIONS:
         raise ValueError(
             f"MIDI map {key!r}: action {action!r} is not one of "
-            f"{', '.join(ACTIONS)}, level +N%, level -N%"
+            f"{', '.join(ACTIONS)}, or a level step (level -2dB, level +5%)"
         )
     if text == "level" and kind == "note":
-        raise ValueError(f"MIDI map {key!r}: `level` needs a cc knob; a note can nudge: level +5%")
-    return Binding(kind, number, None if channel is None else int(channel), text, delta)
+        raise ValueError(f"MIDI map {key!r}: `level` needs a cc knob; a note can step: level -2dB")
+    return Binding(kind, number, None if channel is None else int(channel), text)
 
 
 def control_from_input(report: BackendReport, nudge_pct: float) -> Control | None:
@@ -155,8 +157,6 @@ class _Input:
                 return
         else:
             info["velocity"] = value
-        if binding.delta is not None:
-            info["delta"] = binding.delta
         self.report(BackendReport("control", binding.action, data=info))
 
     def maintain(self, now: float) -> None:

@@ -25,7 +25,8 @@ __all__ = ["jack"]
 def test_parse_binding() -> None:
     assert parse_binding("note 60", "ack") == Binding("note", 60, None, "ack")
     assert parse_binding("CC 7 ch 2", "level") == Binding("cc", 7, 2, "level")
-    assert parse_binding("note 61", "level  -5%") == Binding("note", 61, None, "level -5%", -0.05)
+    assert parse_binding("note 61", "level  -5%") == Binding("note", 61, None, "level -5%")
+    assert parse_binding("note 63", "level -2 dB") == Binding("note", 63, None, "level -2dB")
 
 
 @pytest.mark.parametrize(
@@ -36,6 +37,8 @@ def test_parse_binding() -> None:
         ("cc 7 ch 17", "ack", "channels are 1..16"),
         ("note 60", "acknowledge", "is not one of ack, quiet"),
         ("note 60", "level", "needs a cc knob"),
+        ("note 60", "level -5", "is not a level change"),  # % or dB? the CLI's grammar
+        ("note 60", "level 40%", "a switch steps the level"),
     ],
 )
 def test_bad_map_entries_are_clear_errors(key: str, action: str, error: str) -> None:
@@ -62,8 +65,10 @@ def test_a_knob_is_absolute_around_the_curve_and_a_switch_is_its_action() -> Non
     assert control_from_input(knob(96), nudge_pct=-10.0) == Control("level", 35.4)
     switch = BackendReport("control", "ack", data={"input": "fs", "note": 60})
     assert control_from_input(switch, nudge_pct=20.0) == Control("ack")
-    nudge = BackendReport("control", "level -5%", data={"note": 61, "delta": -0.05})
+    nudge = BackendReport("control", "level -5%", data={"note": 61})
     assert control_from_input(nudge, nudge_pct=20.0) == Control("level", -5.0)
+    step = BackendReport("control", "level -2dB", data={"note": 63})
+    assert control_from_input(step, nudge_pct=20.0) == Control("level", -2.0, unit="dB")
     assert control_from_input(BackendReport("control", "dance"), nudge_pct=0.0) is None
 
 
@@ -113,8 +118,7 @@ def test_mapped_notes_and_knob_are_reported(pedal: VirtualOutput) -> None:
         pedal.send([0xB0, 7, 100])
         got = _wait(reports, 3)[1:]
         assert [(r.kind, r.data) for r in got] == [
-            ("level +5%", {"input": "footswitch", "channel": 2, "note": 62, "velocity": 100,
-                           "delta": 0.05}),
+            ("level +5%", {"input": "footswitch", "channel": 2, "note": 62, "velocity": 100}),
             ("level", {"input": "footswitch", "channel": 1, "cc": 7, "value": 100}),
         ]  # fmt: skip
         for value in (127, 127, 0, 100):  # sustain pedal: fires on each press only
