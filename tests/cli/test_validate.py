@@ -3,6 +3,8 @@ never a traceback, each broken file answered well within a second."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import subprocess
@@ -10,7 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
+from ruamel.yaml import YAML
 
 from setandsetting.cli import build_parser, main
 
@@ -172,6 +176,73 @@ def test_schema(kind: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_schema_defaults_to_the_profile(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
     assert json.loads(capsys.readouterr().out)["title"] == "Profile"
+
+
+def schema_validator(kind: str) -> jsonschema.Draft202012Validator:
+    """A JSON Schema validator for `setandsetting schema --kind KIND`'s output."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["schema", "--kind", kind]) == 0
+    schema = json.loads(out.getvalue())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def plain(path: Path) -> object:
+    """A file as plain data, the way any YAML tool (not ours) reads it."""
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
+PLAYLIST_FILES = sorted((ROOT / "playlists").glob("*/*.yaml"))
+SHIPPED = [
+    *(("profile", p) for p in sorted((ROOT / "profiles").glob("*.yaml"))),
+    ("profile", FIXTURES / "formats" / "design-profile.yaml"),
+    *(("playlist", p) for p in PLAYLIST_FILES if p.name != "patient.yaml"),
+    *(("patient", p) for p in PLAYLIST_FILES if p.name == "patient.yaml"),
+    ("room", ROOT / "room.yaml"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "path"), SHIPPED, ids=[str(p.relative_to(ROOT)) for _, p in SHIPPED]
+)
+def test_every_shipped_file_validates_against_the_schema(kind: str, path: Path) -> None:
+    errors = [e.message for e in schema_validator(kind).iter_errors(plain(path))]
+    assert errors == []
+
+
+def test_the_shipped_files_are_all_checked() -> None:
+    kinds = [kind for kind, _ in SHIPPED]
+    assert [kinds.count(k) for k in ("profile", "playlist", "patient", "room")] == [7, 8, 1, 1]
+
+
+def test_the_schema_says_what_units_and_words_the_loader_takes() -> None:
+    validator = schema_validator("profile")
+    phase = {"id": "a", "duration": "1h 20m 5s", "level": "-18dB", "fade_out": "1:20"}
+    assert list(validator.iter_errors({"name": "P", "phases": [phase]})) == []
+    for value in ("open", 90, "45s", "1:20:00"):
+        assert validator.is_valid({"name": "P", "phases": [{"id": "a", "duration": value}]})
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (plain(BROKEN / "bad-duration.yaml"), ["phases", 1, "duration"]),
+        (plain(BROKEN / "bad-level.yaml"), ["phases", 0, "level"]),
+        (plain(BROKEN / "unknown-key.yaml"), ["phases", 0]),
+        ({"name": "P", "phases": [{"id": "a", "duration": 3.6e12}]}, ["phases", 0, "duration"]),
+        (
+            {"name": "P", "phases": [{"id": "a", "duration": "1m", "level": 70}]},
+            ["phases", 0, "level"],
+        ),
+        ({"name": "P", "route": "rectal", "phases": [{"id": "a", "duration": 1}]}, ["route"]),
+        ({"name": "P", "phases": [{"id": "Peak!", "duration": 1}]}, ["phases", 0, "id"]),
+        ({"phases": [{"id": "a", "duration": 1}]}, []),
+    ],
+)
+def test_a_broken_profile_fails_the_schema(data: object, where: list[object]) -> None:
+    errors = list(schema_validator("profile").iter_errors(data))
+    assert [list(e.absolute_path) for e in errors] == [where]
 
 
 def test_the_example_room_validates(capsys: pytest.CaptureFixture[str]) -> None:
