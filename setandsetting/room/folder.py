@@ -14,7 +14,6 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from setandsetting.audio.sounds import sound_length
 from setandsetting.audio.tags import probe
 from setandsetting.core.loader import load_patient, load_playlist, load_profile, load_room
 from setandsetting.core.playlist import PLAYLIST_SUFFIXES, Patient, Playlist
@@ -86,6 +85,23 @@ class RoomFolder:
         path = self.patient_dir(patient_id) / "patient.yaml"
         return load_patient(path) if path.is_file() else None
 
+    def slots(self, patient_id: str | None) -> list[str]:
+        """The slots that have a playlist for the patient (if any) or the room default."""
+        owners = [self.patient_dir(patient_id)] if patient_id else []
+        owners.append(self.playlists_dir / DEFAULT_OWNER)
+        return sorted(
+            {
+                f.stem
+                for folder in owners
+                if folder.is_dir()
+                for f in folder.iterdir()
+                if f.is_file()
+                and f.suffix.lower() in PLAYLIST_SUFFIXES
+                and SLUG.fullmatch(f.stem)
+                and f.stem != "patient"
+            }
+        )
+
     def slot_file(self, patient_id: str | None, slot: str) -> tuple[Path, str] | None:
         """The file that plays for `slot`: the patient's own, else the room default."""
         check_slot(slot)
@@ -113,6 +129,8 @@ class RoomFolder:
 
     def compile(self, profile_path: Path, patient_id: str, *, seed: int | None = None) -> Compiled:
         """Profile + playlists + patient -> Timeline. Raises FormatError on broken files."""
+        from setandsetting.audio.sounds import sound_length  # numpy: only when compiling
+
         patient_dir = self.patient_dir(patient_id)
         profile = load_profile(profile_path)
         room = self.room()
@@ -152,12 +170,16 @@ def _is_patient(name: str) -> bool:
     return True
 
 
+def track_file(playlist_path: Path, track_path: str) -> Path:
+    """The file a playlist entry names: absolute, or relative to the playlist's folder."""
+    path = Path(track_path)
+    return path if path.is_absolute() else (playlist_path.parent / path).resolve()
+
+
 def _track_infos(playlist_path: Path, playlist: Playlist) -> list[TrackInfo]:
     out = []
     for track in playlist.tracks:
-        path = Path(track.path)
-        if not path.is_absolute():
-            path = (playlist_path.parent / path).resolve()
+        path = track_file(playlist_path, track.path)
         found = probe(path)
         out.append(
             TrackInfo(

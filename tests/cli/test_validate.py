@@ -17,6 +17,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from setandsetting.cli import build_parser, main
+from tests.support.audio_analysis import write_tone
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 BROKEN = FIXTURES / "broken"
@@ -100,22 +101,84 @@ def test_broken_files_in_a_real_process_exit_2_without_traceback() -> None:
     assert sorted(result.stderr.splitlines()) == expected
 
 
-def test_valid_files_and_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "profiles").mkdir()
-    shutil.copy(FIXTURES / "formats" / "design-profile.yaml", tmp_path / "profiles" / "im.yaml")
-    default = tmp_path / "playlists" / "default"
-    default.mkdir(parents=True)
-    (default / "peak.yaml").write_text("tracks:\n  - path: a.flac\n")
-    (default / "onset.m3u8").write_text("#EXTM3U\nb.flac\n")
-    (default / "notes.txt").write_text("not a format file")
-    (tmp_path / "playlists" / "P-0042").mkdir()
-    (tmp_path / "playlists" / "P-0042" / "patient.yaml").write_text("avoid: [x.flac]\n")
-    (tmp_path / "room.yaml").write_text("server: {port: 8701}\n")
+DESIGN_SLOTS = ("arrival", "dosing", "peak", "return", "integration")
 
+
+def make_room(root: Path) -> Path:
+    """The DESIGN.md profile in a room with a playlist of real audio for each of its slots."""
+    (root / "profiles").mkdir(parents=True)
+    shutil.copy(FIXTURES / "formats" / "design-profile.yaml", root / "profiles" / "im.yaml")
+    (root / "music").mkdir()
+    write_tone(root / "music" / "a.flac", 440.0, 1.0)
+    write_tone(root / "music" / "b.wav", 440.0, 1.0)
+    default = root / "playlists" / "default"
+    default.mkdir(parents=True)
+    for slot in DESIGN_SLOTS:
+        (default / f"{slot}.yaml").write_text("tracks:\n  - path: ../../music/a.flac\n")
+    (default / "onset.m3u8").write_text("#EXTM3U\n../../music/b.wav\n")
+    (default / "notes.txt").write_text("not a format file")
+    (root / "playlists" / "P-0042").mkdir()
+    (root / "playlists" / "P-0042" / "patient.yaml").write_text("avoid: [x.flac]\n")
+    (root / "room.yaml").write_text("server: {port: 8701}\n")
+    return root / "profiles" / "im.yaml"
+
+
+def test_valid_files_and_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = make_room(tmp_path)
     assert main(["validate", str(tmp_path)]) == 0
-    assert capsys.readouterr() == ("5 files OK\n", "")
-    assert main(["validate", str(tmp_path / "profiles" / "im.yaml")]) == 0
+    assert capsys.readouterr() == ("9 files OK\n", "")
+    assert main(["--room", str(tmp_path), "validate", str(profile)]) == 0
     assert capsys.readouterr().out == "1 file OK\n"
+
+
+def test_what_would_not_play_is_an_error_at_its_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = make_room(tmp_path)
+    default = tmp_path / "playlists" / "default"
+    (default / "onset.m3u8").write_text("#EXTM3U\n../../music/b.wav\n../../music/gone.flac\n")
+    (default / "peak.yaml").rename(default / "peek.yaml")
+    (default / "return.yaml").write_text(
+        "tracks:\n  - path: ../../music/a.flac\n  - path: nope.ogg\n"
+    )
+    assert main(["validate", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f"{default / 'onset.m3u8'}:3:1: no such file: {tmp_path / 'music' / 'gone.flac'} "
+        "(this track would not play)",
+        f"{default / 'return.yaml'}:3:11: tracks[1].path: no such file: {default / 'nope.ogg'} "
+        "(this track would not play)",
+        f"{profile}:25:5: phases[2].music: no playlist for slot 'peak' in playlists/default/ of "
+        f"{tmp_path} (did you mean 'peek'?)",
+    ]
+
+
+def test_the_slots_of_a_patient(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = make_room(tmp_path)
+    (tmp_path / "playlists" / "default" / "peak.yaml").rename(
+        tmp_path / "playlists" / "P-0042" / "peak.yaml"
+    )
+    own = tmp_path / "playlists" / "P-0042" / "peak.yaml"
+    own.write_text("tracks:\n  - path: ../../music/gone.flac\n")
+    room = ["--room", str(tmp_path), "validate", str(profile)]
+    assert main(room) == 2
+    assert capsys.readouterr().err.startswith(
+        f"{profile}:25:5: phases[2].music: no playlist for slot 'peak' in playlists/default/ "
+    )
+    assert main([*room, "--patient", "P-0042"]) == 2  # the patient's own peak is what plays
+    assert capsys.readouterr().err == (
+        f"{own}:2:11: tracks[0].path: no such file: {tmp_path / 'music' / 'gone.flac'} "
+        "(this track would not play)\n"
+    )
+    own.write_text("tracks:\n  - path: ../../music/a.flac\n")
+    assert main([*room, "--patient", "P-0042"]) == 0
+    assert main([*room, "--patient", "../P-0042"]) == 2
+    assert capsys.readouterr() == (
+        "1 file OK\n",
+        "--patient: '../P-0042' is not a patient ID: 1-64 characters, letters, digits, - and _, "
+        "starting with a letter or digit\n",
+    )
 
 
 def test_kind_from_content_outside_a_room(
@@ -250,5 +313,5 @@ def test_the_example_room_validates(capsys: pytest.CaptureFixture[str]) -> None:
         (ROOT / "playlists" / "default").iterdir()
     )
     assert files
-    assert main(["validate", *map(str, files)]) == 0
+    assert main(["--room", str(ROOT), "validate", *map(str, files)]) == 0
     assert capsys.readouterr() == (f"{len(files)} files OK\n", "")

@@ -1,9 +1,11 @@
 """The room folder: slot resolution, patient checks, loudness normalisation, track probing."""
 
+from pathlib import Path
+
 import pytest
 
 from setandsetting.room.errors import EditError, NotFound
-from setandsetting.room.folder import RoomFolder
+from setandsetting.room.folder import RoomFolder, track_file
 from tests.support.audio_analysis import write_tone
 
 PROFILE = """name: t
@@ -38,6 +40,25 @@ def test_patient_playlist_overrides_the_default_slot_by_slot(room):
     (own / "calm.m3u8").write_text("#EXTM3U\n../../music/soft.flac\n")
     path, owner = folder.slot_file("P-1", "calm")
     assert (path.name, owner) == ("calm.m3u8", "patient")
+
+
+def test_the_slots_with_a_playlist_for_a_patient_or_the_default(room):
+    folder = RoomFolder(room)
+    own = room / "playlists" / "P-1"
+    own.mkdir()
+    (own / "peak.m3u").write_text("../../music/soft.flac\n")
+    (own / "patient.yaml").write_text("avoid: []\n")
+    (own / "Notes.yaml").write_text("not a slot name\n")
+    (room / "playlists" / "default" / "read-me.txt").write_text("not a playlist\n")
+    assert folder.slots("P-1") == ["calm", "peak"]
+    assert folder.slots(None) == ["calm"]
+    assert folder.slots("P-2") == ["calm"]
+
+
+def test_a_track_path_is_absolute_or_from_its_playlist(room):
+    playlist = room / "playlists" / "default" / "calm.yaml"
+    assert track_file(playlist, "../../music/loud.flac") == room / "music" / "loud.flac"
+    assert track_file(playlist, "/srv/x.flac") == Path("/srv/x.flac")
 
 
 @pytest.mark.parametrize("bad", ["../etc", "a b", "", "x" * 65, "-lead"])
