@@ -8,6 +8,7 @@ from pathlib import Path
 
 from setandsetting.core.problems import FormatError
 from setandsetting.core.types import check_patient_id
+from setandsetting.room.errors import RoomError
 from setandsetting.room.folder import Compiled, RoomFolder
 
 EXIT_BAD_INPUT = 2
@@ -21,15 +22,21 @@ def room_of(args: Namespace) -> RoomFolder:
     return RoomFolder(Path(args.room))
 
 
+def profile_of(args: Namespace, name: str, option: str = "") -> Path:
+    """The profile a command line names: a path, or a name in the room (one way for all)."""
+    try:
+        return room_of(args).profile_file(name)
+    except RoomError as err:
+        raise CommandError(f"{option}{err}") from None
+
+
 def compiled(args: Namespace) -> Compiled:
     """Load the profile named on the command line for --patient, or raise CommandError."""
     try:
         check_patient_id(args.patient)
     except ValueError as err:
         raise CommandError(f"--patient: {err}") from None
-    path = Path(args.profile)
-    if not path.is_file():
-        raise CommandError(f"{path}: no such profile file")
+    path = profile_of(args, args.profile)
     try:
         return room_of(args).compile(path, args.patient, seed=getattr(args, "seed", None))
     except FormatError as err:

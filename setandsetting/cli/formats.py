@@ -35,6 +35,7 @@ from setandsetting.core.profile import Profile
 from setandsetting.core.room import Room
 from setandsetting.core.types import check_patient_id
 from setandsetting.core.yamlsource import load_yaml
+from setandsetting.room.errors import RoomError
 from setandsetting.room.folder import RoomFolder
 from setandsetting.room.playable import slot_problems, track_problems
 
@@ -59,7 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "validate", help="check profiles, playlists, patient.yaml and room.yaml"
     )
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
+    p.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="files or folders, or profile names"
+    )
     p.add_argument(
         "--patient",
         help="check the slots each profile plays for this patient (default: the room default)",
@@ -153,7 +156,12 @@ def _validate(args: argparse.Namespace) -> int:
         elif path.exists():
             files.append((path, default_room))
         else:
-            problems.append(Problem(str(path), None, None, (), "no such file or folder"))
+            try:
+                files.append((RoomFolder(default_room).profile_file(str(path)), default_room))
+            except RoomError as err:  # a name (`demo`) is told what the room has
+                named = len(path.parts) == 1 and not path.suffix
+                message = str(err) if named else "no such file or folder"
+                problems.append(Problem(str(path), None, None, (), message))
     for path, room in files:
         problems += check(path, room, args.patient)
     problems = list(dict.fromkeys(problems))  # a playlist checked as a file and as a slot

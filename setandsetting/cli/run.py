@@ -10,10 +10,9 @@ import argparse
 import signal
 import sys
 import threading
-from pathlib import Path
 from types import FrameType
 
-from setandsetting.cli.common import CommandError, room_of
+from setandsetting.cli.common import CommandError, profile_of, room_of
 from setandsetting.core.events import describe
 from setandsetting.core.problems import FormatError
 from setandsetting.core.status import status_line
@@ -25,7 +24,7 @@ STATUS_S = 0.5
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a real session in the foreground")
-    p.add_argument("profile", help="a profile file, e.g. profiles/im-ketamine.yaml")
+    p.add_argument("profile", help="a profile: its name (im-ketamine) or file")
     p.add_argument("--patient", required=True, help="pseudonymous patient ID")
     p.set_defaults(func=run)
 
@@ -38,8 +37,7 @@ def run(args: argparse.Namespace) -> int:
         check_patient_id(args.patient)
     except ValueError as err:
         raise CommandError(f"--patient: {err}") from None
-    if not Path(args.profile).is_file():
-        raise CommandError(f"{args.profile}: no such profile file")
+    profile = profile_of(args, args.profile)
     runner = SessionRunner(room_of(args))
     live = sys.stderr.isatty()
 
@@ -58,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
         else:
-            runner.start(Path(args.profile), args.patient)
+            runner.start(profile, args.patient)
     except FormatError as err:
         raise CommandError("\n".join(str(p) for p in err.problems)) from None
     except JournalError as err:

@@ -14,20 +14,17 @@ import os
 import signal
 import socket
 import sys
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from setandsetting.cli.common import CommandError, room_of
+from setandsetting.cli.common import CommandError, profile_of, room_of
 from setandsetting.core.problems import FormatError
 from setandsetting.core.types import check_patient_id
 from setandsetting.core.units import format_duration
-from setandsetting.room.errors import RoomError
 
 if TYPE_CHECKING:
     import uvicorn
 
-    from setandsetting.room.folder import RoomFolder
 
 SHUTDOWN_GRACE_S = 2  # open SSE streams never end by themselves: cut them after this
 # The engine thread shares the GIL with the web side: hand it over every 0.5 ms (not 5 ms),
@@ -42,16 +39,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", metavar="PROFILE", help="begin a session at once (name or file)")
     p.add_argument("--patient", help="the patient ID for --start")
     p.set_defaults(func=serve)
-
-
-def _profile(folder: RoomFolder, name: str) -> Path:
-    path = Path(name)
-    if path.is_file():
-        return path
-    try:
-        return folder.profile_path(name)
-    except RoomError as err:
-        raise CommandError(f"--start: {err}") from None
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -116,7 +103,7 @@ def serve(args: argparse.Namespace) -> int:
                 gap = format_duration(resumed.gap_s)
                 print(f"resumed session {resumed.session_id} after {gap}", flush=True)
             elif args.start:
-                runner.start(_profile(folder, args.start), args.patient)
+                runner.start(profile_of(args, args.start, "--start: "), args.patient)
                 print(f"started session {runner.session_id} for {args.patient}", flush=True)
         except FormatError as err:
             raise CommandError("\n".join(str(p) for p in err.problems)) from None

@@ -10,6 +10,8 @@ names nothing its NotFound.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ from setandsetting.core.profile import Profile
 from setandsetting.core.room import Room
 from setandsetting.core.timeline import SlotSource, Timeline, TrackInfo, compile_timeline
 from setandsetting.core.types import SLUG, check_patient_id
-from setandsetting.room.errors import EditError, NotFound
+from setandsetting.room.errors import EditError, NotFound, RoomError
 from setandsetting.room.normalise import normalised
 
 DEFAULT_OWNER = "default"
@@ -62,6 +64,23 @@ class RoomFolder:
         if not path.is_file():
             raise NotFound(f"no profile {stem!r} in {self.profiles_dir}")
         return path
+
+    def profile_file(self, name: str) -> Path:
+        """A profile a command line names, the same way in every command: a file path as
+        given, else one inside the room folder, else a name in profiles/ (`demo`)."""
+        for path in (Path(name), self.root / name):
+            if path.is_file():
+                return path
+        with contextlib.suppress(RoomError):  # not a profile's name either: say so below
+            return self.profile_path(name)
+        names = [p.stem for p in self.profiles()]
+        close = difflib.get_close_matches(Path(name).stem, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        if not close and names:
+            hint = f" (profiles: {', '.join(names)})"
+        raise NotFound(
+            f"no profile {name!r}: no such file, nor a name in {self.profiles_dir}{hint}"
+        )
 
     # ---------------------------------------------------------------- patients
 

@@ -109,6 +109,29 @@ def test_a_broken_profile_exits_2_with_its_position(tmp_path, capsys):
     assert capsys.readouterr().err.startswith(f"{bad}:4:15: phases[0].duration:")
 
 
+def test_a_profile_is_named_the_same_way_in_plan_and_rehearse(capsys, tmp_path, monkeypatch):
+    assert main(["plan", "profiles/demo.yaml", "--patient", "P-0042", "--json"]) == 0
+    by_path = capsys.readouterr().out
+    assert main(["plan", "demo", "--patient", "P-0042", "--json"]) == 0
+    assert capsys.readouterr().out == by_path
+    monkeypatch.chdir(tmp_path)  # elsewhere: the room's own name, or its path in the room
+    for name in ("demo", "demo.yaml", "profiles/demo.yaml"):
+        assert main(["--room", str(ROOM), "plan", name, "--patient", "P-0042", "--json"]) == 0
+        assert capsys.readouterr().out == by_path
+    assert main(["--room", str(ROOM), "rehearse", "demo", "--patient", "P-0042"]) == 0
+    assert "session ended" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["plan", "rehearse"])
+def test_a_profile_named_nowhere_is_one_clear_line(capsys, command):
+    assert main([command, "dmo", "--patient", "P-0042"]) == 2
+    assert capsys.readouterr() == (
+        "",
+        f"no profile 'dmo': no such file, nor a name in {ROOM / 'profiles'} "
+        "(did you mean 'demo'?)\n",
+    )
+
+
 def test_rehearse_runs_as_a_process_without_a_traceback():
     proc = subprocess.run(
         [

@@ -181,6 +181,17 @@ def test_the_slots_of_a_patient(tmp_path: Path, capsys: pytest.CaptureFixture[st
     )
 
 
+def test_a_profile_is_named_as_in_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--room", str(ROOT), "validate", "demo"]) == 0
+    assert capsys.readouterr() == ("1 file OK\n", "")
+    assert main(["--room", str(ROOT), "validate", "dmo", "profiles/dmo.yaml"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"dmo: no profile 'dmo': no such file, nor a name in {ROOT / 'profiles'} "
+        "(did you mean 'demo'?)",
+        "profiles/dmo.yaml: no such file or folder",
+    ]
+
+
 def test_kind_from_content_outside_a_room(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -90,6 +90,30 @@ def test_a_missing_profile_is_not_found(room):
         RoomFolder(room).profile_path("gone")
 
 
+def test_a_command_line_names_a_profile_by_path_or_by_name(room, monkeypatch):
+    folder = RoomFolder(room)
+    profile = folder.profiles_dir / "t.yaml"
+    monkeypatch.chdir(room / "playlists")
+    assert folder.profile_file("t") == profile
+    assert folder.profile_file("t.yaml") == profile
+    assert folder.profile_file("profiles/t.yaml") == profile  # inside the room folder
+    assert folder.profile_file(str(profile)) == profile
+    (room / "playlists" / "draft.yaml").write_text(PROFILE)
+    assert folder.profile_file("draft.yaml") == Path("draft.yaml")  # as given: from here
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [("tt", " (did you mean 't'?)"), ("zzz", " (profiles: t)"), ("../t", " (did you mean 't'?)")],
+)
+def test_a_profile_named_nowhere_says_what_the_room_has(room, name, hint):
+    folder = RoomFolder(room)
+    with pytest.raises(NotFound) as missing:
+        folder.profile_file(name)
+    where = folder.profiles_dir
+    assert str(missing.value) == f"no profile {name!r}: no such file, nor a name in {where}{hint}"
+
+
 def test_tracks_are_probed_for_their_real_length(room):
     tracks = RoomFolder(room).slot_source(None, "calm").tracks
     assert [round(t.length, 2) for t in tracks] == [3.0, 3.0]
