@@ -3,12 +3,13 @@
 import json
 import subprocess
 import sys
+import time
 from argparse import Namespace
 from pathlib import Path
 
 import pytest
 
-from setandsetting.cli import main
+from setandsetting.cli import build_parser, main
 from setandsetting.cli.common import compiled
 from setandsetting.core.plan import simulate
 
@@ -130,6 +131,24 @@ def test_a_profile_named_nowhere_is_one_clear_line(capsys, command):
         f"no profile 'dmo': no such file, nor a name in {ROOM / 'profiles'} "
         "(did you mean 'demo'?)\n",
     )
+
+
+HUGE = ROOM / "tests" / "fixtures" / "broken" / "huge-phase.yaml"
+
+
+@pytest.mark.parametrize("command", ["plan", "rehearse"])
+def test_a_billion_hour_phase_is_refused_within_a_second(capsys, command):
+    build_parser()  # the commands' own imports are not what is timed here
+    started = time.perf_counter()
+    code = main([command, str(HUGE), "--patient", "P-0042"])
+    elapsed = time.perf_counter() - started
+    assert code == 2
+    assert capsys.readouterr() == (
+        "",
+        f"{HUGE}:6:15: phases[1].duration: 1000000000h is too long: a phase lasts at most 24h "
+        "(or write `open`)\n",
+    )
+    assert elapsed < 1.0
 
 
 def test_rehearse_runs_as_a_process_without_a_traceback():

@@ -57,6 +57,10 @@ EXPECTED = {
         "1:1: the file is empty; write a profile (`name:`, `phases:`) or a playlist (`tracks:`)"
     ],
     "above-max-level.yaml": ["7:28: phases[0].level.to: level 70% is above limits.max_level 60%"],
+    "huge-phase.yaml": [
+        "6:15: phases[1].duration: 1000000000h is too long: a phase lasts at most 24h "
+        "(or write `open`)"
+    ],
     "http-stream.m3u8": [
         "5:1: 'https://radio.example/stream.mp3': the room plays local files only; "
         "save the file and list its path"
