@@ -58,18 +58,20 @@ def patient_of(args: Namespace) -> str:
         raise CommandError(f"--patient: {err}") from None
 
 
-def profile_file(name: str) -> Path:
-    """A profile named on the command line: an existing file."""
-    path = Path(name)
-    if not path.is_file():
-        raise CommandError(f"{path}: no such profile file")
-    return path
+def profile_of(args: Namespace, name: str, option: str = "") -> Path:
+    """The profile a command line names: a path, or a name in the room (one way for all)."""
+    from setandsetting.room.errors import RoomError
+
+    try:
+        return room_of(args).profile_file(name)
+    except RoomError as err:
+        raise CommandError(f"{option}{err}") from None
 
 
 def compiled(args: Namespace) -> Compiled:
     """The profile named on the command line, compiled for --patient (FormatError if broken)."""
     patient = patient_of(args)
-    path = profile_file(args.profile)
+    path = profile_of(args, args.profile)
     return room_of(args).compile(path, patient, seed=getattr(args, "seed", None))
 
 

@@ -3,6 +3,11 @@
 `validate` tells each file's kind from its name, folder and content, loads it as the session
 would, and prints every problem as `FILE:LINE:COL: field.path: message` (exit 2). It never
 shows a traceback: whatever goes wrong with one file is a line naming that file.
+
+It also checks what will play (room.playable): every track a playlist names must be
+readable audio, and every slot a profile names must have a playlist for `--patient` or the
+room default. Both are errors, not warnings: a missing track or slot is a silent phase.
+The room is the room folder a file was found in (`validate ROOM`), else `--room`.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from setandsetting.cli.common import CommandError
 from setandsetting.core.loader import (
     M3U_SUFFIXES,
     load_patient,
@@ -27,7 +33,11 @@ from setandsetting.core.playlist import Patient, Playlist
 from setandsetting.core.problems import FormatError, Problem, sort_problems
 from setandsetting.core.profile import Profile
 from setandsetting.core.room import Room
+from setandsetting.core.types import check_patient_id
 from setandsetting.core.yamlsource import load_yaml
+from setandsetting.room.errors import RoomError
+from setandsetting.room.folder import RoomFolder
+from setandsetting.room.playable import slot_problems, track_problems
 
 YAML_SUFFIXES = (".yaml", ".yml")
 KNOWN_SUFFIXES = YAML_SUFFIXES + M3U_SUFFIXES
@@ -50,7 +60,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "validate", help="check profiles, playlists, patient.yaml and room.yaml"
     )
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
+    p.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="files or folders, or profile names"
+    )
+    p.add_argument(
+        "--patient",
+        help="check the slots each profile plays for this patient (default: the room default)",
+    )
     p.set_defaults(func=_validate)
 
     p = subparsers.add_parser("schema", help="the JSON Schema of a file format")
@@ -79,9 +95,13 @@ def kind_of(path: Path) -> str | None:
     return None
 
 
+def is_room(folder: Path) -> bool:
+    return any((folder / n).exists() for n in ("room.yaml", "profiles", "playlists"))
+
+
 def files_in(folder: Path) -> Iterator[Path]:
     """A room folder's format files, or every format file under any other folder."""
-    if any((folder / n).exists() for n in ("room.yaml", "profiles", "playlists")):
+    if is_room(folder):
         candidates = [folder / "room.yaml", *sorted((folder / "profiles").glob("*"))]
         candidates += sorted((folder / "playlists").glob("*/*"))
     else:
@@ -92,14 +112,24 @@ def files_in(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def check(path: Path) -> list[Problem]:
-    """Every problem with one file; an unexpected failure is a problem too, not a crash."""
+def check(path: Path, room: Path | None = None, patient: str | None = None) -> list[Problem]:
+    """Every problem with one file, and with what it would play in the room folder `room`;
+    an unexpected failure is a problem too, not a crash."""
     try:
         kind = kind_of(path)
         if kind is None:
             message = "not a profile (no `phases:`) or a playlist (no `tracks:`)"
             return [Problem(str(path), 1, 1, (), message)]
         LOADERS[kind](path)
+        if kind == "playlist":
+            return track_problems(path)
+        if kind == "profile" and room is not None:
+            folder = RoomFolder(room)
+            missing, playing = slot_problems(folder, path, patient)
+            # each playlist named as the room was given, so it reads (and de-duplicates)
+            # as the same file when the room's folder is checked too
+            shown = [room / found.relative_to(folder.root) for found in playing]
+            return missing + [p for found in shown for p in track_problems(found)]
     except FormatError as exc:
         return exc.problems
     except Exception as exc:  # a bug must not hide the other files' results
@@ -108,20 +138,33 @@ def check(path: Path) -> list[Problem]:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    files: list[Path] = []
+    if args.patient is not None:
+        try:
+            check_patient_id(args.patient)
+        except ValueError as err:
+            raise CommandError(f"--patient: {err}") from None
+    default_room = Path(args.room)
+    files: list[tuple[Path, Path]] = []
     problems: list[Problem] = []
     for path in args.paths:
         if path.is_dir():
             found = list(files_in(path))
             if not found:
                 problems.append(Problem(str(path), None, None, (), "no files to check here"))
-            files += found
+            room = path if is_room(path) else default_room
+            files += [(file, room) for file in found]
         elif path.exists():
-            files.append(path)
+            files.append((path, default_room))
         else:
-            problems.append(Problem(str(path), None, None, (), "no such file or folder"))
-    for path in files:
-        problems += check(path)
+            try:
+                files.append((RoomFolder(default_room).profile_file(str(path)), default_room))
+            except RoomError as err:  # a name (`demo`) is told what the room has
+                named = len(path.parts) == 1 and not path.suffix
+                message = str(err) if named else "no such file or folder"
+                problems.append(Problem(str(path), None, None, (), message))
+    for path, room in files:
+        problems += check(path, room, args.patient)
+    problems = list(dict.fromkeys(problems))  # a playlist checked as a file and as a slot
     for problem in sort_problems(problems):
         print(problem, file=sys.stderr)
     if problems:

@@ -13,7 +13,7 @@ from setandsetting.core.units import format_clock, format_duration
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help="show the compiled timeline of a session")
-    p.add_argument("profile", help="a profile file, e.g. profiles/im-ketamine.yaml")
+    p.add_argument("profile", help="a profile: its name (im-ketamine) or file")
     p.add_argument("--patient", required=True, help="pseudonymous patient ID")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.add_argument("--seed", type=int, default=None, help="shuffle seed (default: stable)")

@@ -20,7 +20,7 @@ from setandsetting.room.folder import Compiled
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rehearse", help="run a whole session on a simulated clock")
-    p.add_argument("profile", help="a profile file, e.g. profiles/demo.yaml")
+    p.add_argument("profile", help="a profile: its name (demo) or file")
     p.add_argument("--patient", required=True, help="pseudonymous patient ID")
     p.add_argument(
         "--speed",
@@ -122,7 +122,7 @@ def _journal(
     with Journal.open(room_of(args).journal_path) as journal:
         session_id = journal.begin_session(
             patient=args.patient,
-            profile_path=args.profile,
+            profile_path=session.profile_path,
             profile_name=session.profile.name,
             started_wall=started,
             plan=build_plan(session.timeline),

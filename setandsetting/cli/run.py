@@ -12,7 +12,7 @@ import sys
 import threading
 from types import FrameType
 
-from setandsetting.cli.common import patient_of, profile_file, room_of
+from setandsetting.cli.common import patient_of, profile_of, room_of
 from setandsetting.core.events import describe
 from setandsetting.core.status import status_line
 from setandsetting.core.units import format_clock
@@ -22,7 +22,7 @@ STATUS_S = 0.5
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a real session in the foreground")
-    p.add_argument("profile", help="a profile file, e.g. profiles/im-ketamine.yaml")
+    p.add_argument("profile", help="a profile: its name (im-ketamine) or file")
     p.add_argument("--patient", required=True, help="pseudonymous patient ID")
     p.set_defaults(func=run)
 
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from setandsetting.engine.runner import SessionRunner
 
     patient = patient_of(args)
-    profile = profile_file(args.profile)
+    profile = profile_of(args, args.profile)
     runner = SessionRunner(room_of(args))
     live = sys.stderr.isatty()
 

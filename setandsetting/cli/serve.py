@@ -15,17 +15,14 @@ import os
 import signal
 import socket
 import sys
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from setandsetting.cli.common import CommandError, patient_of, room_of
-from setandsetting.room.errors import RoomError
+from setandsetting.cli.common import CommandError, patient_of, profile_of, room_of
 
 if TYPE_CHECKING:
     import uvicorn
 
-    from setandsetting.room.folder import RoomFolder
 
 SHUTDOWN_GRACE_S = 2  # open SSE streams never end by themselves: cut them after this
 # The engine thread shares the GIL with the web side: hand it over every 0.5 ms (not 5 ms),
@@ -40,18 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", metavar="PROFILE", help="begin a session at once (name or file)")
     p.add_argument("--patient", help="the patient ID for --start")
     p.set_defaults(func=serve)
-
-
-def _profile(folder: RoomFolder, name: str) -> Path:
-    """--start's profile: a file, or a name in the room's profiles/ (which the folder refuses
-    with RoomError; ValueError or FileNotFoundError before it had one)."""
-    path = Path(name)
-    if path.is_file():
-        return path
-    try:
-        return folder.profile_path(name)
-    except RoomError as err:
-        raise CommandError(f"--start: {err}") from None
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -103,7 +88,7 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, note_signal)
     signal.signal(signal.SIGTERM, note_signal)
     try:
-        start = functools.partial(_profile, folder, args.start) if args.start else None
+        start = functools.partial(profile_of, args, args.start, "--start: ") if args.start else None
         resumed = runner.start_or_resume(start, args.patient)
         if resumed is not None:
             print(resumed, flush=True)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import difflib
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from setandsetting.core.m3u import parse_m3u
+from setandsetting.core.m3u import located_m3u, parse_m3u
 from setandsetting.core.playlist import Patient, Playlist
 from setandsetting.core.problems import FieldPath, FormatError, Problem
 from setandsetting.core.profile import Profile, semantic_problems
@@ -231,16 +232,22 @@ def load_model(path: Path, model: type[M], *, allow_empty: bool = False) -> M:
 
 
 def load_profile(path: Path) -> Profile:
-    """A profile, checked field by field and across fields (ids, anchors, the level cap).
+    """A profile, checked field by field and across fields (ids, anchors, the level cap,
+    every duration's bound).
 
-    Music slots are not checked here: which playlists exist is the timeline's business.
+    Music slots are not checked here: which playlists exist is the room's business.
     """
+    return load_profile_doc(path)[0]
+
+
+def load_profile_doc(path: Path) -> tuple[Profile, YamlDoc]:
+    """The profile and its source map, for problems the room finds with it (its slots)."""
     doc = load_yaml(path, expect=EXPECT[Profile])
     profile = model_from_doc(doc, Profile)
     problems = [doc.problem(where, message) for where, message in semantic_problems(profile)]
     if problems:
         raise FormatError(problems)
-    return profile
+    return profile, doc
 
 
 def load_playlist(path: Path) -> Playlist:
@@ -248,6 +255,17 @@ def load_playlist(path: Path) -> Playlist:
     if path.suffix.lower() in M3U_SUFFIXES:
         return parse_m3u(read_text(path), str(path))
     return load_model(path, Playlist)
+
+
+def load_located_playlist(path: Path) -> tuple[Playlist, Callable[[int, str], Problem]]:
+    """The playlist, and how to point a problem at its i-th track: its `path:` value, or
+    its M3U line (what is wrong with a track's file is the room's to find)."""
+    if path.suffix.lower() in M3U_SUFFIXES:
+        playlist, lines = located_m3u(read_text(path), str(path))
+        return playlist, lambda i, message: Problem(str(path), *lines[i], (), message)
+    doc = load_yaml(path, expect=EXPECT[Playlist])
+    playlist = model_from_doc(doc, Playlist)
+    return playlist, lambda i, message: doc.problem(("tracks", i, "path"), message)
 
 
 def load_patient(path: Path) -> Patient:

@@ -37,6 +37,11 @@ def _local_path(entry: str) -> str:
 
 def parse_m3u(text: str, file: str) -> Playlist:
     """Parse M3U text; every line that cannot be a track is a problem with its line number."""
+    return located_m3u(text, file)[0]
+
+
+def located_m3u(text: str, file: str) -> tuple[Playlist, tuple[tuple[int, int], ...]]:
+    """The playlist and where each track's line is (LINE, COL), for problems about a track."""
     if not text.strip():
         raise FormatError(
             [Problem(file, 1, 1, (), "the file is empty; a playlist lists one file path per line")]
@@ -44,6 +49,7 @@ def parse_m3u(text: str, file: str) -> Playlist:
     name: str | None = None
     title: str | None = None
     tracks: list[Track] = []
+    where: list[tuple[int, int]] = []
     problems: list[Problem] = []
     for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         line = raw.strip()
@@ -64,7 +70,8 @@ def parse_m3u(text: str, file: str) -> Playlist:
                 problems.append(Problem(file, number, col, (), str(exc)))
             else:
                 tracks.append(Track(path=path, title=title))
+                where.append((number, col))
             title = None
     if problems:
         raise FormatError(problems)
-    return Playlist(name=name, tracks=tracks)
+    return Playlist(name=name, tracks=tracks), tuple(where)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from setandsetting.core.types import Duration, Frozen, GainDb
+from setandsetting.core.types import Frozen, GainDb, bounded_duration
+from setandsetting.core.units import MAX_DURATION_S
 
 PLAYLIST_SUFFIXES = (".yaml", ".yml", ".m3u8", ".m3u")
 # The audio files the room knows: the library offers them, `library scan` measures them,
@@ -15,12 +16,17 @@ AUDIO_SUFFIXES = frozenset(
 )
 
 
+# A trim is file time, not session time; still, no session plays more of a file than it
+# lasts (48 h), so a trim beyond that is a typo, not a wish.
+Trim = bounded_duration(MAX_DURATION_S, "a trim lies at most 48h into a file (the longest session)")
+
+
 class Track(Frozen):
     path: str = Field(min_length=1)
     title: str | None = None
     gain: GainDb = 0.0
-    start: Duration = 0.0
-    end: Duration | None = None
+    start: Trim = 0.0
+    end: Trim | None = None
 
     @model_validator(mode="after")
     def _trim_order(self) -> Track:

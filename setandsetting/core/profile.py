@@ -7,12 +7,25 @@ path so the loader can point at FILE:LINE:COL.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from setandsetting.core.types import Audience, Duration, Frozen, GainDb, Level, Shape, Slug
-from setandsetting.core.units import format_level, parse_duration
+from setandsetting.core import bounds
+from setandsetting.core.bounds import EXTENDABLE_RULE, MAX_EXTENDABLE_S, MAX_PHASE_S, PHASE_RULE
+from setandsetting.core.types import (
+    Audience,
+    Duration,
+    Frozen,
+    GainDb,
+    Level,
+    Shape,
+    Slug,
+    bounded_duration,
+    duration_input,
+)
+from setandsetting.core.units import format_duration, format_level, parse_duration
 
 Path_ = tuple[str | int, ...]
 
@@ -23,7 +36,10 @@ def _point_time(value: object) -> float | str:
     return parse_duration(value)
 
 
-PointTime = Annotated[float | Literal["end"], BeforeValidator(_point_time)]
+PointTime = Annotated[
+    float | Literal["end"],
+    BeforeValidator(_point_time, json_schema_input_type=duration_input() | Literal["end"]),
+]
 
 
 class FromTo(Frozen):
@@ -59,6 +75,12 @@ def _music(value: object) -> object:
     return value
 
 
+Music = Annotated[
+    MusicRef | None,
+    BeforeValidator(_music, json_schema_input_type=MusicRef | Slug | Literal["silence"] | None),
+]
+
+
 class ChimeDefaults(Frozen):
     sound: str = "bowl"
     level: Level = 0.45
@@ -76,10 +98,17 @@ class Limits(Frozen):
     max_level: Level = 0.8
 
 
+def _one_or_many(value: object) -> object:
+    return value if isinstance(value, list) or value is None else [value]
+
+
 class CheckinRule(Frozen):
     """A check-in: fixed offsets (`at`) or a period (`every`), anchored at phase `from`."""
 
-    at: list[Duration] | None = None
+    at: Annotated[
+        list[Duration] | None,
+        BeforeValidator(_one_or_many, json_schema_input_type=list[Duration] | Duration | None),
+    ] = None
     every: Duration | None = None
     start: Duration | None = None
     until: Duration | None = None
@@ -91,11 +120,6 @@ class CheckinRule(Frozen):
     level: Level | None = None
     ack: Literal["required", "none"] = "none"
     escalate_after: Duration | None = None
-
-    @field_validator("at", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return value if isinstance(value, list) or value is None else [value]
 
     @field_validator("every")
     @classmethod
@@ -219,7 +243,10 @@ def _cue_at(value: object) -> object:
 
 
 class Cue(CuePayload):
-    at: Annotated[float | Literal["start", "end"], BeforeValidator(_cue_at)] = "start"
+    at: Annotated[
+        float | Literal["start", "end"],
+        BeforeValidator(_cue_at, json_schema_input_type=duration_input() | Literal["start", "end"]),
+    ] = "start"
 
 
 class NotBefore(Frozen):
@@ -228,15 +255,25 @@ class NotBefore(Frozen):
 
 
 def _duration_or_open(value: object) -> object:
-    return "open" if value == "open" else parse_duration(value)
+    if value == "open":
+        return "open"
+    return parse_duration(value, at_most=MAX_PHASE_S, rule=PHASE_RULE)
+
+
+Extendable = bounded_duration(MAX_EXTENDABLE_S, EXTENDABLE_RULE)
 
 
 class Phase(Frozen):
     id: Slug
     name: str | None = None
-    duration: Annotated[float | Literal["open"], BeforeValidator(_duration_or_open)]
-    extendable: Duration = 0.0
-    music: Annotated[MusicRef | None, BeforeValidator(_music)] = None
+    duration: Annotated[
+        float | Literal["open"],
+        BeforeValidator(
+            _duration_or_open, json_schema_input_type=duration_input(MAX_PHASE_S) | Literal["open"]
+        ),
+    ]
+    extendable: Extendable = 0.0
+    music: Music = None
     level: LevelSpec | None = None
     fade_out: Duration | None = None
     not_before: NotBefore | None = None
@@ -334,6 +371,14 @@ def semantic_problems(profile: Profile) -> list[tuple[Path_, str]]:
                 problems.append(((*base, "level", "points"), "a point lies after the phase ends"))
         if phase.not_before is not None and phase.not_before.after not in ids:
             unknown(phase.not_before.after, (*base, "not_before", "after"))
+        elif phase.not_before is not None and ids.index(phase.not_before.after) > i:
+            problems.append(
+                (
+                    (*base, "not_before", "after"),
+                    f"{phase.not_before.after!r} comes after {phase.id!r}; "
+                    "a floor counts from this or an earlier phase",
+                )
+            )
         for j, rule in enumerate(phase.checkins):
             if rule.from_ is not None and rule.from_ not in ids:
                 unknown(rule.from_, (*base, "checkins", j, "from"))
@@ -350,4 +395,127 @@ def semantic_problems(profile: Profile) -> list[tuple[Path_, str]]:
         for j, cue in enumerate(phase.cues):
             if isinstance(cue.at, float) and not phase.is_open and cue.at > phase.duration:  # type: ignore[operator]
                 problems.append(((*base, "cues", j, "at"), "this cue lies after the phase ends"))
+    return problems + _bound_problems(profile)
+
+
+def _anchor(phase_id: str | None, ids: list[str], own: int) -> int | None:
+    """The index a `from:`/`after:` names, if it is this or an earlier phase."""
+    if phase_id is None:
+        return own
+    index = ids.index(phase_id) if phase_id in ids else None
+    return index if index is not None and index <= own else None
+
+
+def _spans(profile: Profile) -> list[bounds.Span]:
+    ids = [p.id for p in profile.phases]
+    spans = []
+    for i, phase in enumerate(profile.phases):
+        floor = None
+        if phase.not_before is not None:
+            anchor = _anchor(phase.not_before.after, ids, i)
+            floor = None if anchor is None else (anchor, phase.not_before.at_least)
+        duration = None if phase.is_open else float(phase.duration)  # type: ignore[arg-type]
+        spans.append(bounds.Span(duration, 0.0 if phase.is_open else phase.extendable, floor))
+    return spans
+
+
+def _local_offsets(phase: Phase) -> Iterator[tuple[Path_, float, str]]:
+    """A phase's offsets counted from its own start: (path in the phase, value, what)."""
+    if phase.fade_out is not None:
+        yield ("fade_out",), phase.fade_out, "a fade-out"
+    if isinstance(phase.level, FromTo) and phase.level.over is not None:
+        yield ("level", "over"), phase.level.over, "a level's ramp"
+    if isinstance(phase.level, Points) and phase.is_open:  # a timed phase's: checked above
+        for k, (at, _) in enumerate(phase.level.points):
+            if isinstance(at, float):
+                yield ("level", "points", k, 0), at, "a point"
+    for j, cue in enumerate(phase.cues):
+        if phase.is_open and isinstance(cue.at, float):  # a timed phase's: checked above
+            yield ("cues", j, "at"), cue.at, "a cue"
+        if cue.midi is not None and cue.midi.ramp is not None:
+            yield ("cues", j, "midi", "ramp", "over"), cue.midi.ramp.over, "a ramp"
+    for j, rule in enumerate(phase.checkins):
+        if rule.escalate_after is not None:
+            yield ("checkins", j, "escalate_after"), rule.escalate_after, "an escalation"
+
+
+def _anchored_offsets(rule: CheckinRule) -> Iterator[tuple[Path_, float]]:
+    """A check-in's offsets counted from its anchor's start: (path in the rule, value)."""
+    for k, at in enumerate(rule.at or []):
+        yield ("at", k), at
+    for name in ("start", "until", "every"):
+        value = getattr(rule, name)
+        if value is not None:
+            yield (name,), value
+
+
+def _bound_problems(profile: Profile) -> list[tuple[Path_, str]]:
+    """Every duration within its limit (the rules are `bounds`' docstring), so a plan of
+    this profile takes a bounded walk."""
+    problems: list[tuple[Path_, str]] = []
+    ids = [p.id for p in profile.phases]
+    spans = _spans(profile)
+    reach = bounds.reaches(spans)
+    for i, end in enumerate(bounds.latest_ends(spans)):
+        if end > bounds.MAX_SESSION_S:
+            problems.append(
+                (
+                    ("phases", i),
+                    f"by the end of this phase the session can last {format_duration(end)} "
+                    "(durations, every extension and floor counted, open phases not); "
+                    f"a session lasts at most {bounds.MAX_SESSION_S / 3600:g}h",
+                )
+            )
+            break
+    with_music = [r for r, p in zip(reach, profile.phases, strict=True) if p.music is not None]
+    if with_music and profile.defaults.crossfade > max(with_music):
+        problems.append(
+            (
+                ("defaults", "crossfade"),
+                f"a crossfade of {format_duration(profile.defaults.crossfade)} is longer than "
+                f"any phase with music can last ({format_duration(max(with_music))}); "
+                "a crossfade is at most that long",
+            )
+        )
+    for i, (phase, hold) in enumerate(zip(profile.phases, bounds.floor_holds(spans), strict=True)):
+        base: Path_ = ("phases", i)
+        basis = (
+            "an open phase counts as 24h"
+            if phase.is_open
+            else "its duration with every extension, or its floor"
+        )
+        for path, value, what in _local_offsets(phase):
+            if value > reach[i]:
+                problems.append(
+                    (
+                        (*base, *path),
+                        f"{format_duration(value)} is more than phase {phase.id!r} can last "
+                        f"({format_duration(reach[i])}: {basis}); {what} lies within its phase",
+                    )
+                )
+        if hold > bounds.MAX_PHASE_S:
+            problems.append(
+                (
+                    (*base, "not_before", "at_least"),
+                    f"this floor can hold phase {phase.id!r} {format_duration(hold)} past its "
+                    f"earliest start; a floor holds a phase at most "
+                    f"{bounds.MAX_PHASE_S / 3600:g}h",
+                )
+            )
+        for j, rule in enumerate(phase.checkins):
+            anchor = _anchor(rule.from_, ids, i)
+            if anchor is None:
+                continue  # an unknown or later `from` is reported above
+            span = bounds.anchored_reach(reach, anchor, i)
+            for path, value in _anchored_offsets(rule):
+                if value > span:
+                    problems.append(
+                        (
+                            (*base, "checkins", j, *path),
+                            f"{format_duration(value)} from the start of {ids[anchor]!r} is "
+                            f"past the latest end of phase {phase.id!r} "
+                            f"({format_duration(span)} from there, every extension and floor "
+                            "counted); a check-in counts within its phase's reach",
+                        )
+                    )
     return problems

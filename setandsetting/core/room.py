@@ -9,14 +9,15 @@ from pydantic import BeforeValidator, Field, field_validator
 
 from setandsetting.core.profile import CuePayload
 from setandsetting.core.types import Duration, Frozen
+from setandsetting.core.units import as_float
+
+_LUFS = r"\s*(-?\d+(?:\.\d+)?)\s*(?:[lL][uU][fF][sS]|[lL][kK][fF][sS])?\s*"
 
 
 def _lufs(value: object) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str) and (
-        m := re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*(?:LUFS|LKFS)?\s*", value, re.IGNORECASE)
-    ):
+        number = as_float(value)
+    elif isinstance(value, str) and (m := re.fullmatch(_LUFS, value)):
         number = float(m.group(1))
     else:
         raise ValueError(f"{value!r} is not a loudness; write e.g. -23 LUFS")
@@ -25,7 +26,14 @@ def _lufs(value: object) -> float:
     return number
 
 
-Lufs = Annotated[float, BeforeValidator(_lufs)]
+Lufs = Annotated[
+    float,
+    BeforeValidator(
+        _lufs,
+        json_schema_input_type=Annotated[float, Field(ge=-70, le=0)]
+        | Annotated[str, Field(pattern=f"^{_LUFS}$", description="-23 LUFS")],
+    ),
+]
 
 
 class AudioSettings(Frozen):

@@ -9,23 +9,56 @@ from __future__ import annotations
 import math
 import re
 
-_HMS = re.compile(r"^(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)$")
-_PARTS = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)", re.IGNORECASE)
-_PARTS_ONLY = re.compile(r"^(?:\s*\d+(?:\.\d+)?\s*(?:ms|h|m|s)\s*)+$", re.IGNORECASE)
+# The forms a duration may be written in; the JSON Schema's pattern is built from the same
+# pieces (units are spelt out in both cases, as JSON Schema patterns have no flags).
+_NUMBER = r"\d+(?:\.\d+)?"
+_CLOCK = r"(?:(\d+):)?(\d+):(\d{1,2}(?:\.\d+)?)"
+_UNIT = r"(?:[mM][sS]|[hHmMsS])"
+_PARTS_OF = rf"(?:\s*{_NUMBER}\s*{_UNIT}\s*)+"
+_HMS = re.compile(rf"^{_CLOCK}$")
+_PARTS = re.compile(rf"({_NUMBER})\s*({_UNIT})")
+_PARTS_ONLY = re.compile(rf"^{_PARTS_OF}$")
 _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
+DURATION_PATTERN = rf"^\s*(?:{_NUMBER}|{_CLOCK}|{_PARTS_OF})\s*$"
+LEVEL_PATTERN = rf"^\s*(?:{_NUMBER}\s*%|[+-]?{_NUMBER}\s*[dD][bB])\s*$"
+GAIN_PATTERN = rf"^\s*[+-]?{_NUMBER}\s*[dD][bB]\s*$"
 
-def parse_duration(value: object) -> float:
-    """`90s`, `15m`, `1h20m`, `1h 20m 5s`, `1:20:00`, or a number of seconds -> seconds."""
+# No session lasts longer than this (two days), so no duration anyone writes does: the
+# plan, a rehearsal and the preflight walk a session moment by moment, and an absurd
+# length (`99999999999999999999h`) would keep them walking for ever.
+MAX_DURATION_S = 48 * 3600.0
+MAX_GAIN_DB = 24.0
+MIN_GAIN_DB = -60.0
+
+_DURATION_FORMS = "a duration is expected, e.g. 90s, 15m, 1h20m or 1:20:00"
+
+
+def as_float(value: int | float) -> float:
+    """A number as a float; an integer too large for one is no number anyone meant."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError("this number is far too large") from None
+
+
+def parse_duration(
+    value: object, *, at_most: float = MAX_DURATION_S, rule: str | None = None
+) -> float:
+    """`90s`, `15m`, `1h20m`, `1h 20m 5s`, `1:20:00`, or a number of seconds -> seconds.
+
+    `at_most` bounds it (by default the longest session) and `rule` is the message when
+    it is longer: each field says its own limit.
+    """
     if isinstance(value, bool):
-        raise ValueError("a duration is expected, e.g. 90s, 15m, 1h20m or 1:20:00")
+        raise ValueError(_DURATION_FORMS)
     if isinstance(value, int | float):
-        seconds = float(value)
+        seconds = as_float(value)
     elif isinstance(value, str):
         text = value.strip()
         if not text:
-            raise ValueError("a duration is expected, e.g. 90s, 15m, 1h20m or 1:20:00")
-        if re.fullmatch(r"\d+(?:\.\d+)?", text):
+            raise ValueError(_DURATION_FORMS)
+        if re.fullmatch(_NUMBER, text):
             seconds = float(text)
         elif m := _HMS.match(text):
             h, mnt, s = m.groups()
@@ -39,10 +72,19 @@ def parse_duration(value: object) -> float:
                 f"{text!r} is not a duration; write e.g. 90s, 15m, 1h20m, 1h 20m 5s or 1:20:00"
             )
     else:
-        raise ValueError("a duration is expected, e.g. 90s, 15m, 1h20m or 1:20:00")
-    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(_DURATION_FORMS)
+    if math.isnan(seconds) or seconds < 0:
         raise ValueError("a duration must be a finite number of seconds, not negative")
+    if seconds > at_most:  # infinity too: `1e400` in YAML, or 400 digits of hours
+        limit = rule or f"a duration is at most {at_most / 3600:g}h, the longest session"
+        raise ValueError(f"{_written(value)} is too long: {limit}")
     return seconds
+
+
+def _written(value: object) -> str:
+    """The value as the user wrote it, shortened if it is absurdly long."""
+    text = str(value).strip() if isinstance(value, str) else f"{value:.6g}"
+    return text if len(text) <= 24 else f"{text[:20]}…"
 
 
 def format_duration(seconds: float) -> str:
@@ -95,7 +137,7 @@ def parse_level(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("a level is expected, e.g. 40% or -18dB")
     if isinstance(value, int | float):
-        level = float(value)
+        level = as_float(value)
     elif isinstance(value, str):
         text = value.strip().replace(" ", "")
         if m := re.fullmatch(r"(\d+(?:\.\d+)?)%", text):
@@ -119,14 +161,14 @@ def parse_gain_db(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("a gain is expected, e.g. -2dB")
     if isinstance(value, int | float):
-        db = float(value)
+        db = as_float(value)
     elif isinstance(value, str) and (
         m := re.fullmatch(r"([+-]?\d+(?:\.\d+)?)\s*db", value.strip(), re.IGNORECASE)
     ):
         db = float(m.group(1))
     else:
         raise ValueError(f"{value!r} is not a gain; write e.g. -2dB or +1.5dB")
-    if not -60.0 <= db <= 24.0:
+    if not MIN_GAIN_DB <= db <= MAX_GAIN_DB:
         raise ValueError(f"{value!r}: a gain must be between -60dB and +24dB")
     return db
 

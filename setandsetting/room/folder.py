@@ -10,11 +10,12 @@ names nothing its NotFound.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from setandsetting.audio.sounds import sound_length
 from setandsetting.audio.tags import probe
 from setandsetting.core.loader import load_patient, load_playlist, load_profile, load_room
 from setandsetting.core.playlist import PLAYLIST_SUFFIXES, Patient, Playlist
@@ -23,7 +24,7 @@ from setandsetting.core.profile import Profile
 from setandsetting.core.room import Room
 from setandsetting.core.timeline import SlotSource, Timeline, TrackInfo, compile_timeline
 from setandsetting.core.types import SLUG, check_patient_id
-from setandsetting.room.errors import EditError, NotFound
+from setandsetting.room.errors import EditError, NotFound, RoomError
 from setandsetting.room.normalise import normalised
 
 DEFAULT_OWNER = "default"
@@ -64,6 +65,23 @@ class RoomFolder:
             raise NotFound(f"no profile {stem!r} in {self.profiles_dir}")
         return path
 
+    def profile_file(self, name: str) -> Path:
+        """A profile a command line names, the same way in every command: a file path as
+        given, else one inside the room folder, else a name in profiles/ (`demo`)."""
+        for path in (Path(name), self.root / name):
+            if path.is_file():
+                return path
+        with contextlib.suppress(RoomError):  # not a profile's name either: say so below
+            return self.profile_path(name)
+        names = [p.stem for p in self.profiles()]
+        close = difflib.get_close_matches(Path(name).stem, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        if not close and names:
+            hint = f" (profiles: {', '.join(names)})"
+        raise NotFound(
+            f"no profile {name!r}: no such file, nor a name in {self.profiles_dir}{hint}"
+        )
+
     # ---------------------------------------------------------------- patients
 
     def patient_dir(self, patient_id: str) -> Path:
@@ -85,6 +103,23 @@ class RoomFolder:
     def patient(self, patient_id: str) -> Patient | None:
         path = self.patient_dir(patient_id) / "patient.yaml"
         return load_patient(path) if path.is_file() else None
+
+    def slots(self, patient_id: str | None) -> list[str]:
+        """The slots that have a playlist for the patient (if any) or the room default."""
+        owners = [self.patient_dir(patient_id)] if patient_id else []
+        owners.append(self.playlists_dir / DEFAULT_OWNER)
+        return sorted(
+            {
+                f.stem
+                for folder in owners
+                if folder.is_dir()
+                for f in folder.iterdir()
+                if f.is_file()
+                and f.suffix.lower() in PLAYLIST_SUFFIXES
+                and SLUG.fullmatch(f.stem)
+                and f.stem != "patient"
+            }
+        )
 
     def slot_file(self, patient_id: str | None, slot: str) -> tuple[Path, str] | None:
         """The file that plays for `slot`: the patient's own, else the room default."""
@@ -113,6 +148,8 @@ class RoomFolder:
 
     def compile(self, profile_path: Path, patient_id: str, *, seed: int | None = None) -> Compiled:
         """Profile + playlists + patient -> Timeline. Raises FormatError on broken files."""
+        from setandsetting.audio.sounds import sound_length  # numpy: only when compiling
+
         patient_dir = self.patient_dir(patient_id)
         profile = load_profile(profile_path)
         room = self.room()
@@ -152,12 +189,16 @@ def _is_patient(name: str) -> bool:
     return True
 
 
+def track_file(playlist_path: Path, track_path: str) -> Path:
+    """The file a playlist entry names: absolute, or relative to the playlist's folder."""
+    path = Path(track_path)
+    return path if path.is_absolute() else (playlist_path.parent / path).resolve()
+
+
 def _track_infos(playlist_path: Path, playlist: Playlist) -> list[TrackInfo]:
     out = []
     for track in playlist.tracks:
-        path = Path(track.path)
-        if not path.is_absolute():
-            path = (playlist_path.parent / path).resolve()
+        path = track_file(playlist_path, track.path)
         found = probe(path)
         out.append(
             TrackInfo(

@@ -18,9 +18,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from setandsetting.audio.tags import probe
 from setandsetting.core.loader import M3U_SUFFIXES, load_playlist
 from setandsetting.core.problems import FormatError
-from setandsetting.core.types import SLUG
 from setandsetting.room.errors import EditError, NotFound
-from setandsetting.room.folder import DEFAULT_OWNER, RoomFolder, check_slot
+from setandsetting.room.folder import RoomFolder, check_slot
 from setandsetting.room.library import library_file
 from setandsetting.room.yamlfile import dump, round_trip_yaml, write_atomic
 
@@ -86,20 +85,7 @@ def used_slots(folder: RoomFolder, patient: str) -> list[str]:
         except FormatError:
             continue
         slots.update(p.music.slot for p in profile.phases if p.music is not None)
-    for owner_dir in (folder.patient_dir(patient), folder.playlists_dir / DEFAULT_OWNER):
-        if owner_dir.is_dir():
-            slots.update(
-                f.stem
-                for f in owner_dir.iterdir()
-                if _is_playlist(f) and SLUG.fullmatch(f.stem) and f.stem != "patient"
-            )
-    return sorted(slots)
-
-
-def _is_playlist(path: Path) -> bool:
-    from setandsetting.core.playlist import PLAYLIST_SUFFIXES
-
-    return path.is_file() and path.suffix.lower() in PLAYLIST_SUFFIXES
+    return sorted(slots.union(folder.slots(patient)))
 
 
 def all_slots(folder: RoomFolder, patient: str) -> list[dict[str, Any]]:

@@ -77,7 +77,7 @@ def test_a_bad_argument_is_argparse_usage_and_exit_2(capsys: pytest.CaptureFixtu
     [
         (["plan", str(DEMO), "--patient", "../x"], "--patient: '../x' is not a patient ID"),
         (["rehearse", str(DEMO), "--patient", "P-1", "--speed", "-1"], "--speed: must be 0"),
-        (["plan", "nope.yaml", "--patient", "P-1"], "nope.yaml: no such profile file"),
+        (["plan", "nope.yaml", "--patient", "P-1"], "no profile 'nope.yaml': no such file"),
         (["rehearse", str(DEMO), "--patient", "P-1", "--start", "soon"], "--start: 'soon' is"),
     ],
 )

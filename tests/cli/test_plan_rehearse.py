@@ -3,12 +3,13 @@
 import json
 import subprocess
 import sys
+import time
 from argparse import Namespace
 from pathlib import Path
 
 import pytest
 
-from setandsetting.cli import main
+from setandsetting.cli import build_parser, main
 from setandsetting.cli.common import compiled
 from setandsetting.core.plan import simulate
 
@@ -107,6 +108,47 @@ def test_a_broken_profile_exits_2_with_its_position(tmp_path, capsys):
     bad.write_text("name: x\nphases:\n  - id: a\n    duration: 5 minutes\n")
     assert main(["plan", str(bad), "--patient", "P-1"]) == 2
     assert capsys.readouterr().err.startswith(f"{bad}:4:15: phases[0].duration:")
+
+
+def test_a_profile_is_named_the_same_way_in_plan_and_rehearse(capsys, tmp_path, monkeypatch):
+    assert main(["plan", "profiles/demo.yaml", "--patient", "P-0042", "--json"]) == 0
+    by_path = capsys.readouterr().out
+    assert main(["plan", "demo", "--patient", "P-0042", "--json"]) == 0
+    assert capsys.readouterr().out == by_path
+    monkeypatch.chdir(tmp_path)  # elsewhere: the room's own name, or its path in the room
+    for name in ("demo", "demo.yaml", "profiles/demo.yaml"):
+        assert main(["--room", str(ROOM), "plan", name, "--patient", "P-0042", "--json"]) == 0
+        assert capsys.readouterr().out == by_path
+    assert main(["--room", str(ROOM), "rehearse", "demo", "--patient", "P-0042"]) == 0
+    assert "session ended" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["plan", "rehearse"])
+def test_a_profile_named_nowhere_is_one_clear_line(capsys, command):
+    assert main([command, "dmo", "--patient", "P-0042"]) == 2
+    assert capsys.readouterr() == (
+        "",
+        f"no profile 'dmo': no such file, nor a name in {ROOM / 'profiles'} "
+        "(did you mean 'demo'?)\n",
+    )
+
+
+HUGE = ROOM / "tests" / "fixtures" / "broken" / "huge-phase.yaml"
+
+
+@pytest.mark.parametrize("command", ["plan", "rehearse"])
+def test_a_billion_hour_phase_is_refused_within_a_second(capsys, command):
+    build_parser()  # the commands' own imports are not what is timed here
+    started = time.perf_counter()
+    code = main([command, str(HUGE), "--patient", "P-0042"])
+    elapsed = time.perf_counter() - started
+    assert code == 2
+    assert capsys.readouterr() == (
+        "",
+        f"{HUGE}:6:15: phases[1].duration: 1000000000h is too long: a phase lasts at most 24h "
+        "(or write `open`)\n",
+    )
+    assert elapsed < 1.0
 
 
 def test_rehearse_runs_as_a_process_without_a_traceback():

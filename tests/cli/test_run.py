@@ -378,3 +378,17 @@ def test_an_unreadable_journal_is_refused_and_left_alone() -> None:
         )
     finally:
         shutil.rmtree(room)
+
+
+def test_a_profile_named_nowhere_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    make_room(tmp_path)
+    argv = [sys.executable, "-m", "setandsetting", "--room", str(tmp_path), "run", "shrot"]
+    done = subprocess.run(
+        [*argv, "--patient", "P-1"], capture_output=True, text=True, env=_env(), timeout=30
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"no profile 'shrot': no such file, nor a name in {tmp_path / 'profiles'} "
+        "(did you mean 'short'?)\n"
+    )
+    assert not (tmp_path / "sessions.db").exists()

@@ -98,3 +98,21 @@ def test_the_demo_session_plays_and_is_served(tmp_path: Path, pulse: PulseCaptur
     finally:
         con.close()
     assert last[0] == "session_ended" and json.loads(last[1])["reason"] == "stopped"
+
+
+def test_start_names_a_profile_as_every_command_does(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "profiles", tmp_path / "profiles")
+    argv = [sys.executable, "-m", "setandsetting", "--room", str(tmp_path), "serve"]
+    done = subprocess.run(
+        [*argv, "--port", "0", "--start", "dmo", "--patient", "P-0042"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, SDL_AUDIODRIVER="dummy", PULSE_SERVER="unix:/nonexistent"),
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"--start: no profile 'dmo': no such file, nor a name in {tmp_path / 'profiles'} "
+        "(did you mean 'demo'?)\n"
+    )
+    assert "Traceback" not in done.stdout

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from setandsetting.core.loader import load_patient, load_playlist, load_profile, load_room
+from setandsetting.core.loader import (
+    load_located_playlist,
+    load_patient,
+    load_playlist,
+    load_profile,
+    load_profile_doc,
+    load_room,
+)
 from setandsetting.core.playlist import Patient, Playlist, Track
 from setandsetting.core.problems import FormatError
 from setandsetting.core.room import Room
@@ -190,3 +197,24 @@ def test_patient(tmp_path: Path) -> None:
     assert load_patient(path) == Patient(display_name="P. 42", avoid=["*Requiem*"])
     write(tmp_path, "patient.yaml", "avoid: [x]\nnote: y\n")
     assert problems(load_patient, path) == ["2:1: note: unknown key `note` (did you mean `notes`?)"]
+
+
+def test_a_problem_can_point_at_each_track_of_a_playlist(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "calm.yaml"
+    yaml_file.write_text("tracks:\n  - path: a.flac\n  - {title: B, path: b.flac}\n")
+    playlist, at = load_located_playlist(yaml_file)
+    assert [t.path for t in playlist.tracks] == ["a.flac", "b.flac"]
+    assert str(at(1, "gone")) == f"{yaml_file}:3:22: tracks[1].path: gone"
+    m3u_file = tmp_path / "calm.m3u8"
+    m3u_file.write_text("#EXTM3U\na.flac\n#EXTINF:3,B\nb.flac\n")
+    playlist, at = load_located_playlist(m3u_file)
+    assert [t.path for t in playlist.tracks] == ["a.flac", "b.flac"]
+    assert str(at(1, "gone")) == f"{m3u_file}:4:1: gone"
+
+
+def test_a_profile_comes_with_its_source_map(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("name: P\nphases:\n  - id: a\n    duration: 1m\n    music: calm\n")
+    profile, doc = load_profile_doc(path)
+    assert profile.phases[0].music is not None and profile.phases[0].music.slot == "calm"
+    assert doc.key_pos(("phases", 0, "music")) == (5, 5)

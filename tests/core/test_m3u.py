@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from setandsetting.core.loader import load_playlist
-from setandsetting.core.m3u import parse_m3u
+from setandsetting.core.m3u import located_m3u, parse_m3u
 from setandsetting.core.playlist import Playlist, Track
 from setandsetting.core.problems import FormatError
 
@@ -80,3 +80,10 @@ def test_non_utf8_m3u(tmp_path: Path) -> None:
     with pytest.raises(FormatError) as caught:
         load_playlist(path)
     assert str(caught.value) == f"{path}:2:4: byte 0xe9 is not UTF-8; save the file as UTF-8"
+
+
+def test_each_track_is_located_at_its_line() -> None:
+    text = "#EXTM3U\n#EXTINF:1,One\n  a.flac\n\n# note\nb.flac\n"
+    playlist, where = located_m3u(text, "f.m3u")
+    assert [t.path for t in playlist.tracks] == ["a.flac", "b.flac"]
+    assert where == ((3, 3), (6, 1))

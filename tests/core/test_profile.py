@@ -130,3 +130,167 @@ def test_checkin_rule_problems(tmp_path: Path, rule: str, where: str) -> None:
     with pytest.raises(FormatError) as caught:
         load_profile(path)
     assert [str(p) for p in caught.value.problems] == [f"{path}:{where}"]
+
+
+@pytest.mark.parametrize(
+    ("phase", "where"),
+    [
+        (
+            "{id: a, duration: 1000000000h}",
+            "3:23: phases[0].duration: 1000000000h is too long: a phase lasts at most 24h "
+            "(or write `open`)",
+        ),
+        (
+            "{id: a, duration: 24h 1s}",
+            "3:23: phases[0].duration: 24h 1s is too long: a phase "
+            "lasts at most 24h (or write `open`)",
+        ),
+        (
+            "{id: a, duration: 1h, extendable: 1e400}",
+            "3:39: phases[0].extendable: inf is too long: `extendable` adds at most 24h to a phase",
+        ),
+        (
+            "{id: a, duration: .nan}",
+            "3:23: phases[0].duration: a duration must be a finite number of seconds, not negative",
+        ),
+        (
+            "{id: a, duration: -1h}",
+            "3:23: phases[0].duration: '-1h' is not a duration; write e.g. "
+            "90s, 15m, 1h20m, 1h 20m 5s or 1:20:00",
+        ),
+    ],
+)
+def test_a_phase_lasts_at_most_a_day(tmp_path: Path, phase: str, where: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(f"name: P\nphases:\n  - {phase}\n")
+    with pytest.raises(FormatError) as caught:
+        load_profile(path)
+    assert [str(p) for p in caught.value.problems] == [f"{path}:{where}"]
+
+
+def test_the_longest_phase_and_session_load() -> None:
+    day = {"duration": "24h", "extendable": "12h"}
+    data = {"name": "P", "phases": [{"id": "a", **day}, {"id": "b", "duration": "12h"}]}
+    assert semantic_problems(Profile.model_validate(data)) == []
+
+
+SESSION_TOO_LONG = (
+    "by the end of this phase the session can last {} (durations, every extension and floor "
+    "counted, open phases not); a session lasts at most 48h"
+)
+
+
+def bound_problems(*phases: dict[str, object], **top: object) -> list[tuple[object, str]]:
+    return semantic_problems(Profile.model_validate({"name": "P", "phases": phases, **top}))
+
+
+def test_a_session_lasts_at_most_two_days_with_every_extension_and_floor() -> None:
+    day = {"duration": "24h"}
+    assert bound_problems({"id": "a", **day}, {"id": "b", **day, "extendable": "1s"}) == [
+        (("phases", 1), SESSION_TOO_LONG.format("48h00m01s"))
+    ]
+    floor = {"duration": "1h", "not_before": {"after": "a", "at_least": "48h"}}
+    assert bound_problems({"id": "a", "duration": "1h"}, {"id": "b", **floor}) == [
+        (
+            ("phases", 1, "not_before", "at_least"),
+            "this floor can hold phase 'b' 47h00m past its earliest start; "
+            "a floor holds a phase at most 24h",
+        ),
+    ]
+    # open phases count nothing: the clinician ends them
+    assert (
+        bound_problems({"id": "a", **day}, {"id": "o", "duration": "open"}, {"id": "b", **day})
+        == []
+    )
+
+
+def test_offsets_inside_a_phase_lie_within_what_it_can_reach() -> None:
+    cc = {"type": "control_change", "control": 7, "ramp": {"from": 0, "to": 9, "over": "31m"}}
+    timed = {
+        "id": "a",
+        "duration": "20m",
+        "extendable": "10m",
+        "fade_out": "31m",
+        "level": {"from": "10%", "to": "20%", "over": "30m"},  # the reach itself: fine
+        "cues": [{"at": "start", "midi": cc}],
+        "checkins": [{"at": "1m", "ack": "required", "escalate_after": "2h"}],
+    }
+    reach = "(30m: its duration with every extension, or its floor)"
+    assert bound_problems(timed) == [
+        (
+            ("phases", 0, "fade_out"),
+            f"31m is more than phase 'a' can last {reach}; a fade-out lies within its phase",
+        ),
+        (
+            ("phases", 0, "cues", 0, "midi", "ramp", "over"),
+            f"31m is more than phase 'a' can last {reach}; a ramp lies within its phase",
+        ),
+        (
+            ("phases", 0, "checkins", 0, "escalate_after"),
+            f"2h00m is more than phase 'a' can last {reach}; an escalation lies within its phase",
+        ),
+    ]
+    still_open = {
+        "id": "o",
+        "duration": "open",
+        "level": {"points": [[0, "10%"], ["25h", "20%"]]},
+        "cues": [{"at": "24h 1s", "osc": {"address": "/x"}}],
+    }
+    day = "(24h00m: an open phase counts as 24h)"
+    assert bound_problems(still_open) == [
+        (
+            ("phases", 0, "level", "points", 1, 0),
+            f"25h00m is more than phase 'o' can last {day}; a point lies within its phase",
+        ),
+        (
+            ("phases", 0, "cues", 0, "at"),
+            f"24h00m01s is more than phase 'o' can last {day}; a cue lies within its phase",
+        ),
+    ]
+
+
+def test_checkin_offsets_lie_within_reach_of_their_anchor() -> None:
+    past = (
+        "{} from the start of 'a' is past the latest end of phase 'b' (1h30m from there, every "
+        "extension and floor counted); a check-in counts within its phase's reach"
+    )
+    rules = [
+        {"at": ["1h", "1h31m"], "from": "a"},
+        {"every": "15m", "start": "2h", "until": "3h", "from": "a"},
+        {"every": "2h", "start": "0", "from": "a"},
+        {"every": "15m", "until": "1h30m", "from": "a"},  # exactly the reach: fine
+    ]
+    phases = (
+        {"id": "a", "duration": "1h"},
+        {"id": "b", "duration": "20m", "extendable": "10m", "checkins": rules},
+    )
+    assert bound_problems(*phases) == [
+        (("phases", 1, "checkins", 0, "at", 1), past.format("1h31m")),
+        (("phases", 1, "checkins", 1, "start"), past.format("2h00m")),
+        (("phases", 1, "checkins", 1, "until"), past.format("3h00m")),
+        (("phases", 1, "checkins", 2, "every"), past.format("2h00m")),
+    ]
+
+
+def test_a_floor_counts_from_this_or_an_earlier_phase() -> None:
+    floor = {"not_before": {"after": "b", "at_least": "1m"}}
+    assert bound_problems(
+        {"id": "a", "duration": "5m", **floor}, {"id": "b", "duration": "5m"}
+    ) == [
+        (
+            ("phases", 0, "not_before", "after"),
+            "'b' comes after 'a'; a floor counts from this or an earlier phase",
+        ),
+    ]
+
+
+def test_a_crossfade_no_longer_than_the_longest_phase_with_music() -> None:
+    phases = ({"id": "a", "duration": "1m", "music": "x"}, {"id": "b", "duration": "2h"})
+    assert bound_problems(*phases, defaults={"crossfade": "1m"}) == []
+    assert bound_problems(*phases, defaults={"crossfade": "61s"}) == [
+        (
+            ("defaults", "crossfade"),
+            "a crossfade of 1m01s is longer than any phase with music "
+            "can last (1m); a crossfade is at most that long",
+        ),
+    ]

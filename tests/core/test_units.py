@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import math
+import re
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from setandsetting.core.units import (
+    DURATION_PATTERN,
+    GAIN_PATTERN,
+    LEVEL_PATTERN,
+    MAX_DURATION_S,
     db_to_level,
     format_clock,
     format_duration,
@@ -50,9 +56,91 @@ def test_parse_duration_rejects_with_a_message(bad: object) -> None:
         parse_duration(bad)
 
 
-def test_parse_duration_rejects_infinity() -> None:
-    with pytest.raises(ValueError, match="finite"):
-        parse_duration(math.inf)
+TOO_LONG = "is too long: a duration is at most 48h, the longest session"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (math.inf, f"inf {TOO_LONG}"),
+        ("99999999999999999999h", f"99999999999999999999h {TOO_LONG}"),
+        ("9" * 400 + "h", f"99999999999999999999… {TOO_LONG}"),
+        ("48h 1s", f"48h 1s {TOO_LONG}"),
+        ("99999:00:00", f"99999:00:00 {TOO_LONG}"),
+        (10**400, "this number is far too large"),
+        (math.nan, "a duration must be a finite number of seconds, not negative"),
+        (-1e-9, "a duration must be a finite number of seconds, not negative"),
+    ],
+)
+def test_parse_duration_refuses_what_no_session_can_hold(value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        parse_duration(value)
+
+
+def test_the_longest_duration_is_the_longest_session() -> None:
+    assert MAX_DURATION_S == 48 * 3600
+    assert parse_duration("48h") == MAX_DURATION_S
+    assert parse_duration("2:00:00", at_most=7200.0) == 7200.0
+
+
+def test_a_field_states_its_own_limit() -> None:
+    with pytest.raises(ValueError) as refused:
+        parse_duration("2h1s", at_most=7200.0, rule="a nap lasts at most 2h")
+    assert str(refused.value) == "2h1s is too long: a nap lasts at most 2h"
+
+
+@pytest.mark.parametrize("parse", [parse_level, parse_gain_db])
+def test_numbers_too_large_for_a_float_are_refused_not_crashed(parse: Any) -> None:
+    with pytest.raises(ValueError, match=r"^this number is far too large$"):
+        parse(10**400)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "90s",
+        "15m",
+        "1h20m",
+        "1h 20m 5s",
+        " 1:20:00 ",
+        "12:30",
+        "250ms",
+        "2.5m",
+        "45",
+        "1H5M",
+        "3Ms",
+    ],
+)
+def test_the_duration_pattern_matches_every_form_the_parser_takes(text: str) -> None:
+    assert re.fullmatch(DURATION_PATTERN, text)
+    parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["", "30 minutes", "1h20", "fast", "-5s", "5 s m", "1:2:3:4"])
+def test_the_duration_pattern_refuses_what_the_parser_refuses(text: str) -> None:
+    assert not re.fullmatch(DURATION_PATTERN, text)
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+@given(st.from_regex(DURATION_PATTERN, fullmatch=True))
+def test_what_the_duration_pattern_matches_parses_or_is_out_of_range(text: str) -> None:
+    try:
+        assert parse_duration(text) >= 0
+    except ValueError as err:  # the pattern states the form; the ranges are the parser's
+        assert re.search(r"is too long|is not a valid h:mm:ss time", str(err)), err
+
+
+@pytest.mark.parametrize(
+    ("pattern", "good", "bad"),
+    [
+        (LEVEL_PATTERN, ["40%", "0%", "100 %", "-18dB", "0db", "-6.5DB"], ["40", "%", "loud"]),
+        (GAIN_PATTERN, ["-2dB", "+1.5dB", "3 db"], ["-2", "2%", "dB"]),
+    ],
+)
+def test_level_and_gain_patterns(pattern: str, good: list[str], bad: list[str]) -> None:
+    assert all(re.fullmatch(pattern, text) for text in good)
+    assert not any(re.fullmatch(pattern, text) for text in bad)
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,11 @@
 """The room folder: slot resolution, patient checks, loudness normalisation, track probing."""
 
+from pathlib import Path
+
 import pytest
 
 from setandsetting.room.errors import EditError, NotFound
-from setandsetting.room.folder import RoomFolder
+from setandsetting.room.folder import RoomFolder, track_file
 from tests.support.audio_analysis import write_tone
 
 PROFILE = """name: t
@@ -40,6 +42,25 @@ def test_patient_playlist_overrides_the_default_slot_by_slot(room):
     assert (path.name, owner) == ("calm.m3u8", "patient")
 
 
+def test_the_slots_with_a_playlist_for_a_patient_or_the_default(room):
+    folder = RoomFolder(room)
+    own = room / "playlists" / "P-1"
+    own.mkdir()
+    (own / "peak.m3u").write_text("../../music/soft.flac\n")
+    (own / "patient.yaml").write_text("avoid: []\n")
+    (own / "Notes.yaml").write_text("not a slot name\n")
+    (room / "playlists" / "default" / "read-me.txt").write_text("not a playlist\n")
+    assert folder.slots("P-1") == ["calm", "peak"]
+    assert folder.slots(None) == ["calm"]
+    assert folder.slots("P-2") == ["calm"]
+
+
+def test_a_track_path_is_absolute_or_from_its_playlist(room):
+    playlist = room / "playlists" / "default" / "calm.yaml"
+    assert track_file(playlist, "../../music/loud.flac") == room / "music" / "loud.flac"
+    assert track_file(playlist, "/srv/x.flac") == Path("/srv/x.flac")
+
+
 @pytest.mark.parametrize("bad", ["../etc", "a b", "", "x" * 65, "-lead"])
 def test_patient_ids_outside_the_pattern_are_refused(room, bad):
     with pytest.raises(EditError, match="is not a patient ID"):
@@ -67,6 +88,30 @@ def test_a_profile_name_outside_the_pattern_is_an_edit_error(room, bad):
 def test_a_missing_profile_is_not_found(room):
     with pytest.raises(NotFound, match=r"^no profile 'gone' in .*profiles$"):
         RoomFolder(room).profile_path("gone")
+
+
+def test_a_command_line_names_a_profile_by_path_or_by_name(room, monkeypatch):
+    folder = RoomFolder(room)
+    profile = folder.profiles_dir / "t.yaml"
+    monkeypatch.chdir(room / "playlists")
+    assert folder.profile_file("t") == profile
+    assert folder.profile_file("t.yaml") == profile
+    assert folder.profile_file("profiles/t.yaml") == profile  # inside the room folder
+    assert folder.profile_file(str(profile)) == profile
+    (room / "playlists" / "draft.yaml").write_text(PROFILE)
+    assert folder.profile_file("draft.yaml") == Path("draft.yaml")  # as given: from here
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [("tt", " (did you mean 't'?)"), ("zzz", " (profiles: t)"), ("../t", " (did you mean 't'?)")],
+)
+def test_a_profile_named_nowhere_says_what_the_room_has(room, name, hint):
+    folder = RoomFolder(room)
+    with pytest.raises(NotFound) as missing:
+        folder.profile_file(name)
+    where = folder.profiles_dir
+    assert str(missing.value) == f"no profile {name!r}: no such file, nor a name in {where}{hint}"
 
 
 def test_tracks_are_probed_for_their_real_length(room):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import time
 from pathlib import Path
 
 import pytest
 
+from setandsetting.core.problems import FormatError
 from setandsetting.room.folder import RoomFolder
 from setandsetting.room.preflight import preflight
 
@@ -32,3 +35,17 @@ def test_the_repository_room_agrees_with_its_plan(profile: str) -> None:
             assert warns == [], (slot, warns)
         else:
             assert len(warns) == 1 and slot["fit"] in warns[0], (slot, warns)
+
+
+def test_a_billion_hour_phase_is_refused_within_a_second(folder: RoomFolder) -> None:
+    huge = folder.profiles_dir / "huge.yaml"
+    shutil.copy(REPO / "tests" / "fixtures" / "broken" / "huge-phase.yaml", huge)
+    started = time.perf_counter()
+    with pytest.raises(FormatError) as refused:
+        preflight(folder, "P-0042", "huge")
+    elapsed = time.perf_counter() - started
+    assert [str(p) for p in refused.value.problems] == [
+        f"{huge}:6:15: phases[1].duration: 1000000000h is too long: a phase lasts at most 24h "
+        "(or write `open`)"
+    ]
+    assert elapsed < 1.0
