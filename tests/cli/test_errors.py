@@ -103,21 +103,24 @@ def test_a_broken_profile_is_its_file_line_col_lines(
     ]
 
 
-def test_a_broken_room_yaml_is_every_problem_for_status(
+def test_a_broken_room_yaml_is_every_problem_for_serve(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Refused before the room is locked or anything is listened on or written."""
     (tmp_path / "room.yaml").write_text("server: {port: 0}\nosc: {targets: {a: nowhere}}\n")
-    code, out, err = _run(capsys, "--room", str(tmp_path), "status")
+    code, out, err = _run(capsys, "--room", str(tmp_path), "serve")
     assert (code, out) == (2, "")
     assert err.splitlines() == [
         f"{tmp_path / 'room.yaml'}:1:16: server.port: should be greater than or equal to 1 (got 0)",
         f"{tmp_path / 'room.yaml'}:2:16: osc.targets: OSC target 'a': write host:port, e.g. "
         "127.0.0.1:7700",
     ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["room.yaml"]
 
 
 def test_a_room_error_is_its_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--room", str(tmp_path), "playlist", "add", "P-1", "calm", "/etc/passwd"]
+    argv.append("--new-patient")
     code, out, err = _run(capsys, *argv)
     assert (code, out) == (2, "")
     assert err == "room.yaml names no library folder\n"
