@@ -65,7 +65,8 @@ $(DEMO_MUSIC_STAMP): $(wildcard setandsetting/audio/demo_music.py) | $(INSTALL_S
 	touch $@
 
 # A real session (music, chimes, cues, journal) in the room daemon; open the printed URL.
-# Ctrl-C ends it gently. With no sound card the session runs silently and says so.
+# Ctrl-C stops the daemon, not the session (`setandsetting stop` ends it; the next `make demo`
+# resumes it). With no sound card the session runs silently and says so.
 demo: install $(DEMO_MUSIC_STAMP)
 	$(VENV)/bin/setandsetting serve --port $(DEMO_PORT) --start demo --patient $(DEMO_PATIENT)
 

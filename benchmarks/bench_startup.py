@@ -16,13 +16,15 @@ error, not a fast figure.
 The children import this checkout (PYTHONPATH is set to it), not whatever the venv has
 installed, and may cache their bytecode as an installed package does (one untimed round
 first writes it): PYTHONDONTWRITEBYTECODE would make every run compile the package anew.
-`status` runs in a scratch room whose room.yaml names a port held bound here but
-never listened on, so no daemon (of this machine or another checkout's) can answer it.
+`status` runs in a scratch room whose daemon file (written beside the room lock, as a
+daemon writes it, with this benchmark's PID) names a port held bound here but never
+listened on, so no daemon (of this machine or another checkout's) can answer it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -34,6 +36,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from setandsetting.room.lock import DAEMON_FILE  # noqa: E402
+
 GOAL_MS = 150.0
 # Not a command: what any command reading a YAML file through its pydantic models pays
 # before it runs a line of its own (pydantic builds its machinery with the first model),
@@ -81,7 +87,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch, reserved_port() as sock:
         room = Path(scratch)
         port = sock.getsockname()[1]
-        (room / "room.yaml").write_text(f"server: {{host: 127.0.0.1, port: {port}}}\n")
+        holder = {"pid": os.getpid(), "command": "serve", "url": f"http://127.0.0.1:{port}"}
+        (room / DAEMON_FILE).write_text(json.dumps(holder))
         validate = ("validate", "profiles/demo.yaml")
         ok, refused = (0, "1 file OK"), (2, "the room daemon is not running")
         cases: list[tuple[str, list[str], Path, tuple[int, str]]] = [

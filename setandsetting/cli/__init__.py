@@ -8,7 +8,9 @@ never numpy, rich, libVLC or the server (tests/cli/test_startup.py holds them to
 
 Every user error takes one road, `main`'s: a CommandError, a broken file (FormatError), the
 room's or the journal's own error is its message on stderr and exit 2, never a traceback.
-A command's parser may set `error_prefix` to begin its messages with.
+A command's parser may set `error_prefix` to begin its messages with, and `dashed_value`
+when its optional `value` may begin with a dash (`level -6dB`): argparse takes such a word
+for an unknown option, and `main` gives it back as the value.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import argparse
 import importlib
 import sys
 from pathlib import Path
+
+from setandsetting import __version__
 
 COMMANDS: dict[str, str] = {
     "validate": "setandsetting.cli.formats",
@@ -62,6 +66,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--room", type=Path, default=Path("."), help="the room folder (default: current folder)"
     )
+    parser.add_argument("--version", action="version", version=f"setandsetting {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     command = _command_in(argv or [])
     modules = [COMMANDS[command]] if command else list(dict.fromkeys(COMMANDS.values()))
@@ -74,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. Every user error takes one road: its message on stderr, exit 2."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
-    args = parser.parse_args(argv)  # a bad argument: argparse's usage and message, exit 2
+    # A bad argument: argparse's usage and message, exit 2.
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "dashed_value", False) and args.value is None:
+        args.value = extra.pop(0)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

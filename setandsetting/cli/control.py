@@ -1,10 +1,13 @@
 """`status`, `pause`, `resume`, `extend`, `next`, `skip`, `level`, `quiet`, `ack`, `note`,
 `stop`: steer the running session through the room daemon's HTTP API.
 
-The daemon is found at room.yaml's `server` address (or --url). The CLI is a plain HTTP
-client (stdlib only, so it starts fast): it sends the double-submit CSRF pair itself, and
-the room's session cookie when it can read the room token. Every failure is one line and
-exit 2: the daemon is not running, no session is running, a control was refused.
+The daemon is found where the room's daemon wrote its address beside the room lock
+(room/lock.py), whatever port it chose; --url overrides. The CLI is a plain HTTP client
+(stdlib only, so it starts fast): it sends the double-submit CSRF pair itself, and the
+room's session cookie when it can read the room token. A control is parsed here first (the
+one grammar, core/controls.py), so a mistyped one is refused without a daemon. Every failure
+is one line and exit 2: the daemon is not running, no session is running, a control was
+refused.
 """
 
 from __future__ import annotations
@@ -13,18 +16,20 @@ import argparse
 import json
 import secrets
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from setandsetting.cli.common import CommandError
+from setandsetting.core.controls import parse_control
 from setandsetting.core.events import describe
 from setandsetting.core.units import format_clock, format_duration, format_level
 
 TIMEOUT_S = 10.0
 WITH_VALUE = {
     "extend": ("DURATION", "extend the current phase, e.g. 10m"),
-    "level": ("CHANGE", "nudge the music level: +5%%, -5%% or an absolute 40%%"),
+    "level": ("CHANGE", "change the music level: -6dB, +3dB, -5%%, or set it: 40%%"),
     "note": ("TEXT", "write a note into the session journal"),
 }
 WITHOUT_VALUE = {
@@ -39,7 +44,7 @@ WITHOUT_VALUE = {
 
 def register(sub: argparse._SubParsersAction) -> None:
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--url", help="the daemon (default: room.yaml's server address)")
+        p.add_argument("--url", help="the daemon (default: the one running this room)")
 
     p = sub.add_parser("status", help="the running session: phase, times, music, check-ins")
     common(p)
@@ -52,7 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     for action, (metavar, help_text) in WITH_VALUE.items():
         p = sub.add_parser(action, help=help_text)
         common(p)
-        p.add_argument("value", metavar=metavar, nargs="+" if action == "note" else None)
+        if action == "level":  # `level -6dB`: argparse takes -6dB for an option; main gives
+            p.add_argument("value", metavar=metavar, nargs="?")  # it back as the value
+            p.set_defaults(dashed_value=True)
+        else:
+            p.add_argument("value", metavar=metavar, nargs="+" if action == "note" else None)
         p.set_defaults(func=control, action=action)
     p = sub.add_parser("ack", help="acknowledge the waiting check-in (or the one named)")
     common(p)
@@ -61,14 +70,41 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def daemon_url(args: argparse.Namespace) -> str:
+    """--url, checked; else the address of the daemon running the room."""
     if args.url:
-        return str(args.url).rstrip("/")
-    from setandsetting.core.loader import load_room  # not the room folder: no timeline, no numpy
+        return checked_url(str(args.url))
+    from setandsetting.room.lock import running_daemon
 
-    server = load_room(Path(args.room).resolve()).server
-    host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{server.port}"
+    root = Path(args.room).resolve()
+    holder = running_daemon(root)
+    if holder is None:
+        raise CommandError(
+            f"the room daemon is not running in {root}; start it with `setandsetting serve`"
+        )
+    if holder.url is None and holder.command == "run":
+        raise CommandError(
+            f"this room is run by `setandsetting run` (PID {holder.pid}) in a terminal, "
+            "which takes no commands from here: steer it there, or use `setandsetting serve`"
+        )
+    if holder.url is None:
+        raise CommandError(f"the room daemon (PID {holder.pid}) is starting; try again")
+    return holder.url
+
+
+def checked_url(url: str) -> str:
+    """An http(s)://HOST[:PORT] address, without its trailing slash (CommandError if not)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        ok = False
+    if not ok:
+        raise CommandError(
+            f"--url {url}: not a daemon's address; write http://HOST:PORT, "
+            "e.g. http://127.0.0.1:8700"
+        )
+    return url.rstrip("/")
 
 
 def request(args: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
@@ -112,6 +148,10 @@ def _error_text(err: urllib.error.HTTPError) -> str:
 
 def control(args: argparse.Namespace) -> int:
     value = " ".join(args.value) if isinstance(args.value, list) else args.value
+    try:  # the daemon parses it again: this only refuses a mistyped control without it
+        parse_control(args.action if value is None else f"{args.action} {value}")
+    except ValueError as err:
+        raise CommandError(str(err)) from None
     result = request(args, "POST", "/api/control", {"action": args.action, "value": value})
     for event in result.get("events", []):
         if event.get("type") != "control":

@@ -1,9 +1,13 @@
 """`setandsetting serve`: the room daemon — engine and HTTP (API, SSE, web UI) in one process.
 
+One per room folder: it holds the room's lock (room/lock.py) before it touches the journal
+or a device, so a second `serve` or `run` there is refused naming this one, and it writes
+its address beside the lock once it listens, for the CLI controls to find.
 On start it resumes an interrupted session by itself; `--start PROFILE --patient ID` begins
 one (for the demo). The room token is created 0600 on the first run and printed once; a
-non-loopback bind is refused without it. SIGINT/SIGTERM stop the HTTP side, then end the
-session gently (the music fades out, `session_ended` is journaled).
+non-loopback bind is refused without it. SIGINT/SIGTERM (Ctrl-C, systemd, a reboot) stop
+the daemon, not the session: the HTTP side stops, the music fades out, `daemon_stopped` is
+journaled, and the next `serve` resumes the session (within the room's `resume_window`).
 """
 
 from __future__ import annotations
@@ -19,21 +23,25 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from setandsetting.cli.common import CommandError, patient_of, profile_of, room_of
+from setandsetting.room.lock import DAEMON_FILE, RoomLock
 
 if TYPE_CHECKING:
     import uvicorn
+
+    from setandsetting.room.folder import RoomFolder
 
 
 SHUTDOWN_GRACE_S = 2  # open SSE streams never end by themselves: cut them after this
 # The engine thread shares the GIL with the web side: hand it over every 0.5 ms (not 5 ms),
 # so a busy event loop (many pages open) delays a chime by at most about that.
 GIL_SWITCH_S = 0.0005
+MAX_PORT = 65535
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="the room daemon: HTTP API and web UI with the engine")
     p.add_argument("--host", help="address to listen on (default: room.yaml, else 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default: room.yaml, else 8700)")
+    p.add_argument("--port", type=int, help="port (default: room.yaml, else 8700; 0: any free)")
     p.add_argument("--start", metavar="PROFILE", help="begin a session at once (name or file)")
     p.add_argument("--patient", help="the patient ID for --start")
     p.set_defaults(func=serve)
@@ -45,21 +53,20 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError as err:
+    except (OSError, ValueError) as err:  # ValueError: a host with a NUL in it
         sock.close()
-        raise CommandError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+        why = getattr(err, "strerror", None) or err
+        raise CommandError(f"cannot listen on {host}:{port}: {why}") from None
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from setandsetting.engine.runner import SessionRunner
-    from setandsetting.server.app import ServerSettings, create_app
     from setandsetting.server.security import is_loopback_bind, load_or_create_token
 
+    if args.port is not None and not 0 <= args.port <= MAX_PORT:
+        raise CommandError(f"--port {args.port}: a port is a number from 0 to {MAX_PORT}")
     folder = room_of(args)
     room = folder.room()
     host = args.host or room.server.host
@@ -68,22 +75,50 @@ def serve(args: argparse.Namespace) -> int:
         raise CommandError("--start needs --patient ID")
     if args.patient:
         patient_of(args)
-    try:
-        token, created = load_or_create_token(folder.root)
-    except OSError as err:
-        raise CommandError(f"cannot create the room token in {folder.root}: {err}") from None
-    if not token and not is_loopback_bind(host):
-        raise CommandError(f"refusing to listen on {host}: the room token is missing or empty")
-    if created:
-        print(f"room token (shown once; stored 0600 in {folder.root / '.room-token'}): {token}")
-    sock = _bind(host, port)
+    with RoomLock.take(folder.root, "serve") as lock:  # before the journal or any device
+        try:
+            token, created = load_or_create_token(folder.root)
+        except OSError as err:
+            raise CommandError(f"cannot create the room token in {folder.root}: {err}") from None
+        if not token and not is_loopback_bind(host):
+            raise CommandError(f"refusing to listen on {host}: the room token is missing or empty")
+        if created:
+            print(f"room token (shown once; stored 0600 in {folder.root / '.room-token'}): {token}")
+        sock = _bind(host, port)
+        try:
+            _run_daemon(args, folder, sock, host, token, lock)
+        finally:
+            sock.close()
+    return 0
+
+
+def _run_daemon(
+    args: argparse.Namespace,
+    folder: RoomFolder,
+    sock: socket.socket,
+    host: str,
+    token: str,
+    lock: RoomLock,
+) -> None:
+    """The session resumed or started, then the HTTP side until a signal; then the session's
+    music fades out and it stays open in the journal (`daemon_stopped`)."""
+    import uvicorn
+
+    from setandsetting.engine.runner import SessionRunner
+    from setandsetting.server.app import ServerSettings, create_app
+
+    port = sock.getsockname()[1]  # --port 0: the port the system chose
     sys.setswitchinterval(GIL_SWITCH_S)
     os.environ.setdefault("JACK_NO_START_SERVER", "1")  # MIDI probing must not spawn jackd
     runner = SessionRunner(folder)
     stopping: list[int] = []
+    servers: list[uvicorn.Server] = []
 
     def note_signal(sig: int, _frame: FrameType | None) -> None:
+        """Before uvicorn takes the signals (and after, when it passes them on)."""
         stopping.append(sig)
+        for server in servers:
+            server.should_exit = True
 
     signal.signal(signal.SIGINT, note_signal)
     signal.signal(signal.SIGTERM, note_signal)
@@ -102,21 +137,41 @@ def serve(args: argparse.Namespace) -> int:
             lifespan="off",
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
-        server = uvicorn.Server(config)
-        shown = f"[{host}]" if ":" in host else host
-        asyncio.run(_serve(server, sock, f"http://{shown}:{port}/"))
+        servers.append(uvicorn.Server(config))
+        if not stopping:
+            asyncio.run(_serve(servers[0], sock, host, lock))
     finally:
-        sock.close()
-        if runner.running:
-            print("stopping: the music fades out…", flush=True)
+        if runner.session_open:
+            print(
+                "stopping: the music fades out; the session resumes with the next "
+                "`setandsetting serve`",
+                flush=True,
+            )
         runner.close()
-    return 0
 
 
-async def _serve(server: uvicorn.Server, sock: socket.socket, url: str) -> None:
+def local_url(host: str, port: int) -> str:
+    """Where a client on this machine reaches a daemon listening on host:port."""
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+async def _serve(server: uvicorn.Server, sock: socket.socket, host: str, lock: RoomLock) -> None:
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
     if server.started:
+        port = sock.getsockname()[1]
+        shown = f"[{host}]" if ":" in host else host
+        url = f"http://{shown}:{port}/"
         print(f"serving {url}  (live session: {url}live)", flush=True)
+        try:
+            lock.publish(local_url(host, port))
+        except OSError as err:
+            print(
+                f"cannot write {lock.root / DAEMON_FILE} ({err.strerror or err}): the CLI will "
+                "not find this daemon by itself; give it --url",
+                file=sys.stderr,
+                flush=True,
+            )
     await task

@@ -5,7 +5,8 @@ shell that knows the wall clock at t=0, so the core stays free of clocks. The ty
 the fields each carries beside `type`, `t` and `wall`:
 
 - `session_started` (`profile`, `patient`), `session_ended` (`reason`: completed |
-  stopped | interrupted), `session_resumed` (`gap_s`: how long the program was down)
+  stopped | interrupted), `session_resumed` (`gap_s`: how long the program was down),
+  `daemon_stopped` (SIGTERM or SIGINT stopped the program, not the session: it resumes)
 - `phase_started` (`phase`, `planned_t`), `phase_extended` (`phase`, `by_s`,
   `new_end_t`), `phase_advanced` (`phase`, `planned_end_t`: moved on before it)
 - `track_started` (`path`, `title`, `offset`, `end`, `phase`, `voice`, `level`),
@@ -54,6 +55,7 @@ EventType = Literal[
     "error",
     "session_resumed",
     "session_ended",
+    "daemon_stopped",
     "control_refused",
     "control",
     "device_back",
@@ -142,6 +144,8 @@ def describe(event: dict[str, Any]) -> str:
         return f"session resumed after a gap of {_dur(d['gap_s'])}"
     if kind == "session_ended":
         return f"session ended ({d['reason']})"
+    if kind == "daemon_stopped":
+        return "the room daemon stopped; the session resumes when it starts again"
     return kind.replace("_", " ")
 
 

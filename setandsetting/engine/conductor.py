@@ -93,6 +93,7 @@ class Conductor:
         self._warned_no_cues = False
         self._level_faults: set[int] = set()  # device voices whose set_level is failing
         self._ramp_faults: set[str] = set()  # CC ramps whose values are failing
+        self.halted = False  # the daemon is stopping: only fades out, the session stays open
 
     # -------------------------------------------------------------- driving
 
@@ -108,6 +109,9 @@ class Conductor:
         when a moment is due, and at least every ADVANCE_S (so its clock stays near)."""
         assert self.state is not None
         self._now = t
+        if self.halted:
+            self.sync(t)
+            return
         due = self.next_moment()
         if (due is None or t < due) and 0.0 <= t - self.state.t < ADVANCE_S:
             self.sync(t)
@@ -124,6 +128,15 @@ class Conductor:
         self._perform(events, t, before)
         self.sync(t)
         return events
+
+    def halt(self, t: float) -> None:
+        """The daemon stops, the session does not: what sounds fades out over END_FADE_S,
+        held notes are released, and nothing more happens (no moment, chime or cue), so the
+        next start resumes the session where its clock will be. `ended` once silent."""
+        self.halted = True
+        for voice_id in list(self._slot_of):
+            self._end_voice(voice_id, t, fade=True)
+        self._all_notes_off(t)
 
     def decide(self, report: BackendReport) -> Control | None:
         """The control a music report means for the session, or None.
@@ -167,13 +180,14 @@ class Conductor:
         state = self.state
         if state is None:
             return
-        self._ready_chimes(state, t)
+        if not self.halted:
+            self._ready_chimes(state, t)
         for slot, level in self._levels_at(state, t):
             if level is None:
                 self._release_orphan(slot)
             else:
                 self._set_level(slot, level)
-        if self.devices.cues is not None:
+        if self.devices.cues is not None and not self.halted:
             for cue_id, payload in session.cc_values(state, t):
                 value = payload["midi"]["value"]
                 if self._cc.get(cue_id) != value:
@@ -208,6 +222,8 @@ class Conductor:
     def next_moment(self) -> float | None:
         """The session's next planned moment, computed once per state (states are
         immutable): the engine's scheduler and its fade steps both ask for it."""
+        if self.halted:
+            return None
         if self._due[0] is not self.state:
             self._due = (self.state, session.next_moment(self.state) if self.state else None)
         return self._due[1]
@@ -271,8 +287,13 @@ class Conductor:
         return session.steady_until(self.state, t) if self.state else t
 
     @property
+    def open(self) -> bool:
+        """The session is on: started, and neither ended nor halted."""
+        return self.state is not None and not self.state.ended and not self.halted
+
+    @property
     def ended(self) -> bool:
-        return bool(self.state and self.state.ended) and not self._orphans
+        return bool(self.state and (self.state.ended or self.halted)) and not self._orphans
 
     # -------------------------------------------------------------- events -> devices
 

@@ -72,7 +72,7 @@ class EngineClosed(RuntimeError):
 
 @dataclass
 class _Msg:
-    kind: str  # "moment" | "control" | "report"
+    kind: str  # "moment" | "control" | "report" | "halt"
     payload: Any = None
     future: Future | None = None
 
@@ -188,6 +188,13 @@ class Engine:
                 self.submit(Control("stop", reason))
         self.join()
 
+    def halt(self) -> None:
+        """Stop the daemon, not the session: the music fades out, `daemon_stopped` is
+        journaled and the session stays open in the journal, for the next start to resume."""
+        if self._thread.is_alive():
+            self._queue.put(_Msg("halt"))
+        self.join()
+
     def join(self, timeout: float | None = None) -> None:
         if self._thread.is_alive():
             self._thread.join(timeout)
@@ -279,6 +286,9 @@ class Engine:
     def _handle(self, msg: _Msg, now: float) -> None:
         if msg.kind == "control":
             assert msg.future is not None
+            if self.conductor.halted:
+                msg.future.set_exception(EngineClosed("the room daemon is stopping"))
+                return
             try:
                 events = self._apply(msg.payload, now)
             except Exception as err:
@@ -290,6 +300,9 @@ class Engine:
             self._device_report(msg.payload, now)
         elif msg.kind == "moment":  # a stale one (re-planned since) costs one tick
             self._armed = msg.payload if self._armed is None else min(self._armed, msg.payload)
+        elif msg.kind == "halt" and self.conductor.open:  # not after the session's end
+            self._on_event(Event("daemon_stopped", now))
+            self.conductor.halt(now)
 
     def _apply(self, control: Control, now: float) -> list[dict[str, Any]]:
         self._on_event(Event("control", now, control_fields(control)))
@@ -305,7 +318,7 @@ class Engine:
         else:
             self.conductor.tick(now)
             control = self.conductor.decide(report)
-        if control is not None:
+        if control is not None and not self.conductor.halted:
             self._apply(control, now)
         else:
             self.conductor.report(report, now)

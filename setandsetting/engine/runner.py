@@ -1,7 +1,8 @@
 """The room's session manager: start a session, resume an interrupted one, hold the engine.
 
 Shared by `run` (foreground) and `serve` (the daemon), so both journal every session and
-both resume by themselves after a crash.
+both resume by themselves after a crash — or after being stopped: closing the runner stops
+the program, never the session (only `stop` or its last phase ending does that).
 """
 
 from __future__ import annotations
@@ -99,6 +100,11 @@ class SessionRunner:
     @property
     def running(self) -> bool:
         return self.engine is not None and self.engine.running
+
+    @property
+    def session_open(self) -> bool:
+        """A session runs and has not ended: what closing the runner leaves to resume."""
+        return self.engine is not None and self.engine.running and self.engine.conductor.open
 
     def start(self, profile_path: Path, patient: str) -> Engine:
         """Compile, journal the plan, start the engine.
@@ -221,8 +227,10 @@ class SessionRunner:
         return engine
 
     def close(self) -> None:
+        """The program stops: a running session's music fades out and `daemon_stopped` is
+        journaled, and the session stays open for the next start to resume."""
         if self.engine is not None and self.engine.running:
-            self.engine.stop()
+            self.engine.halt()
         if self._writer is not None:
             self._writer.close()
             self._writer = None

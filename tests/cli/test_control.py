@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from setandsetting.cli import build_parser, main
+from setandsetting.cli import control as control_module
 from setandsetting.cli.control import control
-from setandsetting.core.controls import NEEDS_VALUE, USER_ACTIONS
+from setandsetting.core.controls import LEVEL_GRAMMAR, NEEDS_VALUE, USER_ACTIONS
 from tests.support.daemon import free_port, make_api_room
 
 
@@ -120,8 +121,73 @@ def test_the_control_commands_are_the_text_forms_actions() -> None:
     controls = {name for name, p in commands.choices.items() if p.get_default("func") is control}
     assert controls == set(USER_ACTIONS)
     for action in USER_ACTIONS:
-        if action in NEEDS_VALUE:
+        if action == "level":  # its value may begin with a dash: main takes it back
+            assert parser.parse_args([action]).value is None
+        elif action in NEEDS_VALUE:
             with pytest.raises(SystemExit):
                 parser.parse_args([action])
         else:
             assert parser.parse_args([action]).action == action
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, object]]:
+    """What the control commands would send the daemon (none is asked)."""
+    calls: list[tuple[str, str, object]] = []
+
+    def request(_args: argparse.Namespace, method: str, path: str, body: object = None) -> dict:
+        calls.append((method, path, body))
+        return {"events": []}
+
+    monkeypatch.setattr(control_module, "request", request)
+    return calls
+
+
+URL = ["--url", "http://127.0.0.1:1"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "value"),
+    [
+        (["level", "-6dB"], "-6dB"),
+        (["level", "+3dB"], "+3dB"),
+        (["level", "-5%"], "-5%"),
+        (["level", "40%"], "40%"),
+        (["level", "--", "-6dB"], "-6dB"),
+        (["level", *URL, "-6dB"], "-6dB"),
+        (["level", "-6dB", *URL], "-6dB"),
+    ],
+)
+def test_a_level_is_sent_as_written_without_a_double_dash(
+    sent: list[tuple[str, str, object]], argv: list[str], value: str
+) -> None:
+    assert main(argv) == 0
+    assert sent == [("POST", "/api/control", {"action": "level", "value": value})]
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["level", "5"], f"'level 5' is not a level change; {LEVEL_GRAMMAR}"),
+        (["level", "-5"], f"'level -5' is not a level change; {LEVEL_GRAMMAR}"),
+        (["level"], f"level needs a change or a level; {LEVEL_GRAMMAR}"),
+        (["level", "-90dB"], "level -90dB: a change is at most 40dB either way"),
+        (["extend", "soon"], "'soon' is not a duration; write e.g. 90s"),
+    ],
+)
+def test_a_mistyped_control_is_refused_before_the_daemon_is_asked(
+    sent: list[tuple[str, str, object]],
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    line: str,
+) -> None:
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert (out, sent) == ("", [])
+    assert err.startswith(line) and err.count("\n") == 1, err
+
+
+def test_two_level_values_are_refused_by_argparse(sent: list[tuple[str, str, object]]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["level", "-6dB", "+3dB"])
+    assert exited.value.code == 2 and sent == []

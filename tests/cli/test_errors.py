@@ -3,6 +3,7 @@ traceback; anything else (a bug) keeps its traceback."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -12,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from setandsetting import __version__
 from setandsetting.cli import main
 from setandsetting.cli import plan as plan_command
 from setandsetting.cli.common import CommandError, user_error
 from setandsetting.core.problems import FormatError, Problem
 from setandsetting.journal.store import JournalError, UnknownSession
 from setandsetting.room.errors import EditError, NotFound, RoomError
+from setandsetting.room.lock import DAEMON_FILE
 from tests.support.daemon import free_port
 
 ROOT = Path(__file__).parents[2]
@@ -103,21 +106,24 @@ def test_a_broken_profile_is_its_file_line_col_lines(
     ]
 
 
-def test_a_broken_room_yaml_is_every_problem_for_status(
+def test_a_broken_room_yaml_is_every_problem_for_serve(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Refused before the room is locked or anything is listened on or written."""
     (tmp_path / "room.yaml").write_text("server: {port: 0}\nosc: {targets: {a: nowhere}}\n")
-    code, out, err = _run(capsys, "--room", str(tmp_path), "status")
+    code, out, err = _run(capsys, "--room", str(tmp_path), "serve")
     assert (code, out) == (2, "")
     assert err.splitlines() == [
         f"{tmp_path / 'room.yaml'}:1:16: server.port: should be greater than or equal to 1 (got 0)",
         f"{tmp_path / 'room.yaml'}:2:16: osc.targets: OSC target 'a': write host:port, e.g. "
         "127.0.0.1:7700",
     ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["room.yaml"]
 
 
 def test_a_room_error_is_its_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--room", str(tmp_path), "playlist", "add", "P-1", "calm", "/etc/passwd"]
+    argv.append("--new-patient")
     code, out, err = _run(capsys, *argv)
     assert (code, out) == (2, "")
     assert err == "room.yaml names no library folder\n"
@@ -140,14 +146,85 @@ def test_a_journal_error_is_one_line_naming_the_file(
     assert db.read_bytes() == b"not a journal"
 
 
-@pytest.mark.parametrize("argv", [["status"], ["pause"], ["note", "calm"], ["ack"]])
+CONTROLS = [["status"], ["pause"], ["note", "calm"], ["ack"], ["level", "-6dB"]]
+
+
+def _holder(room: Path, pid: int, url: str | None, command: str = "serve") -> None:
+    """A `.room.daemon` file as a daemon writes it."""
+    data = {"pid": pid, "command": command, "url": url}
+    (room / DAEMON_FILE).write_text(json.dumps(data) + "\n")
+
+
+@pytest.mark.parametrize("argv", CONTROLS)
 def test_no_daemon_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """No daemon ever ran here (room.yaml's port is not looked at), or the one that did was
+    killed and its file outlived it."""
+    (tmp_path / "room.yaml").write_text("server: {port: 8700}\n")
+    line = f"the room daemon is not running in {tmp_path}; start it with `setandsetting serve`\n"
+    assert _run(capsys, "--room", str(tmp_path), *argv) == (2, "", line)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    _holder(tmp_path, int(dead.stdout), "http://127.0.0.1:8700")
+    assert _run(capsys, "--room", str(tmp_path), *argv) == (2, "", line)
+
+
+@pytest.mark.parametrize("argv", CONTROLS)
+def test_a_daemon_that_does_not_answer_is_one_line(
     tmp_path: Path, refused_port: int, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
-    (tmp_path / "room.yaml").write_text(f"server: {{port: {refused_port}}}\n")
-    code, out, err = _run(capsys, "--room", str(tmp_path), *argv)
-    assert (code, out) == (2, "")
-    assert err == NO_DAEMON.format(url=f"http://127.0.0.1:{refused_port}")
+    url = f"http://127.0.0.1:{refused_port}"
+    _holder(tmp_path, os.getpid(), url)  # a live PID whose address refuses connections
+    assert _run(capsys, "--room", str(tmp_path), *argv) == (2, "", NO_DAEMON.format(url=url))
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        (
+            "run",
+            "this room is run by `setandsetting run` (PID {pid}) in a terminal, which takes "
+            "no commands from here: steer it there, or use `setandsetting serve`",
+        ),
+        ("serve", "the room daemon (PID {pid}) is starting; try again"),
+    ],
+)
+def test_a_daemon_without_an_address_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, line: str
+) -> None:
+    _holder(tmp_path, os.getpid(), None, command)
+    expected = (2, "", line.format(pid=os.getpid()) + "\n")
+    assert _run(capsys, "--room", str(tmp_path), "status") == expected
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://127.0.0.1:8700", "http://", "http://h:99999"])
+def test_a_bad_url_is_one_line(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    line = (
+        f"--url {url}: not a daemon's address; write http://HOST:PORT, e.g. http://127.0.0.1:8700"
+    )
+    assert _run(capsys, "status", "--url", url) == (2, "", line + "\n")
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536"])
+def test_a_port_out_of_range_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], port: str
+) -> None:
+    """Refused before the room is locked or anything written."""
+    line = f"--port {port}: a port is a number from 0 to 65535\n"
+    assert _run(capsys, "--room", str(tmp_path), "serve", "--port", port) == (2, "", line)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version_is_the_packages(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"setandsetting {__version__}\n"
 
 
 def test_serve_with_an_unknown_profile_name_is_one_line(tmp_path: Path) -> None:

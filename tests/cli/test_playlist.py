@@ -45,7 +45,7 @@ def test_move_add_remove_edit_the_file(room: Path, capsys) -> None:  # type: ign
 
 
 def test_copy_default_and_avoid(room: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    assert run(room, "copy-default", "P-0043", "calm") == 0
+    assert run(room, "copy-default", "P-0043", "calm", "--new-patient") == 0
     assert "(copied from playlists/default/calm.yaml)" in capsys.readouterr().out
     assert run(room, "avoid", "P-0042", "--add", "*Storm*", "--add", "music/t3.flac") == 0
     assert capsys.readouterr().out == "*Storm*\nmusic/t3.flac\n"
@@ -69,3 +69,35 @@ def test_refusals_are_one_line_and_exit_2(room: Path, capsys, args, message) -> 
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert (room / "playlists/P-0042/calm.yaml").read_text() == PATIENT_PLAYLIST
+
+
+UNKNOWN = "no patient P-0099 in this room; add --new-patient to create one\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("add", "P-0099", "calm", "music/t2.flac"),
+        ("remove", "P-0099", "calm", "1"),
+        ("move", "P-0099", "calm", "2", "1"),
+        ("copy-default", "P-0099", "calm"),
+        ("avoid", "P-0099", "--add", "*Storm*"),
+    ],
+)
+def test_an_edit_for_an_unknown_patient_is_refused_unless_new(room: Path, capsys, args) -> None:  # type: ignore[no-untyped-def]
+    """A mistyped ID must not quietly become a new patient; --new-patient makes one."""
+    before = sorted(p.relative_to(room) for p in room.rglob("*"))
+    assert run(room, *args) == 2
+    assert capsys.readouterr() == ("", UNKNOWN)
+    assert sorted(p.relative_to(room) for p in room.rglob("*")) == before
+    assert run(room, *args, "--new-patient") == 0
+    assert (room / "playlists" / "P-0099").is_dir()
+
+
+def test_looking_at_an_unknown_patient_is_no_edit(room: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`show` and a bare `avoid` show what would play (the room's defaults): nothing made."""
+    assert run(room, "show", "P-0099", "calm") == 0
+    assert capsys.readouterr().out.startswith("calm  (default: playlists/default/calm.yaml)\n")
+    assert run(room, "avoid", "P-0099") == 0
+    assert capsys.readouterr().out == "(nothing avoided)\n"
+    assert not (room / "playlists" / "P-0099").exists()

@@ -1,9 +1,9 @@
 """`setandsetting run` as a real process: killed with SIGKILL at random moments, restarted,
-it resumes the session from its journal; bad storage is refused naming the file."""
+it resumes the session from its journal; Ctrl-C asks before it ends the session, SIGTERM
+stops the program and not the session; bad storage is refused naming the file."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -13,23 +13,27 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from setandsetting.cli.run import ASK, CONFIRM_S, GOES_ON
 from setandsetting.core.events import Event, wall_at
 from setandsetting.core.plan import build_plan
 from setandsetting.journal.store import Journal
 from setandsetting.room.folder import RoomFolder
+from setandsetting.room.lock import DAEMON_FILE, LOCK_FILE
+from tests.support import journal_rows as on_disk
+from tests.support.journal_rows import Row
+from tests.support.processes import command, spawned
 from tests.support.session_room import make_room
 
 TRIALS = 10
 RESUME_LIMIT_S = 3.0
 POSITION_LIMIT_S = 1.0
-Row = tuple[int, str, float, str, str]
 
 
 def _env() -> dict[str, str]:
@@ -49,35 +53,11 @@ def _spawn(room: Path, profile: Path) -> subprocess.Popen[str]:
     )
 
 
-def _rows(db: Path) -> list[Row]:
-    """Every event row, through a separate read-only connection (as the disk has it)."""
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return con.execute(
-            "SELECT seq, type, t, wall, data FROM events ORDER BY session_id, seq"
-        ).fetchall()
-    except sqlite3.OperationalError:  # not created yet
-        return []
-    finally:
-        con.close()
-
-
-def _wait_for(db: Path, kind: str, after: int, limit_s: float) -> list[Row]:
-    """Poll the journal until an event of `kind` appears past row `after`."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        rows = _rows(db) if db.exists() else []
-        if any(r[1] == kind for r in rows[after:]):
-            return rows
-        time.sleep(0.02)
-    raise AssertionError(f"no {kind} within {limit_s} s")
-
-
 def _wait_for_checkin(db: Path, prefix: str, limit_s: float) -> None:
     """Poll the journal until a check-in whose id starts with `prefix` is due."""
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        events = _events(_rows(db))
+        events = on_disk.events(on_disk.rows(db))
         if any(e["type"] == "checkin_due" and e["id"].startswith(prefix) for e in events):
             return
         time.sleep(0.05)
@@ -103,10 +83,6 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
             proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
-
-
-def _events(rows: list[Row]) -> list[dict]:
-    return [{"type": r[1], "t": r[2], "wall": r[3], **json.loads(r[4])} for r in rows]
 
 
 def _position_errors(events: list[dict], resumed_at: int) -> list[float]:
@@ -146,19 +122,19 @@ def test_killed_at_random_moments_the_session_resumes(
     db = tmp_path / "sessions.db"
     rng = random.Random(20261126)
     processes.append(_spawn(tmp_path, profile))
-    _wait_for(db, "session_started", 0, 10.0)
+    on_disk.wait_for(db, "session_started", 0, 10.0)
     snapshots: list[list[Row]] = []
     trials: list[Trial] = []
     for _ in range(TRIALS):
         time.sleep(rng.uniform(1.0, 2.5))
         processes[-1].kill()
         processes[-1].wait()
-        snapshots.append(_rows(db))
+        snapshots.append(on_disk.rows(db))
         restarted = time.monotonic()
         processes.append(_spawn(tmp_path, profile))
-        rows = _wait_for(db, "session_resumed", len(snapshots[-1]), 10.0)
+        rows = on_disk.wait_for(db, "session_resumed", len(snapshots[-1]), 10.0)
         resume_s = time.monotonic() - restarted
-        events = _events(rows)
+        events = on_disk.events(rows)
         resumed_at = next(
             i
             for i in range(len(snapshots[-1]), len(events))
@@ -168,12 +144,14 @@ def test_killed_at_random_moments_the_session_resumes(
     # Into the second phase, so its check-ins are part of what must not fire twice.
     _wait_for_checkin(db, "deep.", 40.0)
     last = processes[-1]
+    last.send_signal(signal.SIGINT)  # asks; the second press ends the session
+    time.sleep(0.5)
     last.send_signal(signal.SIGINT)
     out, _ = last.communicate(timeout=20)
     assert last.returncode == 0
     assert any(line.startswith("resumed session 20") for line in out.splitlines()), out
-    final = _rows(db)
-    events = _events(final)
+    final = on_disk.rows(db)
+    events = on_disk.events(final)
 
     print(
         "resume s:",
@@ -200,7 +178,7 @@ def test_killed_at_random_moments_the_session_resumes(
         # t is rounded to the ms, wall truncated to it, and so is the start derived from
         # the first event: together up to 2.5 ms apart (one exactly 2 ms was failed once).
         assert abs(wall_t - event["t"]) <= 0.003, event
-    _assert_no_event_twice(events)
+    on_disk.assert_no_event_twice(events)
     for trial in trials:
         assert trial.resume_s <= RESUME_LIMIT_S
         assert max(trial.position_errors, default=0.0) <= POSITION_LIMIT_S
@@ -208,29 +186,15 @@ def test_killed_at_random_moments_the_session_resumes(
     assert sum(bool(t.position_errors) for t in trials) >= TRIALS // 2
 
 
-IDENTITY = ("id", "phase", "voice", "path", "reason", "count", "action")
-
-
-def _assert_no_event_twice(events: list[dict]) -> None:
-    """No event of the session engine appears twice (same type and identity, same time)."""
-    seen: dict[tuple, float] = {}
-    for event in events:
-        if event["type"] == "error":
-            continue
-        key = (event["type"], *(event.get(k) for k in IDENTITY))
-        assert abs(seen.get(key, -1.0) - event["t"]) > 0.01, f"twice: {event}"
-        seen[key] = event["t"]
-
-
 def _wait_rejoined(db: Path, resumed_at: int) -> list[dict]:
     """The journal once the rejoin after row `resumed_at` and its track starts are on disk
     (they are written together, right after `session_resumed`)."""
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
-        events = _events(_rows(db))
+        events = on_disk.events(on_disk.rows(db))
         if any(_is_rejoin(e) for e in events[resumed_at:]):
             time.sleep(0.2)
-            return _events(_rows(db))
+            return on_disk.events(on_disk.rows(db))
         time.sleep(0.02)
     raise AssertionError("no rejoin after session_resumed")
 
@@ -259,9 +223,9 @@ def test_an_interrupted_session_older_than_the_window_is_closed(
         ):
             journal.append(old_id, event.to_dict(started))
         journal.heartbeat(old_id, 300.0, beat, {"phase": "deep"})
-    before = _rows(db)
+    before = on_disk.rows(db)
     processes.append(_spawn(tmp_path, profile))
-    _wait_for(db, "session_started", len(before), 10.0)
+    on_disk.wait_for(db, "session_started", len(before), 10.0)
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     sessions = con.execute("SELECT id, end_reason FROM sessions ORDER BY id").fetchall()
     old_events = con.execute(
@@ -273,7 +237,62 @@ def test_an_interrupted_session_older_than_the_window_is_closed(
         *before,
         (3, "session_ended", 300.0, wall_at(started, 300.0), '{"reason":"interrupted"}'),
     ]
-    assert not any(r[1] == "session_resumed" for r in _rows(db))
+    assert not any(r[1] == "session_resumed" for r in on_disk.rows(db))
+
+
+# ---------------------------------------------------------------- signals
+
+
+def _wait_text(read: Callable[[], str], text: str, count: int = 1, limit_s: float = 10.0) -> str:
+    """Poll a process's output until `text` appears `count` times in it."""
+    deadline = time.monotonic() + limit_s
+    while (out := read()).count(text) < count:
+        assert time.monotonic() < deadline, f"no {text!r} x{count} in {out!r}"
+        time.sleep(0.05)
+    return out
+
+
+def test_ctrl_c_asks_first_and_sigterm_leaves_the_session_to_resume(tmp_path: Path) -> None:
+    """One Ctrl-C asks and the session goes on; SIGTERM stops the program, not the session
+    (`daemon_stopped`), and the next `run` resumes it; two Ctrl-C within 5 s end it."""
+    profile = make_room(tmp_path)
+    db = tmp_path / "sessions.db"
+    argv = command(tmp_path, "run", str(profile), "--patient", "P-1")
+    with spawned(tmp_path / "logs") as started:
+        first = started.spawn(argv)
+        on_disk.wait_for(db, "session_started", 0, 20.0)
+        first.popen.send_signal(signal.SIGINT)
+        _wait_text(first.stderr, ASK)
+        time.sleep(CONFIRM_S + 0.5)  # unanswered: the question lapses
+        assert first.popen.poll() is None
+        _wait_text(first.stderr, GOES_ON)
+        first.popen.send_signal(signal.SIGINT)  # a press long after the first asks again
+        _wait_text(first.stderr, ASK, count=2)
+        assert first.popen.poll() is None
+        first.popen.send_signal(signal.SIGTERM)
+        assert first.wait() == 0
+        stopped = on_disk.events(on_disk.rows(db))
+        assert not (tmp_path / LOCK_FILE).exists() and not (tmp_path / DAEMON_FILE).exists()
+
+        second = started.spawn(argv)
+        on_disk.wait_for(db, "session_resumed", len(stopped), 20.0)
+        second.popen.send_signal(signal.SIGINT)
+        _wait_text(second.stderr, ASK)
+        second.popen.send_signal(signal.SIGINT)
+        assert second.wait() == 0
+    kinds = [e["type"] for e in stopped]
+    assert (kinds.count("daemon_stopped"), kinds.count("session_ended")) == (1, 0)
+    events = on_disk.events(on_disk.rows(db))
+    assert events[: len(stopped)] == stopped
+    kinds = [e["type"] for e in events]
+    counted = ("session_started", "session_resumed", "session_ended")
+    assert [kinds.count(k) for k in counted] == [1, 1, 1]
+    # Last but for what the missing sound server says while the music fades out.
+    last = [e for e in events if e["type"] != "error"][-1]
+    assert last["type"] == "session_ended" and last["reason"] == "stopped"
+    assert "resumed session" not in first.stdout()
+    assert any(line.startswith("resumed session 20") for line in second.stdout().splitlines())
+    assert "stopping: the session ends, the music fades out" in second.stderr()
 
 
 # ---------------------------------------------------------------- bad storage
@@ -302,16 +321,17 @@ def _ended_journal(room: Path, profile: Path) -> Path:
 
 
 def _assert_refused(
-    room: Path, profile: Path, db: Path, message: str, as_nobody: bool = False
+    room: Path, profile: Path, db: Path, line: str, as_nobody: bool = False
 ) -> None:
-    """`run` exits 2 with one clear line naming the journal; the file is left as it was."""
+    """`run` exits 2 with one clear line naming the journal (or the room); the journal is
+    left as it was, and nothing is added to the room (its lock file is gone again)."""
     before = db.read_bytes()
     siblings = sorted(p.name for p in room.iterdir())
     argv = [sys.executable, "-c", RUN_MAIN.format(drop=DROP if as_nobody else "")]
     argv += ["--room", str(room), "run", str(profile), "--patient", "P-1"]
     done = subprocess.run(argv, capture_output=True, text=True, env=_env(), timeout=30)
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == f"{db}: {message}\n"
+    assert done.stderr == line + "\n"
     assert db.read_bytes() == before
     assert sorted(p.name for p in room.iterdir()) == siblings
 
@@ -326,7 +346,7 @@ def test_a_corrupt_journal_is_refused_and_left_alone(tmp_path: Path) -> None:
         tmp_path,
         profile,
         db,
-        "the journal is corrupt (database disk image is malformed); it was left untouched: "
+        f"{db}: the journal is corrupt (database disk image is malformed); it was left untouched: "
         "move it aside to start a new one",
     )
 
@@ -353,7 +373,7 @@ def test_a_locked_journal_is_refused_and_left_alone(tmp_path: Path) -> None:
             tmp_path,
             profile,
             db,
-            "the journal is locked by another process (database is locked)",
+            f"{db}: the journal is locked by another process (database is locked)",
         )
     finally:
         if holder.poll() is None:
@@ -361,21 +381,24 @@ def test_a_locked_journal_is_refused_and_left_alone(tmp_path: Path) -> None:
         holder.wait()
 
 
-def test_an_unreadable_journal_is_refused_and_left_alone() -> None:
+@pytest.mark.parametrize(
+    ("mode", "line"),
+    [
+        # The folder is nobody's to write in, the journal only root's to open.
+        (0o777, "{db}: cannot read and write the journal: permission denied"),
+        # Nor can nobody write in the folder: the room cannot even be locked.
+        (0o755, "cannot lock the room folder {room}: permission denied"),
+    ],
+)
+def test_an_unreadable_journal_or_room_is_refused_and_left_alone(mode: int, line: str) -> None:
     """Root reads anything, so `run` runs as `nobody` on a journal only root may open."""
     room = Path(tempfile.mkdtemp(prefix="sas-unreadable-"))  # /tmp: traversable by nobody
     try:
-        room.chmod(0o755)
+        room.chmod(mode)
         profile = make_room(room)
         db = _ended_journal(room, profile)
         assert db.stat().st_mode & 0o777 == 0o600
-        _assert_refused(
-            room,
-            profile,
-            db,
-            "cannot read and write the journal: permission denied",
-            as_nobody=True,
-        )
+        _assert_refused(room, profile, db, line.format(db=db, room=room), as_nobody=True)
     finally:
         shutil.rmtree(room)
 

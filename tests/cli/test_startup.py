@@ -8,11 +8,14 @@ that starts loading the whole program again, and the imports are checked exactly
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from setandsetting.room.lock import DAEMON_FILE
 
 ROOT = Path(__file__).parents[2]
 
@@ -36,6 +39,9 @@ HEAVY = (
     "apscheduler",
 )
 
+# What `status` and the controls need not even load: they never read room.yaml.
+LIGHT = ("pydantic", "ruamel")
+
 LOADED_AFTER = """
 import json, sys
 from setandsetting.cli import build_parser, main
@@ -45,10 +51,12 @@ print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(
 """
 
 
-def loaded_after(action: str, argv: list[str], cwd: Path) -> list[str]:
-    """The HEAVY modules a fresh interpreter holds after `action` (Python, given `argv`)."""
+def loaded_after(
+    action: str, argv: list[str], cwd: Path, watched: tuple[str, ...] = HEAVY
+) -> list[str]:
+    """The `watched` modules a fresh interpreter holds after `action` (Python, given argv)."""
     done = subprocess.run(
-        [sys.executable, "-c", LOADED_AFTER, action, json.dumps(argv), json.dumps(HEAVY)],
+        [sys.executable, "-c", LOADED_AFTER, action, json.dumps(argv), json.dumps(watched)],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -63,10 +71,15 @@ def test_parsing_status_imports_nothing_heavy() -> None:
 
 
 def test_status_without_a_daemon_imports_nothing_heavy(tmp_path: Path) -> None:
+    """Its address read beside the room lock (this test's PID, alive), the daemon asked."""
     with socket.socket() as held:  # bound, never listening: the connection is refused
         held.bind(("127.0.0.1", 0))
-        (tmp_path / "room.yaml").write_text(f"server: {{port: {held.getsockname()[1]}}}\n")
+        url = f"http://127.0.0.1:{held.getsockname()[1]}"
+        holder = {"pid": os.getpid(), "command": "serve", "url": url}
+        (tmp_path / DAEMON_FILE).write_text(json.dumps(holder))
         assert loaded_after("assert main(argv) == 2", ["status"], tmp_path) == []
+        # Nor is room.yaml read (pydantic, ruamel.yaml): the daemon's address is elsewhere.
+        assert loaded_after("assert main(argv) == 2", ["status"], tmp_path, LIGHT) == []
 
 
 def test_validating_a_room_imports_nothing_heavy() -> None:

@@ -20,7 +20,7 @@ STARTED = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 def test_the_runtime_sets_are_the_literals():
     assert frozenset(get_args(EventType)) == EVENT_TYPES
-    assert len(get_args(EventType)) == len(EVENT_TYPES) == 22
+    assert len(get_args(EventType)) == len(EVENT_TYPES) == 23
     assert (
         TRACK_END_REASONS
         == frozenset(get_args(TrackEndReason))
@@ -126,6 +126,10 @@ def test_wall_at_is_utc_with_milliseconds_whatever_the_zone_of_the_start():
             "next refused: too early",
         ),
         ({"type": "session_resumed", "gap_s": 95.0}, "session resumed after a gap of 1m35s"),
+        (
+            {"type": "daemon_stopped"},
+            "the room daemon stopped; the session resumes when it starts again",
+        ),
         ({"type": "session_ended", "reason": "completed"}, "session ended (completed)"),
         ({"type": "music_held"}, "music held"),
         ({"type": "device_back", "source": "music", "message": "x"}, "device back"),

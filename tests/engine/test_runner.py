@@ -319,3 +319,44 @@ def test_a_disk_filling_up_through_sqlite_max_page_count(tmp_path: Path) -> None
         make_full=make_full,
         free=lambda journal: journal.query("PRAGMA max_page_count = 1073741823"),
     )
+
+
+def test_closing_the_runner_stops_the_program_not_the_session(
+    tmp_path: Path, runners: list[SessionRunner]
+) -> None:
+    """What SIGTERM does to `serve` and `run`: the sounding track fades out over the end
+    fade and stops, nothing more happens (no chime, no control), `daemon_stopped` is
+    journaled and no `session_ended`; the session stays open and the next start resumes it."""
+    from setandsetting.engine.conductor import END_FADE_S
+    from setandsetting.engine.engine import EngineClosed
+
+    profile = make_room(tmp_path)
+    recorders = Recorders()
+    runner = SessionRunner(RoomFolder(tmp_path), devices=recorders, midi_input=False)
+    runners.append(runner)
+    engine = runner.start(profile, "P-1")
+    sid = runner.session_id
+    time.sleep(3.0)  # the first track has faded in
+    music = recorders.music[0]
+    [level] = music.levels.values()
+    assert level > 0.3
+    halted_at = time.monotonic()
+    runner.close()
+    assert END_FADE_S <= time.monotonic() - halted_at <= END_FADE_S + 1.0
+    fade = [c.args[1] for c in music.named("set_level") if c.t >= halted_at]
+    assert fade == sorted(fade, reverse=True) and len(fade) >= 20 and fade[-1] < 0.05 * level
+    assert [c.method for c in music.calls if c.t >= halted_at][-2:] == ["stop", "close"]
+    assert not [c for c in recorders.chimes[0].named("play") if c.t >= halted_at]
+    with pytest.raises(EngineClosed):
+        engine.submit(parse_control("ack"))
+    with Journal.open(tmp_path / "sessions.db") as journal:
+        events = journal.events(sid)
+        assert [item.session.id for item in journal.interrupted()] == [sid]
+    kinds = [e["type"] for e in events]
+    assert kinds[-1] == "daemon_stopped" and "session_ended" not in kinds
+
+    again = SessionRunner(RoomFolder(tmp_path), devices=Recorders(), midi_input=False)
+    runners.append(again)
+    resumed = again.resume_interrupted()
+    assert resumed is not None and resumed.session_id == sid and resumed.gap_s < 1.5
+    assert again.engine is not None and again.engine.snapshot()["phase"] == "settle"
