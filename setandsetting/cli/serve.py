@@ -2,7 +2,9 @@
 
 On start it resumes an interrupted session by itself; `--start PROFILE --patient ID` begins
 one (for the demo). The room token is created 0600 on the first run and printed once; a
-non-loopback bind is refused without it. SIGINT/SIGTERM stop the HTTP side, then end the
+non-loopback bind is refused without it, and beyond loopback every request needs the login.
+uvicorn trusts X-Forwarded-For only from room.yaml's `server.trusted_proxies` (none by
+default), never by its own default. SIGINT/SIGTERM stop the HTTP side, then end the
 session gently (the music fades out, `session_ended` is journaled).
 """
 
@@ -74,7 +76,11 @@ def serve(args: argparse.Namespace) -> int:
     from setandsetting.engine.runner import SessionRunner
     from setandsetting.journal.store import JournalError
     from setandsetting.server.app import ServerSettings, create_app
-    from setandsetting.server.security import is_loopback_bind, load_or_create_token
+    from setandsetting.server.security import (
+        is_loopback_bind,
+        load_or_create_token,
+        proxy_options,
+    )
 
     folder = room_of(args)
     try:
@@ -122,13 +128,21 @@ def serve(args: argparse.Namespace) -> int:
             raise CommandError("\n".join(str(p) for p in err.problems)) from None
         except JournalError as err:
             raise CommandError(str(err)) from None
-        app = create_app(folder, runner, ServerSettings(host=host, port=port, token=token or None))
+        settings = ServerSettings(
+            host=host,
+            port=port,
+            token=token or None,
+            trusted_proxies=tuple(room.server.trusted_proxies),
+            login_idle_s=room.server.login_idle,
+            login_max_s=room.server.login_max,
+        )
         config = uvicorn.Config(
-            app,
+            create_app(folder, runner, settings),
             log_level="warning",
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            **proxy_options(settings.trusted_proxies),
         )
         server = uvicorn.Server(config)
         shown = f"[{host}]" if ":" in host else host
