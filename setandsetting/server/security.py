@@ -100,7 +100,10 @@ def token_matches(given: object, token: str | None) -> bool:
 
 
 def _host_name(host_header: str) -> str:
-    return urlsplit(f"//{host_header}").hostname or ""
+    try:
+        return urlsplit(f"//{host_header}").hostname or ""
+    except ValueError:  # e.g. an unclosed `[`: no name at all
+        return ""
 
 
 def _named_safely(host_header: str) -> bool:

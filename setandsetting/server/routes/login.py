@@ -30,7 +30,7 @@ async def _body(request: Request) -> dict[str, Any]:
         if "application/x-www-form-urlencoded" in kind:
             return {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
         data = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nested deeper than json can
         raise ApiError(400, "the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the request body must be a JSON object")
