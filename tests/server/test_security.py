@@ -144,6 +144,11 @@ def test_a_loopback_client_must_name_the_server_by_address(app: FastAPI) -> None
     assert r.status_code == 403
     local = TestClient(app, base_url="http://localhost:8700", client=("127.0.0.1", 5000))
     assert local.get("/api/status").status_code == 200
+    for odd in ("[", "[::1", "evil.example:x", ""):
+        r = TestClient(app, base_url=BASE, client=("127.0.0.1", 5000)).get(
+            "/api/status", headers={"host": odd}
+        )
+        assert r.status_code == 403, odd
 
 
 def test_every_response_offers_a_csrf_cookie_once(app: FastAPI) -> None:

@@ -198,6 +198,7 @@ def test_login_by_form_redirects(app: FastAPI) -> None:
     [
         (b"{not json", "the request body is not valid JSON"),
         (b'["token"]', "the request body must be a JSON object"),
+        (b"[" * 60_000, "the request body is not valid JSON"),  # deeper than json recurses
     ],
 )
 def test_a_login_body_that_is_not_a_json_object_is_a_400(
