@@ -109,18 +109,17 @@ def checked_url(url: str) -> str:
 
 def request(args: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
     """One API call; returns the decoded JSON or raises CommandError with the daemon's words."""
-    from setandsetting.server.security import CSRF_COOKIE, SESSION_COOKIE, read_token, session_value
+    from setandsetting.server.security import CSRF_COOKIE, read_token
 
     url = daemon_url(args)
     csrf = secrets.token_urlsafe(16)
-    cookies = [f"{CSRF_COOKIE}={csrf}"]
     token = read_token(Path(args.room))
-    if token:
-        cookies.append(f"{SESSION_COOKIE}={session_value(token)}")
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url + path, data=data, method=method)
     req.add_header("Accept", "application/json")
-    req.add_header("Cookie", "; ".join(cookies))
+    req.add_header("Cookie", f"{CSRF_COOKIE}={csrf}")
+    if token:  # the room token itself: a daemon bound beyond loopback needs it from us too
+        req.add_header("Authorization", f"Bearer {token}")
     req.add_header("X-CSRF-Token", csrf)
     if data is not None:
         req.add_header("Content-Type", "application/json")

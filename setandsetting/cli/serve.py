@@ -8,6 +8,8 @@ one (for the demo). The room token is created 0600 on the first run and printed 
 non-loopback bind is refused without it. SIGINT/SIGTERM (Ctrl-C, systemd, a reboot) stop
 the daemon, not the session: the HTTP side stops, the music fades out, `daemon_stopped` is
 journaled, and the next `serve` resumes the session (within the room's `resume_window`).
+Beyond loopback every request needs the login, and uvicorn trusts X-Forwarded-For only
+from room.yaml's `server.trusted_proxies` (none by default), never by its own default.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from setandsetting.room.lock import DAEMON_FILE, RoomLock
 if TYPE_CHECKING:
     import uvicorn
 
+    from setandsetting.core.room import Room
     from setandsetting.room.folder import RoomFolder
 
 
@@ -86,7 +89,7 @@ def serve(args: argparse.Namespace) -> int:
             print(f"room token (shown once; stored 0600 in {folder.root / '.room-token'}): {token}")
         sock = _bind(host, port)
         try:
-            _run_daemon(args, folder, sock, host, token, lock)
+            _run_daemon(args, folder, room, sock, host, token, lock)
         finally:
             sock.close()
     return 0
@@ -95,6 +98,7 @@ def serve(args: argparse.Namespace) -> int:
 def _run_daemon(
     args: argparse.Namespace,
     folder: RoomFolder,
+    room: Room,
     sock: socket.socket,
     host: str,
     token: str,
@@ -106,6 +110,7 @@ def _run_daemon(
 
     from setandsetting.engine.runner import SessionRunner
     from setandsetting.server.app import ServerSettings, create_app
+    from setandsetting.server.security import proxy_options
 
     port = sock.getsockname()[1]  # --port 0: the port the system chose
     sys.setswitchinterval(GIL_SWITCH_S)
@@ -129,13 +134,21 @@ def _run_daemon(
             print(resumed, flush=True)
         elif args.start:
             print(f"started session {runner.session_id} for {args.patient}", flush=True)
-        app = create_app(folder, runner, ServerSettings(host=host, port=port, token=token or None))
+        settings = ServerSettings(
+            host=host,
+            port=port,
+            token=token or None,
+            trusted_proxies=tuple(room.server.trusted_proxies),
+            login_idle_s=room.server.login_idle,
+            login_max_s=room.server.login_max,
+        )
         config = uvicorn.Config(
-            app,
+            create_app(folder, runner, settings),
             log_level="warning",
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            **proxy_options(settings.trusted_proxies),
         )
         servers.append(uvicorn.Server(config))
         if not stopping:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
 from setandsetting.core.profile import CuePayload
 from setandsetting.core.types import Duration, Frozen
@@ -80,9 +81,35 @@ class OscSettings(Frozen):
         return targets
 
 
+def _proxy_address(value: str) -> str:
+    try:
+        ipaddress.ip_network(value)  # strict, as uvicorn reads it
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not an IP address or network; write e.g. 127.0.0.1 or 10.0.0.0/24"
+        ) from None
+    return value
+
+
+ProxyAddress = Annotated[str, AfterValidator(_proxy_address)]
+LOGIN_MIN_S = 60.0  # a login lasts at least a minute (at most what any Duration may be)
+
+
 class ServerSettings(Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=1, le=65535)
+    # Reverse proxies whose X-Forwarded-For names the client (uvicorn's forwarded_allow_ips).
+    # Naming any says the room is reached through them: then every request needs the login.
+    trusted_proxies: list[ProxyAddress] = []
+    login_idle: Duration = 12 * 3600.0  # a login unused this long ends
+    login_max: Duration = 24 * 3600.0  # and every login ends this long after it began
+
+    @field_validator("login_idle", "login_max")
+    @classmethod
+    def _login_span(cls, seconds: float) -> float:
+        if seconds < LOGIN_MIN_S:
+            raise ValueError("a login lasts at least 1m")
+        return seconds
 
 
 class Room(Frozen):

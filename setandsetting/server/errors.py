@@ -1,13 +1,15 @@
 """Every failure the HTTP API answers is {"error": "..."}; only a user's error says why.
 
 A user's error is one of the room's, the journal's, the runner's or the API's own exception
-types, each with its status and its one sentence. Anything else — a bare ValueError from
+types, each with its status and its one sentence (and a file name too long for the file
+system, ENAMETOOLONG wherever it is met, a 400). Anything else — a bare ValueError from
 deep inside included — is a bug: a 500 that says "internal error" and nothing more, with
 the trace in the log, so no internal detail reaches a client dressed as their mistake.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -72,6 +74,13 @@ async def _user_error(_: Request, err: Exception) -> JSONResponse:
     return reply(status, str(err) or HTTPStatus(status).phrase.lower())
 
 
+async def _os_error(request: Request, err: OSError) -> JSONResponse:
+    """A name the file system cannot hold is the request's fault; any other OSError is not."""
+    if err.errno == errno.ENAMETOOLONG:
+        return reply(400, "a file or folder name in that path is too long for the file system")
+    return await _internal(request, err)
+
+
 async def _internal(request: Request, err: Exception) -> JSONResponse:
     log.error("internal error on %s %s", request.method, request.url.path, exc_info=err)
     return reply(500, "internal error")
@@ -85,4 +94,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(FormatError, _broken_file)
     for kind in STATUS:
         app.add_exception_handler(kind, _user_error)
+    app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(Exception, _internal)

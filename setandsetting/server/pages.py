@@ -141,4 +141,12 @@ def register_pages(app: FastAPI, folder: RoomFolder, runner: SessionRunner) -> N
     @app.get("/login", **html)
     def login(request: Request) -> Response:
         failed = request.query_params.get("failed") is not None
-        return _page(request, "login.html", "login", "Room token", failed=failed)
+        wait = request.query_params.get("wait", "")
+        return _page(
+            request,
+            "login.html",
+            "login",
+            "Room token",
+            failed=failed,
+            wait=int(wait) if wait.isdigit() and len(wait) < 6 else None,
+        )

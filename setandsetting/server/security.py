@@ -1,10 +1,15 @@
 """Who may talk to the room daemon, and how a browser is kept from being tricked into it.
 
-- Loopback clients (127.0.0.0/8, ::1) need nothing more — as long as they name the server by
-  an IP literal or `localhost` (a DNS-rebinding page on the same machine cannot).
-- Any other client needs the `sas_session` cookie, obtained by POST /login with the room
-  token. The cookie is an HMAC of the token, so it stays valid across restarts and dies
-  when the token file is replaced.
+- Trust is decided by the bind, not the peer. Bound to loopback only (127.0.0.1, ::1,
+  localhost) with no trusted proxies named, a loopback client needs nothing more — as long
+  as it names the server by an IP literal or `localhost` (a DNS-rebinding page on the same
+  machine cannot) and says nothing of being forwarded. Bound to anything else, or reached
+  through proxies room.yaml names, every request needs the login, loopback included:
+  a reverse proxy, a TCP forwarder or another local user look like loopback too.
+- The login is the `sas_session` cookie, obtained by POST /login with the room token: a
+  random ID per login, held by LoginSessions (login_sessions.py), ended by expiry or
+  POST /api/logout. The CLI sends the room token itself (`Authorization: Bearer`), read
+  from the 0600 token file. Wrong tokens, either way, are limited per client (login_limit.py).
 - State-changing requests need `X-CSRF-Token` equal to the `sas_csrf` cookie (double
   submit; the server sets that cookie on any response that lacks it), and an Origin header,
   if sent, must be the server's own.
@@ -14,24 +19,28 @@ A pure ASGI middleware (not BaseHTTPMiddleware), so the SSE stream passes throug
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
 import json
 import os
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
+
+from setandsetting.server.login_limit import LoginLimit
+from setandsetting.server.login_sessions import LoginSessions
 
 TOKEN_FILE = ".room-token"
 SESSION_COOKIE = "sas_session"
 CSRF_COOKIE = "sas_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-OPEN_PATHS = ("/login", "/static/")  # reachable before logging in
+OPEN_PATHS = frozenset({"/login", "/api/logout"})  # reachable before logging in
+OPEN_PREFIXES = ("/static/",)
+FORWARDED = ("x-forwarded-for", "forwarded", "x-real-ip")  # a proxy passed the request on
 CSRF_EXEMPT = frozenset({"/login"})  # a plain HTML login form; guarded by Origin and token
 
 Scope = dict[str, Any]
@@ -52,6 +61,12 @@ def is_loopback(host: str | None) -> bool:
 
 def is_loopback_bind(host: str) -> bool:
     return host == "localhost" or is_loopback(host)
+
+
+def proxy_options(trusted_proxies: Sequence[str]) -> dict[str, Any]:
+    """uvicorn's proxy-header handling, set on purpose: off unless room.yaml names proxies
+    (uvicorn's own default trusts X-Forwarded-For from 127.0.0.1)."""
+    return {"proxy_headers": bool(trusted_proxies), "forwarded_allow_ips": list(trusted_proxies)}
 
 
 def load_or_create_token(room_root: Path) -> tuple[str, bool]:
@@ -76,10 +91,6 @@ def read_token(room_root: Path) -> str | None:
     return token or None
 
 
-def session_value(token: str) -> str:
-    return hmac.new(token.encode(), b"setandsetting-session-v1", hashlib.sha256).hexdigest()
-
-
 def token_matches(given: object, token: str | None) -> bool:
     return (
         isinstance(given, str)
@@ -89,7 +100,10 @@ def token_matches(given: object, token: str | None) -> bool:
 
 
 def _host_name(host_header: str) -> str:
-    return urlsplit(f"//{host_header}").hostname or ""
+    try:
+        return urlsplit(f"//{host_header}").hostname or ""
+    except ValueError:  # e.g. an unclosed `[`: no name at all
+        return ""
 
 
 def _named_safely(host_header: str) -> bool:
@@ -104,15 +118,31 @@ def _named_safely(host_header: str) -> bool:
     return True
 
 
+class Refusal(NamedTuple):
+    status: int  # 401 log in first, 403 refused, 429 wait
+    reason: str
+    retry_after: int | None = None
+
+
+def _bearer(headers: dict[str, str]) -> str | None:
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else None
+
+
 class Guard:
-    """The checks, on plain values, so each is testable on its own."""
+    """The checks, on plain values, so each is testable on its own.
 
-    def __init__(self, token: str | None) -> None:
+    `open_loopback`: the bind is loopback only and no proxy is trusted, so a loopback
+    client may come in without the login.
+    """
+
+    def __init__(
+        self, token: str | None, logins: LoginSessions, limit: LoginLimit, open_loopback: bool
+    ) -> None:
         self.token = token
-
-    def logged_in(self, cookies: dict[str, str]) -> bool:
-        given = cookies.get(SESSION_COOKIE)
-        return self.token is not None and token_matches(given, session_value(self.token))
+        self.logins = logins
+        self.limit = limit
+        self.open_loopback = open_loopback
 
     def check(
         self,
@@ -122,25 +152,52 @@ class Guard:
         client: str | None,
         headers: dict[str, str],
         cookies: dict[str, str],
+        signed_in: bool = False,
         scheme: str = "http",
-    ) -> tuple[int, str] | None:
-        """None if allowed, else (status, reason): 401 log in first, 403 refused."""
+    ) -> Refusal | None:
+        """None if allowed, else why not. `signed_in`: the request has a live login."""
         host = headers.get("host", "")
-        if not path.startswith(OPEN_PATHS) and not self.logged_in(cookies):
-            if not is_loopback(client):
-                return 401, "log in with the room token first"
-            if not _named_safely(host):
-                return 403, "open the room daemon by address (e.g. http://127.0.0.1:8700)"
+        if not (signed_in or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)):
+            refused = self._without_login(client, headers, host)
+            if refused is not None:
+                return refused
         if method in SAFE_METHODS:
             return None
         origin = headers.get("origin")
         if origin is not None and origin != f"{scheme}://{host}":
-            return 403, "cross-origin request refused"
+            return Refusal(403, "cross-origin request refused")
         if path in CSRF_EXEMPT:
             return None
         sent, expected = headers.get(CSRF_HEADER, ""), cookies.get(CSRF_COOKIE, "")
         if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-            return 403, "missing or wrong X-CSRF-Token header"
+            return Refusal(403, "missing or wrong X-CSRF-Token header")
+        return None
+
+    def _without_login(
+        self, client: str | None, headers: dict[str, str], host: str
+    ) -> Refusal | None:
+        bearer = _bearer(headers)
+        if bearer is not None:
+            return self.offered_token(client, bearer)
+        if (
+            not self.open_loopback
+            or not is_loopback(client)
+            or any(name in headers for name in FORWARDED)
+        ):
+            return Refusal(401, "log in with the room token first")
+        if not _named_safely(host):
+            return Refusal(403, "open the room daemon by address (e.g. http://127.0.0.1:8700)")
+        return None
+
+    def offered_token(self, client: str | None, given: object) -> Refusal | None:
+        """A client offers the room token (login form, CLI): None if right and allowed now."""
+        wait = self.limit.retry_after(client)
+        if wait is not None:
+            return Refusal(429, f"too many wrong room tokens; try again in {wait} s", wait)
+        if not token_matches(given, self.token):
+            self.limit.failed(client)
+            return Refusal(403, "wrong room token")
+        self.limit.succeeded(client)
         return None
 
 
@@ -171,17 +228,20 @@ class SecurityMiddleware:
         headers = _headers(scope)
         cookies = parse_cookies(headers.get("cookie", ""))
         client = scope.get("client")
+        signed_in = self.guard.logins.valid(cookies.get(SESSION_COOKIE))
         refused = self.guard.check(
             method=scope["method"],
             path=scope["path"],
             client=client[0] if client else None,
             headers=headers,
             cookies=cookies,
+            signed_in=signed_in,
             scheme=scope.get("scheme", "http"),
         )
         if refused is not None:
-            await self._refuse(scope, send, *refused)
+            await self._refuse(scope, send, refused)
             return
+        scope.setdefault("state", {})["signed_in"] = signed_in  # the pages show Log out
         csrf = None if cookies.get(CSRF_COOKIE) else secrets.token_urlsafe(24)
 
         async def send_with_cookie(message: dict[str, Any]) -> None:
@@ -195,9 +255,9 @@ class SecurityMiddleware:
 
         await self.app(scope, receive, send_with_cookie)
 
-    async def _refuse(self, scope: Scope, send: Any, status: int, reason: str) -> None:
+    async def _refuse(self, scope: Scope, send: Any, refusal: Refusal) -> None:
         wants_page = (
-            status == 401
+            refusal.status == 401
             and scope["method"] == "GET"
             and not scope["path"].startswith("/api/")
             and "text/html" in _headers(scope).get("accept", "")
@@ -208,19 +268,23 @@ class SecurityMiddleware:
             await send(start)
             await send({"type": "http.response.body", "body": b""})
             return
-        body = json.dumps({"error": reason}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
+        body = json.dumps({"error": refusal.reason}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        if refusal.retry_after is not None:
+            headers.append((b"retry-after", str(refusal.retry_after).encode()))
+        await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
-def login_cookie(token: str) -> str:
-    return f"{SESSION_COOKIE}={session_value(token)}; Path=/; HttpOnly; SameSite=Strict"
+def login_cookie(login_id: str, max_age_s: float) -> str:
+    """The login's cookie: the browser drops it when the login would end at the latest."""
+    return (
+        f"{SESSION_COOKIE}={login_id}; Path=/; Max-Age={int(max_age_s)}; HttpOnly; SameSite=Strict"
+    )
+
+
+def logout_cookie() -> str:
+    return f"{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"

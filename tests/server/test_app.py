@@ -20,5 +20,5 @@ def test_docs_list_every_api_route_from_the_openapi_document_and_load_nothing_re
     rows = re.findall(r"<tr>\s*<td>(\w+)</td>\s*<td><code>([^<]+)</code>", page.text)
     assert {(m, html.unescape(p)) for m, p in rows} == wanted
     assert not re.search(r"""(src|href)=["']https?://""", page.text)
-    assert 'style="background:#0d0f12' in page.text
+    assert '<meta name="color-scheme" content="dark">' in page.text
     assert api.get("/redoc").status_code == 404

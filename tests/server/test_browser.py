@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import VIEWPORT, UiServer, chromium, ui_server
+from tests.support.browser import UiServer, chromium, csp_violations, screenshot, ui_server
 
 pytestmark = pytest.mark.browser
 __all__ = ["chromium", "ui_server"]  # fixtures, imported explicitly
@@ -29,14 +28,17 @@ PEAK_COMMENT = "# This patient's peak: another order, a trimmed opening piece a 
 
 @pytest.fixture
 def page(chromium: Any, ui_server: UiServer) -> Iterator[Page]:
-    """A fresh tab; no script error may happen on it; any session left running is stopped."""
+    """A fresh tab; no script error and no CSP refusal may happen on it; any session left
+    running is stopped."""
     tab = chromium.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda err: errors.append(str(err)))
+    refused = csp_violations(tab)
     expect.set_options(timeout=8000)
     try:
         yield tab
         assert errors == []
+        assert refused == []  # the pages' Content-Security-Policy blocked nothing they use
     finally:
         tab.close()
         ui_server.stop_session()
@@ -48,21 +50,6 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(target) if target else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def screenshot(page: Page, folder: Path, name: str) -> Path:
-    """Save and check a screenshot: 1280x800, a dark page, nothing near white."""
-    import pygame
-
-    path = folder / f"{name}.png"
-    page.mouse.move(0, VIEWPORT["height"] - 1)  # no hover highlight in the picture
-    page.screenshot(path=str(path))
-    pixels = pygame.surfarray.array3d(pygame.image.load(str(path))).astype(np.float64)
-    assert pixels.shape == (VIEWPORT["width"], VIEWPORT["height"], 3)
-    luma = pixels @ np.array([0.2126, 0.7152, 0.0722])
-    assert luma.mean() < 40, f"{name}: mean luminance {luma.mean():.1f}"
-    assert pixels.max() <= 0xD8, f"{name}: a pixel reaches {pixels.max():.0f}"
-    return path
 
 
 def start_fast(server: UiServer, patient: str = "P-0042") -> str:

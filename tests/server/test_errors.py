@@ -3,6 +3,7 @@ sentence, anything else a 500 that says nothing more than "internal error"."""
 
 from __future__ import annotations
 
+import errno
 import logging
 
 import pytest
@@ -70,9 +71,19 @@ def test_each_layers_own_error_has_its_status_and_sentence(
     assert (r.status_code, r.json()) == (status, body)
 
 
+def test_a_name_too_long_for_the_file_system_is_the_requests_400() -> None:
+    err = OSError(errno.ENAMETOOLONG, "File name too long", "/secret/" + "a" * 300)
+    r = _raising(err).get("/fail")
+    assert (r.status_code, r.json()) == (
+        400,
+        {"error": "a file or folder name in that path is too long for the file system"},
+    )
+
+
 @pytest.mark.parametrize(
     "err",
     [
+        OSError(errno.ENOSPC, "No space left on device", "secret detail"),
         ValueError("secret detail"),
         FileNotFoundError("secret detail"),
         KeyError("secret detail"),

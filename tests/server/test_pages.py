@@ -78,13 +78,16 @@ def test_pages_carry_the_stable_ids(site) -> None:
 
 
 def test_every_page_is_dark_before_any_stylesheet_loads(site) -> None:
+    """By `color-scheme: dark` (the browser's own canvas is dark), not by a style attribute,
+    which the pages' Content-Security-Policy would refuse (the browser test checks it)."""
     client, _ = site
     for path in ("/start", "/live", "/playlists", "/playlists/P-0042", "/review", "/login"):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.headers["content-type"].startswith("text/html")
         assert response.headers["cache-control"] == "no-store"
-        assert '<html lang="en" style="background:#0d0f12;' in response.text, path
+        assert '<meta name="color-scheme" content="dark">' in response.text, path
+        assert "style=" not in response.text and "<script>" not in response.text, path
 
 
 def test_no_colour_in_the_ui_is_near_white() -> None:

@@ -9,12 +9,14 @@ drives /usr/bin/chromium through Playwright with a fresh profile; nothing is dow
 
 from __future__ import annotations
 
+import http.server
 import shutil
 import socket
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,3 +206,57 @@ def chromium() -> Iterator[Any]:
             yield context
         finally:
             context.close()
+
+
+def screenshot(page: Any, folder: Path, name: str) -> Path:
+    """Save and check a screenshot: 1280x800, a dark page, nothing near white."""
+    import pygame
+
+    path = folder / f"{name}.png"
+    page.mouse.move(0, VIEWPORT["height"] - 1)  # no hover highlight in the picture
+    page.screenshot(path=str(path))
+    pixels = pygame.surfarray.array3d(pygame.image.load(str(path))).astype(np.float64)
+    assert pixels.shape == (VIEWPORT["width"], VIEWPORT["height"], 3)
+    luma = pixels @ np.array([0.2126, 0.7152, 0.0722])
+    assert luma.mean() < 40, f"{name}: mean luminance {luma.mean():.1f}"
+    assert pixels.max() <= 0xD8, f"{name}: a pixel reaches {pixels.max():.0f}"
+    return path
+
+
+def csp_violations(page: Any) -> list[str]:
+    """A list that fills with every console message of the page's CSP refusing something."""
+    refused: list[str] = []
+
+    def note(message: Any) -> None:
+        if "Content Security Policy" in message.text or "X-Frame-Options" in message.text:
+            refused.append(message.text)
+
+    page.on("console", note)
+    return refused
+
+
+@contextmanager
+def static_site(pages: dict[str, str]) -> Iterator[str]:
+    """Pages (path -> HTML) from a plain HTTP server on 127.0.0.1:<ephemeral>, another
+    origin than the daemon's; yields its URL and stops it in finally."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = pages.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write((body or "").encode())
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

@@ -1,13 +1,14 @@
 """A room daemon for API tests: a real room folder, a real SessionRunner and engine, recording
 music and chimes (no sound), and the FastAPI app — in process (TestClient) or on a real
-uvicorn on 127.0.0.1 with an ephemeral port (for SSE, which TestClient cannot stream)."""
+uvicorn with an ephemeral port (for SSE, which TestClient cannot stream), reached at
+127.0.0.1 whatever it is bound to."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from setandsetting.engine.conductor import Devices
 from setandsetting.engine.runner import SessionRunner
 from setandsetting.room.folder import RoomFolder
 from setandsetting.server.app import ServerSettings, create_app
+from setandsetting.server.login_sessions import boot_clock
+from setandsetting.server.security import proxy_options
 from tests.support.session_room import make_room
 
 TOKEN = "test-room-token"
@@ -47,6 +50,17 @@ tracks:
     title: T1
 """  # PATIENT_PLAYLIST after moving the second track to the top
 BROKEN_PROFILE = "name: Broken\nphases:\n  - id: one\n    duration: soon\n"
+# Nothing planned, nothing playing: the engine journals nothing of its own accord, so any
+# row a test sees appear was written because of a request.
+STILL_PROFILE = """\
+name: Still
+route: other
+phases:
+  - id: still
+    duration: open
+    music: silence
+    level: 30%
+"""
 
 
 def make_api_room(root: Path) -> Path:
@@ -97,13 +111,22 @@ class Daemon:
 
 
 @contextmanager
-def daemon(root: Path, token: str | None = TOKEN) -> Iterator[Daemon]:
-    """The app over a fresh API room; the session (if any) is stopped and the journal closed."""
+def daemon(
+    root: Path,
+    token: str | None = TOKEN,
+    clock: Callable[[], float] = boot_clock,
+    **settings: Any,
+) -> Iterator[Daemon]:
+    """The app over a fresh API room; the session (if any) is stopped and the journal closed.
+
+    `settings`: more ServerSettings fields (host — the bind the guard judges by —,
+    trusted_proxies, login_idle_s, login_max_s); `clock` times logins.
+    """
     make_api_room(root)
     folder = RoomFolder(root)
     recorded = Recorded()
     runner = SessionRunner(folder, devices=recorded.factory, midi_input=False)
-    app = create_app(folder, runner, ServerSettings(token=token))
+    app = create_app(folder, runner, ServerSettings(token=token, **settings), clock)
     try:
         yield Daemon(folder, runner, app, recorded)
     finally:
@@ -125,6 +148,14 @@ def start_session(api: TestClient) -> dict[str, Any]:
     return r.json()  # type: ignore[no-any-return]
 
 
+def start_still_session(api: TestClient, folder: RoomFolder) -> str:
+    """Write and start the still profile for P-0042; its session ID."""
+    (folder.root / "profiles" / "still.yaml").write_text(STILL_PROFILE)
+    r = api.post("/api/session", json={"patient": "P-0042", "profile": "still"})
+    assert r.status_code == 201, r.text
+    return str(r.json()["session_id"])
+
+
 def send_control(api: TestClient, action: str, value: str | None = None) -> Any:
     return api.post("/api/control", json={"action": action, "value": value})
 
@@ -136,10 +167,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(app: FastAPI) -> Iterator[str]:
-    """The app on a real uvicorn (in a thread) on 127.0.0.1; yields its base URL."""
+def served(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
+    """The app on a real uvicorn (in a thread) bound to `host`, its proxy handling as `serve`
+    sets it; yields the base URL on 127.0.0.1 (tests talk to loopback only)."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        **proxy_options(app.state.settings.trusted_proxies),
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
     thread.start()

@@ -23,6 +23,7 @@ from setandsetting.server.deps import Folder, Hub, JsonBody, Runner, checked_pat
 from setandsetting.server.errors import ApiError
 
 router = APIRouter(prefix="/api")
+NOTE_MAX_BYTES = 4096  # a note is a few lines; longer is refused (413), nothing journaled
 
 
 def status_of(runner: SessionRunner) -> dict[str, Any]:
@@ -97,6 +98,10 @@ def post_control(runner: Runner, body: JsonBody) -> dict[str, Any]:
         raise ApiError(400, f"unknown action {action!r}; one of {', '.join(sorted(USER_ACTIONS))}")
     if value is not None and not isinstance(value, str | int | float):
         raise ApiError(400, "value must be text")
+    size = len(value.encode("utf-8", "surrogatepass")) if isinstance(value, str) else 0
+    if action == "note" and size > NOTE_MAX_BYTES:
+        limit = NOTE_MAX_BYTES // 1024
+        raise ApiError(413, f"a note is at most {limit} KB; this one is {size} bytes")
     text = action if value in (None, "") else f"{action} {value}"
     if action in NEEDS_VALUE and value in (None, ""):
         raise ApiError(400, f"{action} needs a value")

@@ -54,6 +54,7 @@ function el(tag, attrs, ...children) {
     if (v === null || v === undefined || v === false) continue;
     if (k === "class") node.className = v;
     else if (k === "text") node.textContent = v;
+    else if (k === "style") node.style.cssText = v;  // CSSOM: allowed by the page's CSP
     else if (k.startsWith("data-")) node.setAttribute(k, v);
     else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v === true ? "" : v);
@@ -63,3 +64,14 @@ function el(tag, attrs, ...children) {
   }
   return node;
 }
+
+// Log out (shown in the header to a signed-in browser): end the login, back to the token page.
+document.addEventListener("DOMContentLoaded", () => {
+  const button = document.getElementById("btn-logout");
+  if (!button) return;
+  button.addEventListener("click", async () => {
+    const result = await api("POST", "/api/logout");
+    if (result.ok) location.href = "/login";
+    else toast(errorText(result), "refused");
+  });
+});

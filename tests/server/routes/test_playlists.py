@@ -54,6 +54,22 @@ def test_track_paths_outside_the_library_are_refused(
     assert playlist.read_text() == PATIENT_PLAYLIST
 
 
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("music/" + "b" * 300, 400),  # one name longer than the file system's 255
+        ("/".join(["music", *["c" * 250] * 20]), 400),  # 5 000 characters: beyond PATH_MAX
+        ("a" * 70_000, 413),  # a body over 64 KB is refused before it is read
+    ],
+)
+def test_a_path_too_long_for_the_file_system_is_refused_not_a_500(
+    api: TestClient, path: str, status: int
+) -> None:
+    r = api.post("/api/patients/P-0042/playlists/calm/tracks", json={"path": path})
+    assert r.status_code == status, r.text
+    assert set(r.json()) == {"error"} and path[:50] not in r.text
+
+
 def test_playlists_of_a_patient(api: TestClient) -> None:
     slots = api.get("/api/patients/P-0042/playlists").json()
     assert [(s["slot"], s["owner"], s["file"]) for s in slots] == [

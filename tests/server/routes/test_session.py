@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from setandsetting.core.controls import NEEDS_VALUE, USER_ACTIONS, parse_control
-from tests.support.daemon import Daemon, send_control, start_session
+from tests.support.daemon import Daemon, send_control, start_session, start_still_session
 
 
 def _types(response: Any) -> list[str]:
@@ -165,6 +165,23 @@ def test_the_api_takes_the_actions_of_the_text_form_and_asks_a_value_where_it_do
             400,
             {"error": f"unknown action {action!r}; one of {', '.join(sorted(USER_ACTIONS))}"},
         )
+
+
+def test_a_note_over_4_kb_is_a_413_and_nothing_is_journaled(api: TestClient, room: Daemon) -> None:
+    session = (start_still_session(api, room.folder),)
+    journal = room.runner.journal
+    rows = "SELECT seq, type, data FROM events WHERE session_id = ? ORDER BY seq"
+    before = journal.query(rows, session)
+    for text in ("x" * 4097, "é" * 2049, "ノ" * 1366):  # bytes count, not characters
+        r = send_control(api, "note", text)
+        size = len(text.encode())
+        assert (r.status_code, r.json()) == (
+            413,
+            {"error": f"a note is at most 4 KB; this one is {size} bytes"},
+        )
+    assert journal.query(rows, session) == before
+    r = send_control(api, "note", "y" * 4096)  # exactly 4 KB is a note
+    assert [e["text"] for e in r.json()["events"] if e["type"] == "note"] == ["y" * 4096]
 
 
 def test_a_body_that_is_not_json_is_a_400(api: TestClient) -> None:
