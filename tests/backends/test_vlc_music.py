@@ -233,7 +233,7 @@ def test_playback_recovers_when_the_sound_server_restarts(
     before = music.position(0)
     assert before is not None and before > 0.5
     pulse.restart()
-    took = wait_for(music, reports, ["device_lost", "device_back"], timeout=8.0)
+    took = wait_for(music, reports, ["audio_fault", "audio_restored"], timeout=8.0)
     pulse.start_recording()
     run_for(music, 1.0)
     audio = pulse.stop_recording()
@@ -256,7 +256,9 @@ def test_no_audio_device_means_a_silent_run_not_a_crash(
     try:
         music.play(0, tone, 0.0, None)
         music.set_level(0, 0.5)
-        wait_for(music, reports, ["device_lost"], timeout=3.0)
+        wait_for(music, reports, ["audio_fault"], timeout=3.0)
+        assert reports.items[0].data == {"output": "music", "cause": "libvlc"}
+        assert reports.items[0].message.startswith("libVLC's audio output failed: ")
         assert music.position(0) is not None
     finally:
         music.close()

@@ -208,7 +208,7 @@ def test_killed_at_random_moments_the_session_resumes(
     assert sum(bool(t.position_errors) for t in trials) >= TRIALS // 2
 
 
-IDENTITY = ("id", "phase", "voice", "path", "reason", "count", "action")
+IDENTITY = ("id", "phase", "voice", "path", "reason", "count", "action", "output")
 
 
 def _assert_no_event_twice(events: list[dict]) -> None:
