@@ -230,7 +230,6 @@ class SoundServerWatch:
         self._said: dict[str, str | None] = dict.fromkeys(self._outputs)  # None: sound
         self._wake_r, self._wake_w = os.pipe()
         self._closing = threading.Event()
-        self._proc: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._run, name="pulse-watch", daemon=True)
         self._thread.start()
 
@@ -253,20 +252,23 @@ class SoundServerWatch:
             select.select([self._wake_r], [], [], RETRY_S)  # close() wakes it early
 
     def _follow(self) -> None:
-        """Judge now, then again after each change that can matter, until the server goes
-        (at once when it is not there: pactl subscribe ends as soon as it starts)."""
+        """Judge now, then again after each change that can matter, until the server goes."""
+        server = read_server()
+        self._judge(server)
+        if server is None:
+            return
         cmd = ["pactl", "subscribe"]
         if shutil.which("setpriv"):  # the child ends with us, even after a SIGKILL
             cmd = ["setpriv", "--pdeathsig", "TERM", "--", *cmd]
         try:
-            self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         except OSError:
             return
-        assert self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
         buffered = b""
-        last = 0.0
-        due: float | None = time.monotonic()
+        last = time.monotonic()
+        due: float | None = last + CHECK_EVERY_S  # once more: what changed as it subscribed
         try:
             while not self._closing.is_set():
                 now = time.monotonic()
@@ -289,21 +291,7 @@ class SoundServerWatch:
                         at = max(now, last + after)
                         due = at if due is None else min(due, at)
         finally:
-            self._stop_child()
-
-    def _stop_child(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-        try:
-            proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+            stop_child(proc)
 
     def _judge(self, server: Server | None) -> None:
         for output, sink in self._outputs.items():
@@ -317,3 +305,16 @@ class SoundServerWatch:
             elif before is not None:
                 why = "PulseAudio reaches a sound output again"
                 self._report(audio_report(source, output, "pulse", why, restored=True))
+
+
+def stop_child(proc: subprocess.Popen[bytes]) -> None:
+    """End a child of ours by its PID, and reap it."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()

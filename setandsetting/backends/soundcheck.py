@@ -37,6 +37,7 @@ from setandsetting.backends.pulse import (
     pulse_expected,
     read_server,
     sink_trouble,
+    stop_child,
 )
 
 RATE = 44100
@@ -96,7 +97,7 @@ def tone_level_db(samples: np.ndarray) -> float:
 
 
 class _Monitors:
-    """parec on every sink's monitor source, for as long as the `with` lasts."""
+    """parec on every sink's monitor source, from its creation until stop()."""
 
     def __init__(self, server: Server) -> None:
         self._recordings: dict[int, bytearray] = {}
@@ -133,14 +134,10 @@ class _Monitors:
         for proc in self._procs:
             if proc.poll() is None:
                 proc.terminate()
-        for proc in self._procs:
-            try:
-                proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for reader in self._readers:
+        for reader in self._readers:  # each ends at its recorder's end of file
             reader.join(timeout=2)
+        for proc in self._procs:
+            stop_child(proc)
         out = {}
         for index, data in self._recordings.items():
             usable = len(data) - len(data) % 4

@@ -262,3 +262,20 @@ def test_no_audio_device_means_a_silent_run_not_a_crash(
         assert music.position(0) is not None
     finally:
         music.close()
+
+
+def test_a_named_output_libvlc_does_not_list_is_a_fault(
+    pulse: PulseCapture, reports: Reports
+) -> None:
+    missing = VlcMusic(reports, output="no-such-sink", aout="pulse")
+    missing.close()
+    assert [(r.kind, r.data) for r in reports.items] == [
+        ("audio_fault", {"output": "music", "cause": "device"})
+    ]
+    assert reports.items[0].message.startswith(
+        "libVLC has no audio device 'no-such-sink' (it has: "
+    )
+    assert "capture" in reports.items[0].message  # what it has, to choose from
+    reports.items.clear()
+    VlcMusic(reports, output="capture", aout="pulse").close()  # the pipe sink: listed
+    assert reports.items == []
