@@ -15,17 +15,32 @@ from pathlib import Path
 from typing import Any, Literal
 
 Report = Callable[["BackendReport"], None]
+SDL_CAUSE = "sdl"  # the cause the chime backend names its own devices' word by
 
 
 @dataclass(frozen=True, slots=True)
 class BackendReport:
-    """Something a device noticed: a track ended or failed, a device vanished or came back."""
+    """Something a device noticed: a track ended or failed, a device vanished or came back,
+    an output falls silent or sounds again.
+
+    kind: music: "ended" | "error"; cues, control: "device_lost" | "device_back"; control:
+    an action; music, chimes: "audio_fault" | "audio_restored" with `message` one sentence
+    and `data` {"output": music | patient_chimes | staff_chimes, "cause": the detector}.
+    """
 
     source: Literal["music", "chimes", "cues", "control"]
-    kind: str  # music: "ended" | "error"; any: "device_lost" | "device_back"; control: action
+    kind: str
     voice: int | None = None
     message: str = ""
     data: dict[str, Any] | None = None
+
+
+def audio_report(
+    source: Literal["music", "chimes"], output: str, cause: str, why: str, *, restored: bool
+) -> BackendReport:
+    """What a detector says about an output: `why` silences it, or (restored) it sounds."""
+    kind = "audio_restored" if restored else "audio_fault"
+    return BackendReport(source, kind, message=why, data={"output": output, "cause": cause})
 
 
 class MusicBackend(ABC):

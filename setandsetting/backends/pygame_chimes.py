@@ -39,8 +39,15 @@ import numpy as np
 
 from setandsetting.audio.sounds import sound_length
 from setandsetting.audio.synth import BUILTIN_SOUNDS, RATE, synthesize
-from setandsetting.backends.base import BackendReport, ChimeBackend, Report
+from setandsetting.backends.base import (
+    SDL_CAUSE,
+    BackendReport,
+    ChimeBackend,
+    Report,
+    audio_report,
+)
 from setandsetting.backends.native import quiet_native_libraries
+from setandsetting.backends.pulse import APP_NAMES
 
 # Set before the import, or pygame prints its greeting into the CLI's output.
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -70,10 +77,14 @@ class ChimeError(RuntimeError):
 
 
 class MixerOutput:
-    """pygame.mixer of this process on one device; plays scaled Sounds, opens on demand."""
+    """pygame.mixer of this process on one device; plays scaled Sounds, opens on demand.
 
-    def __init__(self, device: str | None) -> None:
+    `app` names its stream to the sound server (PulseAudio's application.name), so the
+    server's watch can tell which output a stream is."""
+
+    def __init__(self, device: str | None, app: str) -> None:
         self._device = device
+        self._app = app
         self.is_open = False
         self._samples: dict[str, np.ndarray] = {}
         self._pcm: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()  # scaled, int16
@@ -87,6 +98,7 @@ class MixerOutput:
             return
         device = self._device
         quiet_native_libraries()  # a missing card is reported by the caller, once
+        os.environ["SDL_AUDIO_DEVICE_APP_NAME"] = self._app  # read as the device opens
         pygame.mixer.pre_init(RATE, -16, 2, BUFFER_FRAMES)
         try:
             # allowedchanges=0: SDL converts for us, so our int16 stereo buffers are exact.
@@ -171,17 +183,26 @@ class _StaffProcess:
         for line in self._proc.stdout:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 msg = json.loads(line)
-                lost = lost or msg["kind"] == "device_lost"
-                self._report(BackendReport("chimes", msg["kind"], message=msg["message"]))
+                if msg["kind"] in ("device_lost", "device_back"):
+                    lost = msg["kind"] == "device_lost"
+                    self._report(_staff_audio(msg["message"], restored=not lost))
+                else:
+                    self._report(BackendReport("chimes", msg["kind"], message=msg["message"]))
         code = self._proc.wait()
         if not self._closing and not lost:
-            message = f"staff chimes stopped (exit status {code}); staff chimes are silent"
-            self._report(BackendReport("chimes", "device_lost", message=message))
+            why = f"the staff chimes' mixer stopped (exit status {code})"
+            self._report(_staff_audio(why, restored=False))
 
     def play(self, sound: str, level: float) -> None:
+        self._send({"sound": sound, "level": level})
+
+    def reopen(self) -> None:
+        self._send({"reopen": True})
+
+    def _send(self, msg: dict[str, object]) -> None:
         try:
             assert self._proc.stdin is not None
-            self._proc.stdin.write(json.dumps({"sound": sound, "level": level}) + "\n")
+            self._proc.stdin.write(json.dumps(msg) + "\n")
         except (BrokenPipeError, OSError, ValueError):
             pass  # the reader has reported the loss already
 
@@ -198,13 +219,17 @@ class _StaffProcess:
         self._reader.join(timeout=1)
 
 
+def _staff_audio(why: str, *, restored: bool) -> BackendReport:
+    return audio_report("chimes", "staff_chimes", SDL_CAUSE, why, restored=restored)
+
+
 class PygameChimes(ChimeBackend):
     """Chimes for the patient (this process's mixer) and the staff (a child's mixer).
 
     Devices are SDL output device names; None or "default" is the default device. With no
-    audio device at all it reports ("chimes", "device_lost") once and stays silent; it
-    tries the device again, at most every RETRY_OPEN_S, when a chime is near, and reports
-    ("chimes", "device_back") once it opens.
+    audio device at all it reports an audio_fault of patient_chimes once and stays silent;
+    it tries the device again, at most every RETRY_OPEN_S, when a chime is near, and
+    reports audio_restored once it opens. The staff child says its own faults.
     """
 
     def __init__(
@@ -219,7 +244,7 @@ class PygameChimes(ChimeBackend):
         self._sounds_dir = sounds_dir
         self._clock = clock
         patient_device = None if patient_device in (None, "default") else patient_device
-        self._patient: MixerOutput | None = MixerOutput(patient_device)
+        self._patient: MixerOutput | None = MixerOutput(patient_device, APP_NAMES["patient_chimes"])
         self._lost = False
         self._next_try = 0.0
         self._keep_until = self._quiet_since = 0.0
@@ -246,13 +271,15 @@ class PygameChimes(ChimeBackend):
             self._next_try = now + RETRY_OPEN_S
             if not self._lost:
                 self._lost = True
-                message = f"{exc}; chimes are silent"
-                self._report(BackendReport("chimes", "device_lost", message=message))
+                self._say(f"{exc}; chimes are silent", restored=False)
             return False
         if self._lost:
             self._lost = False
-            self._report(BackendReport("chimes", "device_back", message="patient chimes"))
+            self._say("the patient chimes' device opens again", restored=True)
         return True
+
+    def _say(self, why: str, *, restored: bool) -> None:
+        self._report(audio_report("chimes", "patient_chimes", SDL_CAUSE, why, restored=restored))
 
     def _resolve(self, sound: str | Path) -> str:
         if isinstance(sound, str) and sound in BUILTIN_SOUNDS:
@@ -302,7 +329,9 @@ class PygameChimes(ChimeBackend):
             output.close()
 
     def reopen(self) -> None:
-        """Reconnect the patient's output (the staff child opens its own device per run)."""
+        """Reconnect the patient's output and the staff child's to the sound server."""
+        if isinstance(self._staff, _StaffProcess):
+            self._staff.reopen()
         if self._patient is None:
             return
         self._next_try = 0.0  # a lost device is tried again at the next prepare or play
@@ -326,24 +355,42 @@ class PygameChimes(ChimeBackend):
 
 
 def _serve(device: str) -> int:
-    """The staff child: one mixer on `device`, one chime per JSON line on stdin."""
+    """The staff child: one mixer on `device`, one chime per JSON line on stdin; a device
+    lost (at a reopen) is said once, and its return."""
 
     def say(kind: str, message: str) -> None:
         print(json.dumps({"kind": kind, "message": message}), flush=True)
 
-    output = MixerOutput(None if device == "default" else device)
-    try:
-        output.open()
-    except ChimeError as exc:
-        say("device_lost", f"staff {exc}; staff chimes are silent")
+    output = MixerOutput(None if device == "default" else device, APP_NAMES["staff_chimes"])
+    lost = False
+
+    def ready() -> bool:
+        nonlocal lost
+        try:
+            output.open()
+        except ChimeError as exc:
+            if not lost:
+                lost = True
+                say("device_lost", f"staff {exc}; staff chimes are silent")
+            return False
+        if lost:
+            lost = False
+            say("device_back", "the staff chimes' device opens again")
+        return True
+
+    if not ready():
         return 1
     for line in sys.stdin:
         try:
             msg = json.loads(line)
-            output.play(str(msg["sound"]), float(msg["level"]))
+            if msg.get("reopen"):  # the sound server came back: connect to the new one
+                output.close()
+                ready()
+            elif ready():
+                output.play(str(msg["sound"]), float(msg["level"]))
         except ChimeError as exc:
             say("error", str(exc))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             say("error", f"staff chimes: bad request {line.strip()[:80]!r}")
     output.close()
     return 0

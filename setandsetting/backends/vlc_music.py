@@ -25,8 +25,15 @@ from typing import Any
 import vlc
 
 from setandsetting.audio.tags import probe
-from setandsetting.backends.base import BackendReport, MusicBackend, Report, level_step
+from setandsetting.backends.base import (
+    BackendReport,
+    MusicBackend,
+    Report,
+    audio_report,
+    level_step,
+)
 from setandsetting.backends.native import quiet_native_libraries
+from setandsetting.backends.pulse import APP_NAMES
 
 # Measured here (VLC 3.0 + PulseAudio pipe sink): with 300 ms the end event arrives within
 # ~0.1 s of the last sample heard and the whole file is heard; more caching only delays
@@ -95,7 +102,8 @@ class VlcMusic(MusicBackend):
         self._voices = [_Voice(i) for i in range(voices)]
         self._aout_error: tuple[float, str] | None = None  # (monotonic, message), newest
         self._errors_seen_until = 0.0  # errors logged before this are already handled
-        self._outage = False  # device_lost reported, device_back not yet
+        self._outage = False  # audio_fault reported, audio_restored not yet
+        self._missing: str | None = None  # the named output libVLC does not list, said once
         self._down = False  # players released, waiting for _retry_at to rebuild them
         self._retry_at = 0.0
         self._retries = 0
@@ -115,10 +123,14 @@ class VlcMusic(MusicBackend):
             self._device_lost("libVLC could not start (are VLC's plugins installed?)")
             return
         self._instance.log_set(self._log_cb, None)
+        # The sound server names our streams after this (PulseAudio's application.name).
+        self._instance.set_user_agent(APP_NAMES["music"], "setandsetting")
         for voice in self._voices:
             voice.player = self._new_player(voice)
         if any(v.player is None for v in self._voices):
             self._device_lost("libVLC could not create a media player")
+        else:
+            self._check_device()
 
     # -- engine-facing API -------------------------------------------------------------
 
@@ -285,7 +297,33 @@ class VlcMusic(MusicBackend):
         self._report(BackendReport("music", kind, voice=v.index, message=message))
 
     def _device_lost(self, message: str) -> None:
-        self._report(BackendReport("music", "device_lost", message=message))
+        self._report(audio_report("music", "music", "libvlc", message, restored=False))
+
+    def _check_device(self) -> None:
+        """A named output libVLC does not list plays nowhere it was meant to: say so (and
+        when a rebuilt output lists it again)."""
+        player = next((v.player for v in self._voices if v.player is not None), None)
+        if self._output == "default" or player is None:
+            return
+        found: list[str] = []
+        head = node = player.audio_output_device_enum()
+        while node:
+            found += [node.contents.device.decode(errors="replace")]
+            found += [node.contents.description.decode(errors="replace")]
+            node = node.contents.next
+        if head:
+            vlc.libvlc_audio_output_device_list_release(head)
+        missing = None if self._output in found else self._output
+        if missing == self._missing:
+            return
+        self._missing = missing
+        listed = ", ".join(found[::2]) or "none"
+        why = (
+            f"libVLC lists the music output {self._output!r} again"
+            if missing is None
+            else f"libVLC has no audio device {self._output!r} (it has: {listed})"
+        )
+        self._report(audio_report("music", "music", "device", why, restored=missing is None))
 
     def _poll_device(self, now: float) -> None:
         """Notice audio output errors; tear the players down and rebuild them where they
@@ -307,11 +345,12 @@ class VlcMusic(MusicBackend):
                 self._retries += 1
                 if not self._outage:
                     self._outage = True
-                    self._device_lost(f"audio output failed: {error[1]}")
+                    self._device_lost(f"libVLC's audio output failed: {error[1]}")
             elif self._outage and now - self._rebuilt_at > SETTLE_S:
                 self._outage = False
                 self._retries = 0
-                self._report(BackendReport("music", "device_back"))
+                why = "libVLC's audio output plays again"
+                self._report(audio_report("music", "music", "libvlc", why, restored=True))
             return
         if now < self._retry_at:
             return
@@ -324,6 +363,7 @@ class VlcMusic(MusicBackend):
                 v.progress_at = time.monotonic()
             if v.player is not None and resume:
                 self._start(v, v.time_s if v.time_s is not None else v.offset_s, v.wanted)
+        self._check_device()
 
     def _remember_position(self, v: _Voice) -> None:
         if v.player is None:

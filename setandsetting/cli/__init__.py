@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "note": "setandsetting.cli.control",
     "stop": "setandsetting.cli.control",
     "playlist": "setandsetting.cli.playlist",
+    "test-sound": "setandsetting.cli.sound",
 }
 
 

@@ -186,10 +186,14 @@ def status_lines(snap: dict[str, Any]) -> list[str]:
         ),
     ]
     playing = snap.get("now_playing")
-    if snap["music"] != "playing":
+    silent = {f["output"]: f["why"] for f in snap["audio_faults"]}
+    if "music" in silent:  # never silence reported as playing
+        lines.append(("music", f"NO SOUND ({silent.pop('music')})"))
+    elif snap["music"] != "playing":
         lines.append(("now playing", f"nothing (music {snap['music']})"))
     else:
         lines.append(("now playing", playing["title"] if playing else "silence"))
+    lines += [(output.replace("_", " "), f"NO SOUND ({why})") for output, why in silent.items()]
     nudge = snap.get("nudge_pct") or 0.0
     level = format_level(snap["level"]) + (f" (nudged {nudge:+g}%)" if nudge else "")
     lines.append(("level", level))

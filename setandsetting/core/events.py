@@ -23,6 +23,9 @@ the fields each carries beside `type`, `t` and `wall`:
   (`action`, `reason`)
 - `error` (`source`, `message`, sometimes `path`), `device_back` (`source`, `message`: a
   lost device is an `error`, its return this)
+- `audio_fault` (`output`: music | patient_chimes | staff_chimes, `why`: one sentence): no
+  sound reaches that output's loudspeaker; `audio_restored` (`output`, `why`): it does
+  again. Each said once per outage, however many detectors noticed it.
 
 An Event refuses a type outside EventType, and a `track_ended` whose reason is outside
 TrackEndReason, when it is made: a misspelt type fails where it is emitted, not in a
@@ -59,6 +62,8 @@ EventType = Literal[
     "control_refused",
     "control",
     "device_back",
+    "audio_fault",
+    "audio_restored",
 ]
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
 
@@ -142,6 +147,10 @@ def describe(event: dict[str, Any]) -> str:
         return f"{d['action']} refused: {d['reason']}"
     if kind == "session_resumed":
         return f"session resumed after a gap of {_dur(d['gap_s'])}"
+    if kind == "audio_fault":
+        return f"NO SOUND on {str(d['output']).replace('_', ' ')}: {d['why']}"
+    if kind == "audio_restored":
+        return f"sound back on {str(d['output']).replace('_', ' ')}: {d['why']}"
     if kind == "session_ended":
         return f"session ended ({d['reason']})"
     if kind == "daemon_stopped":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from setandsetting.core import session
@@ -19,8 +20,13 @@ def next_checkin(state: State) -> tuple[float, str, str] | None:
     return due.at, rule.kind, rule.audience
 
 
-def snapshot(state: State, t: float) -> dict[str, Any]:
-    """A plain dict for the API, the CLI status and the status line."""
+def snapshot(state: State, t: float, faults: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A plain dict for the API, the CLI status and the status line.
+
+    `faults`: each output no sound reaches, with why (AudioFaults.why()). Music the session
+    plays into a silent output is `no_sound`, never `playing`."""
+    faults = dict(faults or {})
+    music = "no_sound" if state.music == "playing" and "music" in faults else state.music
     end = session.phase_end(state)
     playing = [v for v in session.now_playing(state, t) if not v["leaving"]]
     nxt = next_checkin(state)
@@ -46,7 +52,8 @@ def snapshot(state: State, t: float) -> dict[str, Any]:
         "remaining": None if end is None else max(0.0, end - t),
         "extendable_left": max(0.0, state.plan.extendable - state.extended),
         "next_allowed_at": floor,
-        "music": state.music,
+        "music": music,
+        "audio_faults": [{"output": output, "why": why} for output, why in faults.items()],
         "now_playing": playing[0] if playing else None,
         "level": session.master_level(state, t),
         "nudge_pct": state.nudge_pct,
@@ -65,13 +72,17 @@ def status_line(snap: dict[str, Any]) -> str:
         parts[-1] += f" ({format_duration(snap['remaining'])} left)"
     else:
         parts[-1] += " (open)"
-    if snap["music"] != "playing":
+    silent = {f["output"]: f["why"] for f in snap["audio_faults"]}
+    if "music" in silent:
+        parts.append(f"music NO SOUND ({silent.pop('music')})")
+    elif snap["music"] != "playing":
         parts.append(f"music {snap['music']}")
     elif snap["now_playing"]:
         parts.append(snap["now_playing"]["title"])
     else:
         parts.append("silence")
     parts.append(f"level {format_level(snap['level'])}")
+    parts += [f"{output.replace('_', ' ')} NO SOUND ({why})" for output, why in silent.items()]
     if snap["pending"]:
         parts.append(f"WAITING: {', '.join(p['kind'] for p in snap['pending'])}")
     elif snap["next_checkin"]:

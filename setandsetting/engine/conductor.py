@@ -12,8 +12,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from setandsetting.backends.base import (
+    SDL_CAUSE,
     BackendReport,
     ChimeBackend,
     CueBackend,
@@ -21,11 +23,15 @@ from setandsetting.backends.base import (
     MusicBackend,
     level_step,
 )
-from setandsetting.core import session
+from setandsetting.core import audio_faults, session
+from setandsetting.core.audio_faults import AudioFaults
 from setandsetting.core.controls import Control
 from setandsetting.core.events import Event
 from setandsetting.core.session import State
 from setandsetting.core.timeline import Timeline
+
+if TYPE_CHECKING:
+    from setandsetting.backends.pulse import SoundServerWatch
 
 LEVEL_EPSILON = 0.0005  # smaller level changes are not worth a device call
 END_FADE_S = 3.0  # what still sounds when the session ends fades out over this long
@@ -51,9 +57,10 @@ class Devices:
     music: MusicBackend
     chimes: ChimeBackend
     cues: CueBackend | None = None
+    sound_server: SoundServerWatch | None = None  # reports on its own; closed with the rest
 
     def close(self) -> None:
-        for device in (self.music, self.chimes, self.cues):
+        for device in (self.sound_server, self.music, self.chimes, self.cues):
             if device is not None:
                 device.close()
 
@@ -94,6 +101,7 @@ class Conductor:
         self._level_faults: set[int] = set()  # device voices whose set_level is failing
         self._ramp_faults: set[str] = set()  # CC ramps whose values are failing
         self.halted = False  # the daemon is stopping: only fades out, the session stays open
+        self.faults = AudioFaults()  # outputs no sound reaches (immutable: any thread reads)
 
     # -------------------------------------------------------------- driving
 
@@ -159,20 +167,32 @@ class Conductor:
         return None
 
     def report(self, report: BackendReport, t: float) -> None:
-        """A device report that is not a control: a lost or recovered device, a fade done."""
+        """A device report that is not a control: a lost or recovered device, an output that
+        falls silent or sounds again, a fade done."""
         if report.source == "music" and report.kind in ("ended", "error"):
             if report.voice in self._orphans:
                 self._release_orphan(report.voice)
             return
-        if report.source == "music" and report.kind == "device_back":
-            # The sound server came back: the chime mixer still points at the old one.
+        if report.kind in ("audio_fault", "audio_restored"):
+            self._audio(report, t)
+        elif report.kind in ("device_lost", "device_back"):
+            kind = "error" if report.kind == "device_lost" else "device_back"
+            self._emit(Event(kind, t, {"source": report.source, "message": report.message}))
+
+    def _audio(self, report: BackendReport, t: float) -> None:
+        """Fold a detector's word into the faults; journal an output falling silent or
+        sounding again once. A sound server or music output back leaves the chime mixer
+        pointing at the old server: it is opened again (unless the mixer itself spoke)."""
+        data = report.data or {}
+        step = audio_faults.fault if report.kind == "audio_fault" else audio_faults.restore
+        self.faults, events = step(self.faults, data["output"], data["cause"], report.message, t)
+        for event in events:
+            self._emit(event)
+        if report.kind == "audio_restored" and data["cause"] != SDL_CAUSE:
             try:
                 self.devices.chimes.reopen()
             except Exception as err:
                 self._emit(Event("error", t, {"source": "chimes", "message": str(err)}))
-        if report.kind in ("device_lost", "device_back"):
-            kind = "error" if report.kind == "device_lost" else "device_back"
-            self._emit(Event(kind, t, {"source": report.source, "message": report.message}))
 
     def sync(self, t: float) -> None:
         """Set every sounding voice to its level at t, and CC ramps to their values; ready

@@ -25,7 +25,9 @@ def real_devices(
     midi_api: str | None = None,
     aout: str | None = None,
 ) -> Devices:
-    """libVLC music, pygame chimes, MIDI/OSC cues as room.yaml names them."""
+    """libVLC music, pygame chimes, MIDI/OSC cues as room.yaml names them, and the sound
+    server's watch over the outputs."""
+    from setandsetting.backends.pulse import SoundServerWatch
     from setandsetting.backends.pygame_chimes import PygameChimes
     from setandsetting.backends.vlc_music import VlcMusic
 
@@ -34,7 +36,11 @@ def real_devices(
     chimes = PygameChimes(
         report, patient_device=room.audio.patient_chimes, staff_device=staff, sounds_dir=sounds_dir
     )
-    return Devices(music, chimes, cue_router(room, report, midi_api))
+    outputs = {"music": room.audio.music_output, "patient_chimes": room.audio.patient_chimes}
+    if staff is not None:
+        outputs["staff_chimes"] = staff
+    watch = SoundServerWatch(report, outputs)
+    return Devices(music, chimes, cue_router(room, report, midi_api), watch)
 
 
 def cue_router(room: Room, report: Report, midi_api: str | None = None) -> CueRouter | None:

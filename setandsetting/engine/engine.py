@@ -173,7 +173,7 @@ class Engine:
         state = self.conductor.state
         if state is None:
             return {}
-        snap = snapshot(state, self.now())
+        snap = snapshot(state, self.now(), self.conductor.faults.why())
         snap["journal_degraded"] = self.sink.degraded
         return snap
 

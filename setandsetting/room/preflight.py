@@ -3,10 +3,16 @@
 The plan and its warnings, how each slot's playlist fits its phase (the compiler's own
 verdict, crossfades counted, so the page never says "fits" where `plan` warns), and each
 output and MIDI port room.yaml names, probed on this machine now.
+
+That a device name exists proves no sound; `sound_check` plays a tone through each output
+and says what was heard. It is asked for apart (the Start page's Test sound): it takes a
+few seconds and sounds in the room, while the preflight runs at every choice of patient
+or profile and must stay quick and silent.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from setandsetting.core.plan import build_plan
@@ -70,3 +76,13 @@ def preflight(folder: RoomFolder, patient: str, profile: str) -> dict[str, Any]:
         "slots": slots,
         "devices": _devices(folder),
     }
+
+
+def sound_check(folder: RoomFolder, output: str | None = None) -> list[dict[str, Any]]:
+    """A short tone through each output room.yaml configures (or only `output`), each with
+    what was heard: heard / silent / missing / played, not measured, the level, why.
+    Runs in a child process (SDL's audio is one per process). Raises ValueError for an
+    output that is not configured."""
+    from setandsetting.backends.soundcheck import check, configured
+
+    return [asdict(f) for f in check(configured(folder.room().audio, output))]

@@ -152,7 +152,9 @@ def test_no_audio_device_reports_and_runs_silently(monkeypatch: pytest.MonkeyPat
     chimes.play("bowl", 0.5, "both")
     assert chimes.duration("bell") == 3.5
     chimes.close()
-    assert [(r.source, r.kind) for r in reports] == [("chimes", "device_lost")]
+    assert [(r.source, r.kind, r.data) for r in reports] == [
+        ("chimes", "audio_fault", {"output": "patient_chimes", "cause": "sdl"})
+    ]
     assert "chimes are silent" in reports[0].message
 
 
@@ -169,7 +171,10 @@ def test_a_staff_device_that_cannot_open_is_reported(disk_driver: Path) -> None:
         chimes.play("wood", 0.5, "both")  # the patient still hears it; nothing raises
     finally:
         chimes.close()
-    assert reports[0].kind == "device_lost"
+    assert (reports[0].kind, reports[0].data) == (
+        "audio_fault",
+        {"output": "staff_chimes", "cause": "sdl"},
+    )
     assert "staff" in reports[0].message and "no-such-dir" in reports[0].message
 
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from setandsetting.backends.base import BackendReport
+from setandsetting.backends.base import audio_report
 from setandsetting.backends.pygame_chimes import PygameChimes
 from setandsetting.backends.recording import RecordingChimes, RecordingMusic
 from setandsetting.engine.conductor import Conductor, Devices
@@ -38,7 +38,7 @@ def test_chimes_come_back_after_the_sound_server_restarts(pulse: PulseCapture) -
         chimes.close()
 
 
-def test_the_conductor_reopens_the_chimes_when_the_music_device_comes_back():
+def test_the_conductor_reopens_the_chimes_when_the_music_or_the_server_comes_back():
     clock = lambda: 0.0  # noqa: E731
     chimes = RecordingChimes(clock)
     events = []
@@ -48,6 +48,20 @@ def test_the_conductor_reopens_the_chimes_when_the_music_device_comes_back():
         events.append,
     )
     conductor.start(0.0)
-    conductor.report(BackendReport("music", "device_back", message="output back"), 1.0)
-    assert [c.method for c in chimes.calls if c.method != "prepare"] == ["reopen"]
-    assert events[-1].type == "device_back"
+
+    def reopened() -> int:
+        return len(chimes.named("reopen"))
+
+    conductor.report(audio_report("music", "music", "libvlc", "output gone", restored=False), 1.0)
+    conductor.report(audio_report("music", "music", "libvlc", "output back", restored=True), 2.0)
+    assert reopened() == 1
+    assert [(e.type, e.data) for e in events[-2:]] == [
+        ("audio_fault", {"output": "music", "why": "output gone"}),
+        ("audio_restored", {"output": "music", "why": "output back"}),
+    ]
+    back = audio_report("chimes", "patient_chimes", "pulse", "server back", restored=True)
+    conductor.report(back, 3.0)
+    assert reopened() == 2  # the sound server back: SDL still points at the old one
+    own = audio_report("chimes", "patient_chimes", "sdl", "device opens", restored=True)
+    conductor.report(own, 4.0)
+    assert reopened() == 2  # the mixer's own word: it has just opened

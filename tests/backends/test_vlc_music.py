@@ -233,7 +233,7 @@ def test_playback_recovers_when_the_sound_server_restarts(
     before = music.position(0)
     assert before is not None and before > 0.5
     pulse.restart()
-    took = wait_for(music, reports, ["device_lost", "device_back"], timeout=8.0)
+    took = wait_for(music, reports, ["audio_fault", "audio_restored"], timeout=8.0)
     pulse.start_recording()
     run_for(music, 1.0)
     audio = pulse.stop_recording()
@@ -256,7 +256,26 @@ def test_no_audio_device_means_a_silent_run_not_a_crash(
     try:
         music.play(0, tone, 0.0, None)
         music.set_level(0, 0.5)
-        wait_for(music, reports, ["device_lost"], timeout=3.0)
+        wait_for(music, reports, ["audio_fault"], timeout=3.0)
+        assert reports.items[0].data == {"output": "music", "cause": "libvlc"}
+        assert reports.items[0].message.startswith("libVLC's audio output failed: ")
         assert music.position(0) is not None
     finally:
         music.close()
+
+
+def test_a_named_output_libvlc_does_not_list_is_a_fault(
+    pulse: PulseCapture, reports: Reports
+) -> None:
+    missing = VlcMusic(reports, output="no-such-sink", aout="pulse")
+    missing.close()
+    assert [(r.kind, r.data) for r in reports.items] == [
+        ("audio_fault", {"output": "music", "cause": "device"})
+    ]
+    assert reports.items[0].message.startswith(
+        "libVLC has no audio device 'no-such-sink' (it has: "
+    )
+    assert "capture" in reports.items[0].message  # what it has, to choose from
+    reports.items.clear()
+    VlcMusic(reports, output="capture", aout="pulse").close()  # the pipe sink: listed
+    assert reports.items == []

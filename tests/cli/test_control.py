@@ -29,7 +29,8 @@ def served_room(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (tmp_path / "serve.log").open("w")
-    env = {**os.environ, "SDL_AUDIODRIVER": "dummy"}
+    # No sound server: the daemon plays on, and says that no sound reaches the room.
+    env = {**os.environ, "SDL_AUDIODRIVER": "dummy", "PULSE_SERVER": "unix:/nonexistent"}
     cmd = [sys.executable, "-m", "setandsetting", "--room", str(room), "serve", "--port", str(port)]
     cmd += ["--start", "short", "--patient", "P-0042"]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -64,12 +65,24 @@ def cli(room: Path, url: str, *args: str) -> int:
 
 def test_controls_through_the_daemon(served_room: tuple[Path, str], capsys) -> None:  # type: ignore[no-untyped-def]
     room, url = served_room
-    assert cli(room, url, "status") == 0
-    out = capsys.readouterr().out.splitlines()
-    labels = [line.split("  ")[0].strip() for line in out]
-    assert labels[:6] == ["session", "phase", "elapsed", "remaining", "now playing", "level"]
+    deadline = time.monotonic() + 5  # the sound server's watch speaks within a second
+    while True:
+        assert cli(room, url, "status") == 0
+        out = capsys.readouterr().out.splitlines()
+        labels = [line.split("  ")[0].strip() for line in out]
+        if "patient chimes" in labels or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert labels[:7] == [
+        "session", "phase", "elapsed", "remaining", "music", "patient chimes", "level"
+    ]  # fmt: skip
     assert out[1].split(None, 1)[1] == "Settle (settle), 1 of 2"
-    assert out[5].split(None, 1)[1] == "40%"
+    said = [line[len("patient chimes") :].strip() for line in out[4:6]]
+    assert said[0].startswith("NO SOUND (")  # the server's watch or libVLC, whichever spoke first
+    assert said[1] == (
+        "NO SOUND (the PulseAudio sound server is not answering (stopped, or never started))"
+    )
+    assert out[6].split(None, 1)[1] == "40%"
 
     deadline = time.monotonic() + 6  # the staff vitals check-in at 2s waits for an ack
     while True:

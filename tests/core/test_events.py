@@ -20,7 +20,7 @@ STARTED = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 def test_the_runtime_sets_are_the_literals():
     assert frozenset(get_args(EventType)) == EVENT_TYPES
-    assert len(get_args(EventType)) == len(EVENT_TYPES) == 23
+    assert len(get_args(EventType)) == len(EVENT_TYPES) == 25
     assert (
         TRACK_END_REASONS
         == frozenset(get_args(TrackEndReason))
@@ -133,6 +133,14 @@ def test_wall_at_is_utc_with_milliseconds_whatever_the_zone_of_the_start():
         ({"type": "session_ended", "reason": "completed"}, "session ended (completed)"),
         ({"type": "music_held"}, "music held"),
         ({"type": "device_back", "source": "music", "message": "x"}, "device back"),
+        (
+            {"type": "audio_fault", "output": "patient_chimes", "why": "the sink is muted"},
+            "NO SOUND on patient chimes: the sink is muted",
+        ),
+        (
+            {"type": "audio_restored", "output": "music", "why": "the server answers again"},
+            "sound back on music: the server answers again",
+        ),
     ],
 )
 def test_describe_says_each_event_in_one_short_sentence(event, text):

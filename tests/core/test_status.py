@@ -50,6 +50,7 @@ def test_snapshot_of_a_running_session():
         "extendable_left": 60.0,
         "next_allowed_at": None,
         "music": "playing",
+        "audio_faults": [],
         "now_playing": {
             "voice": 2,
             "path": "/music/b-0.flac",
@@ -98,3 +99,29 @@ def test_status_line_of_an_open_phase_and_of_silence():
     profile = {"name": "open", "phases": [{"id": "x", "duration": "open", "level": "30%"}]}
     state, _ = session.start(timeline(profile))
     assert status_line(snapshot(state, 5.0)) == "0:00:05  x (open)  silence  level 30%"
+
+
+def test_music_into_a_silent_output_is_no_sound_never_playing():
+    state, _ = session.start(timeline(PROFILE, SLOTS))
+    faults = {"music": "the sound server is not answering", "staff_chimes": "sink muted"}
+    snap = snapshot(state, 5.0, faults)
+    assert snap["music"] == "no_sound"
+    assert snap["audio_faults"] == [
+        {"output": "music", "why": "the sound server is not answering"},
+        {"output": "staff_chimes", "why": "sink muted"},
+    ]
+    assert status_line(snap) == (
+        "0:00:05  a (55s left)  music NO SOUND (the sound server is not answering)  level 40%"
+        "  staff chimes NO SOUND (sink muted)"
+    )
+
+
+def test_held_music_stays_held_and_a_chime_fault_leaves_the_music_playing():
+    state, _ = session.start(timeline(PROFILE, SLOTS))
+    held, _ = session.apply(state, Control("pause"), 1.0)
+    assert snapshot(held, 2.0, {"music": "gone"})["music"] == "held"
+    snap = snapshot(state, 2.0, {"patient_chimes": "no device"})
+    assert snap["music"] == "playing"
+    assert status_line(snap) == (
+        "0:00:02  a (58s left)  a 0  level 40%  patient chimes NO SOUND (no device)"
+    )

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from setandsetting.backends.base import BackendReport, CueError
+from setandsetting.backends.base import BackendReport, CueError, audio_report
 from setandsetting.backends.recording import RecordingChimes, RecordingCues, RecordingMusic
 from setandsetting.core import session
 from setandsetting.core.controls import Control, parse_control
@@ -263,13 +263,32 @@ def test_devices_act_before_the_step_is_journaled_and_errors_follow_their_cause(
 
 def test_lost_and_recovered_devices_are_journaled() -> None:
     rig = Rig(profile(PHASE), {"a": [100.0]})
-    rig.conductor.report(BackendReport("music", "device_lost", message="pulse gone"), 1.0)
-    rig.conductor.report(BackendReport("music", "device_back"), 3.0)
+    rig.conductor.report(BackendReport("cues", "device_lost", message="lights gone"), 1.0)
+    rig.conductor.report(BackendReport("cues", "device_back", message="lights"), 3.0)
     tail = [(e.type, e.t, e.data) for e in rig.events[-2:]]
     assert tail == [
-        ("error", 1.0, {"source": "music", "message": "pulse gone"}),
-        ("device_back", 3.0, {"source": "music", "message": ""}),
+        ("error", 1.0, {"source": "cues", "message": "lights gone"}),
+        ("device_back", 3.0, {"source": "cues", "message": "lights"}),
     ]
+
+
+def test_a_silent_output_is_journaled_once_and_its_return_once() -> None:
+    rig = Rig(profile(PHASE), {"a": [100.0]})
+    rig.events.clear()
+    for t, cause, why, restored in [
+        (1.0, "pulse", "the server is not answering", False),
+        (1.1, "libvlc", "libVLC's audio output failed: gone", False),
+        (4.0, "pulse", "the server is back", True),
+        (5.5, "libvlc", "libVLC's audio output plays again", True),
+    ]:
+        rig.conductor.report(audio_report("music", "music", cause, why, restored=restored), t)
+        if t == 1.1:
+            assert rig.conductor.faults.why() == {"music": "the server is not answering"}
+    assert [(e.type, e.t, e.data) for e in rig.events] == [
+        ("audio_fault", 1.0, {"output": "music", "why": "the server is not answering"}),
+        ("audio_restored", 5.5, {"output": "music", "why": "libVLC's audio output plays again"}),
+    ]
+    assert rig.conductor.faults.why() == {}
 
 
 def test_chimes_play_at_their_planned_level_and_audience() -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import apscheduler.schedulers.base as aps_base
 import pytest
 
+from setandsetting.backends.base import audio_report
 from setandsetting.backends.recording import RecordingChimes, RecordingMusic
 from setandsetting.core import session
 from setandsetting.core.controls import parse_control
@@ -342,6 +343,24 @@ def test_a_device_that_raises_is_journaled_and_the_session_goes_on(rigs: list[Ri
     plays = [c.method for c in chimes.calls if c.method != "prepare"]
     assert plays == ["play-failed", "play"]  # the next one plays
     assert [e["type"] for e in rig.engine.submit(parse_control("note still here"))] == ["note"]
+
+
+def test_a_silent_output_is_in_the_snapshot_while_the_clock_goes_on(rigs: list[Rig]) -> None:
+    rig = start(rigs, profile(STEADY), {"a": [100.0]})
+    rig.wait_until(0.3)
+    why = "the PulseAudio sound server is not answering"
+    rig.engine.report(audio_report("music", "music", "pulse", why, restored=False))
+    deadline = time.monotonic() + 2.0
+    while not rig.engine.snapshot()["audio_faults"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    snap = rig.engine.snapshot()
+    assert (snap["music"], snap["audio_faults"]) == ("no_sound", [{"output": "music", "why": why}])
+    rig.engine.report(audio_report("music", "music", "pulse", "back", restored=True))
+    rig.wait_until(1.0)
+    snap = rig.engine.snapshot()
+    assert (snap["music"], snap["audio_faults"]) == ("playing", [])
+    assert snap["t"] >= 1.0  # the session clock went on through the outage
+    assert rig.sink.types().count("audio_fault") == rig.sink.types().count("audio_restored") == 1
 
 
 def test_no_control_is_taken_after_the_session_has_ended(rigs: list[Rig]) -> None:

@@ -32,9 +32,12 @@ from setandsetting.backends.vlc_music import VlcMusic
 from setandsetting.core import session
 from setandsetting.core.controls import parse_control
 from setandsetting.core.profile import Profile
+from setandsetting.core.room import Room
 from setandsetting.core.session import State
+from setandsetting.core.status import status_line
 from setandsetting.core.timeline import SlotSource, Timeline, TrackInfo, compile_timeline
 from setandsetting.engine.conductor import Devices
+from setandsetting.engine.devices import real_devices
 from setandsetting.engine.engine import Engine
 from tests.backends.test_pygame_chimes import onset_errors_ms, onsets
 from tests.support.audio_analysis import envelope_db, first_onset, silent_gaps, write_tone
@@ -345,3 +348,78 @@ def test_a_missing_file_mid_playlist_brings_the_next_track_within_2_s(
     assert first is not None
     end = round((4.5 - take.t0) * take.rate)
     assert silent_gaps(take.audio[first:end], take.rate, min_ms=50.0) == []
+
+
+def test_the_sound_server_killed_mid_session_is_a_fault_and_its_return_brings_the_music(
+    pulse: PulseCapture, tmp_path: Path
+) -> None:
+    """The room's devices as a session gets them (real_devices: libVLC, SDL and the sound
+    server's watch). The server dies under the music: `audio_fault` within 5 s and the
+    status says NO SOUND, the session clock going on; a new server: the music is heard
+    again and `audio_restored` is journaled, once."""
+    tone = write_tone(tmp_path / "tone.flac", freq=500.0, seconds=40.0, amplitude=AMPLITUDE)
+    prof = {
+        "name": "outage",
+        "phases": [{"id": "one", "duration": "40s", "music": "tone", "level": "50%"}],
+    }
+    holder: list[Engine] = []
+    devices = real_devices(Room(), lambda r: holder[0].report(r), None, aout="pulse")
+    try:
+        engine = Engine(real_timeline(prof, {"tone": [tone]}, devices.chimes), devices)
+    except BaseException:
+        devices.close()
+        raise
+    holder.append(engine)
+    events: list[dict[str, Any]] = []
+    engine.subscribe(events.append)
+
+    def first(kind: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [e for e in events if e["type"] == kind]
+            if found:
+                return found[0]
+            time.sleep(0.02)
+        pytest.fail(f"no {kind} within {timeout} s: {[e['type'] for e in events]}")
+
+    try:
+        engine.start()
+        time.sleep(2.0)
+        assert engine.snapshot()["audio_faults"] == []
+        killed = engine.now()
+        pulse.stop()
+        fault = first("audio_fault", 5.0)
+        print(f"audio_fault {fault['t'] - killed:.2f} s after the kill: {fault['why']}")
+        assert fault["t"] - killed < 5.0
+        snap = engine.snapshot()
+        assert snap["music"] == "no_sound"
+        assert {f["output"] for f in snap["audio_faults"]} == {"music", "patient_chimes"}
+        assert "NO SOUND" in status_line(snap)
+        time.sleep(1.0)
+        assert engine.snapshot()["t"] > killed + 1.0  # the session clock goes on
+        pulse.restart()
+        restarted = engine.now()
+        first("audio_restored", 20.0)
+        deadline = time.monotonic() + 10.0
+        while engine.snapshot()["audio_faults"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert engine.snapshot()["audio_faults"] == []
+        restored = [e for e in events if e["type"] == "audio_restored"]
+        print(f"restored {[round(e['t'] - restarted, 2) for e in restored]} s after the restart")
+        pulse.start_recording()
+        time.sleep(1.0)
+        heard = pulse.stop_recording()
+        assert engine.snapshot()["music"] == "playing"
+    finally:
+        engine.stop()
+    level_db = FULL_DB + 60 * math.log10(0.5)
+    env = envelope_db(heard, pulse.rate, HOP_S)
+    assert np.median(env) == pytest.approx(level_db, abs=1.0)  # the music is back, at 50 %
+    faults = [(e["output"], e["type"]) for e in events if e["type"].startswith("audio_")]
+    assert sorted(faults) == [
+        ("music", "audio_fault"),
+        ("music", "audio_restored"),
+        ("patient_chimes", "audio_fault"),
+        ("patient_chimes", "audio_restored"),
+    ]  # each once
+    assert [e["type"] for e in events if e["type"] == "session_ended"] == ["session_ended"]

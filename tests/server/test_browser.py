@@ -18,10 +18,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import UiServer, chromium, csp_violations, screenshot, ui_server
+from setandsetting.backends.base import audio_report
+from tests.support.browser import (
+    UiServer,
+    chromium,
+    csp_violations,
+    screenshot,
+    ui_server,
+)
+from tests.support.pulse import PulseCapture, pulse
 
 pytestmark = pytest.mark.browser
-__all__ = ["chromium", "ui_server"]  # fixtures, imported explicitly
+__all__ = ["chromium", "pulse", "ui_server"]  # fixtures, imported explicitly
 
 PEAK_COMMENT = "# This patient's peak: another order, a trimmed opening piece a little quieter."
 
@@ -287,3 +295,57 @@ def test_live_view_polls_the_status_when_the_event_stream_fails(
     expect(page.locator("#live")).to_have_attribute("data-feed", "poll")
     expect(page.locator("#phase-name")).to_have_text("Arrival")
     expect(page.locator("#phase-name")).to_have_text("Peak")  # still following, by polling
+
+
+def test_no_sound_reaching_the_room_is_a_dark_red_banner_across_the_live_page(
+    page: Page, ui_server: UiServer, shots: Path
+) -> None:
+    """The fault is injected as the backends report it (the real detection is proven in
+    tests/engine/test_engine_audio.py); the page must show it within 5 s, and take it away
+    when the sound is back."""
+    start_fast(ui_server)
+    open_live(page, ui_server)
+    banner = page.locator("#sound-banner")
+    expect(banner).to_be_hidden()
+    engine = ui_server.runner.engine
+    assert engine is not None
+    why = "the PulseAudio sound server is not answering (stopped, or never started)"
+    said = time.monotonic()
+    engine.report(audio_report("music", "music", "pulse", why, restored=False))
+    expect(banner).to_be_visible(timeout=5000)
+    print(f"banner shown {time.monotonic() - said:.2f} s after the fault")
+    expect(page.locator("#sound-banner strong")).to_have_text("No sound reaching the room")
+    expect(page.locator("#sound-why")).to_have_text(f"music: {why}")
+    expect(page.locator("#now-playing")).to_contain_text("NOT HEARD")
+    style = page.evaluate(
+        "(() => { const s = getComputedStyle(document.getElementById('sound-banner'));"
+        " return [s.backgroundColor, s.animationName, s.transitionDuration]; })()"
+    )
+    assert style == ["rgb(59, 21, 18)", "none", "0s"]  # dark red, steady
+    box, page_box = banner.bounding_box(), page.locator("#live").bounding_box()
+    assert box is not None and page_box is not None
+    assert box["width"] == pytest.approx(page_box["width"], abs=1)  # the whole width
+    screenshot(page, shots, "live-no-sound")  # dark: nothing near white in the night theme
+
+    chimes_why = "cannot open device 'USB Speaker'"
+    engine.report(audio_report("chimes", "staff_chimes", "sdl", chimes_why, restored=False))
+    expect(page.locator("#sound-why")).to_have_text(f"music: {why} · staff chimes: {chimes_why}")
+    engine.report(audio_report("music", "music", "pulse", "back", restored=True))
+    engine.report(audio_report("chimes", "staff_chimes", "sdl", "back", restored=True))
+    expect(banner).to_be_hidden()
+    expect(page.locator("#now-playing")).not_to_contain_text("NOT HEARD")
+    types = journal_types(ui_server, ui_server.runner.session_id or "")
+    assert types.count("audio_fault") == types.count("audio_restored") == 2
+
+
+def test_test_sound_on_the_start_page_says_what_each_output_heard(
+    page: Page, ui_server: UiServer, pulse: PulseCapture
+) -> None:
+    page.goto(f"{ui_server.url}/start?patient=P-0042&profile=fast")
+    button = page.locator("#test-sound")
+    expect(button).to_be_enabled()
+    button.click()
+    for key in ("music_output", "patient_chimes"):
+        row = page.locator(f"#preflight-devices li[data-output='{key}']")
+        expect(row).to_have_attribute("data-verdict", "heard", timeout=20000)
+        expect(row).to_contain_text(re.compile(r"HEARD: -\d+\.\d dBFS on "))

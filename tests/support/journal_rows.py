@@ -11,7 +11,7 @@ from typing import Any
 
 Row = tuple[int, str, float, str, str]
 # What tells two events of one type apart, besides their time (as engine/resume.py).
-IDENTITY = ("id", "phase", "voice", "path", "reason", "count", "action")
+IDENTITY = ("id", "phase", "voice", "path", "reason", "count", "action", "output")
 
 
 def rows(db: Path) -> list[Row]:

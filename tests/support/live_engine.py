@@ -97,7 +97,7 @@ class MidiReceiver:
             self._reader.join(timeout=2)
 
 
-DEVICE_EVENTS = ("error", "device_back")  # what only a real device adds to a session
+DEVICE_EVENTS = ("error", "device_back", "audio_fault", "audio_restored")  # a real device's own
 
 
 @dataclass

@@ -127,12 +127,16 @@ class PulseCapture:
         )
         return len(listed.stdout.splitlines())
 
-    def restart(self) -> None:
-        """Kill the server (as a crash would) and start a new one on the same socket."""
+    def stop(self) -> None:
+        """Kill the server by its PID, as a crash would; restart() starts a new one."""
         if self._proc is not None:
             self._proc.kill()
             self._proc.wait(timeout=3)
             self._proc = None
+
+    def restart(self) -> None:
+        """Kill the server (as a crash would) and start a new one on the same socket."""
+        self.stop()
         self._spawn()
 
     def _drain(self) -> None:

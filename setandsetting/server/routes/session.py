@@ -17,7 +17,7 @@ from setandsetting.core.loader import load_profile
 from setandsetting.core.problems import FormatError
 from setandsetting.engine.engine import EngineClosed
 from setandsetting.engine.runner import SessionRunner
-from setandsetting.room.preflight import preflight
+from setandsetting.room.preflight import preflight, sound_check
 from setandsetting.server import events as sse_events
 from setandsetting.server.deps import Folder, Hub, JsonBody, Runner, checked_patient
 from setandsetting.server.errors import ApiError
@@ -79,6 +79,15 @@ def get_patients(folder: Folder) -> list[str]:
 @router.get("/preflight")
 def get_preflight(folder: Folder, patient: str, profile: str) -> dict[str, Any]:
     return preflight(folder, checked_patient(patient), profile)
+
+
+@router.post("/test-sound")
+def post_test_sound(folder: Folder, runner: Runner) -> dict[str, Any]:
+    """A tone through each output, and what was heard: refused during a session, where
+    the tone would sound in the patient's room."""
+    if runner.running:
+        raise ApiError(409, "a session is running: a test tone would sound in the room")
+    return {"outputs": sound_check(folder)}
 
 
 @router.post("/session", status_code=201)

@@ -93,8 +93,17 @@ function renderPhaseBar(s) {
   bar.replaceChildren(lane("planned", [...planned, now()]), lane("actual", [...actual, now()]));
 }
 
+// No sound reaching an output: a banner the whole width of the page, never "playing".
+const OUTPUT_TEXT = { music: "music", patient_chimes: "patient chimes", staff_chimes: "staff chimes" };
+
+function renderSound(faults) {
+  document.getElementById("sound-banner").hidden = faults.length === 0;
+  setText("sound-why", faults.map((f) => `${OUTPUT_TEXT[f.output] || f.output}: ${f.why}`).join(" · "));
+}
+
 function render(s) {
   live.status = s;
+  renderSound(s.audio_faults || []);
   const running = Boolean(s.running) && !s.ended;
   document.getElementById("live").dataset.running = String(running);
   document.getElementById("no-session").hidden = running;
@@ -113,6 +122,7 @@ function render(s) {
   let playing = "silence";
   if (s.music === "held") playing = "music held";
   else if (s.music === "quiet") playing = "QUIET";
+  else if (s.music === "no_sound") playing = `NOT HEARD${s.now_playing ? ": " + s.now_playing.title : ""}`;
   else if (s.now_playing) playing = s.now_playing.title;
   setText("now-playing", playing);
   const next = s.next_checkin;

@@ -72,7 +72,32 @@ function renderPreflight(data) {
     table,
     el("h2", { text: "Devices" }),
     devicesList(data.devices || {}),
+    el("div", { class: "row" },
+      el("button", { id: "test-sound", class: "small", text: "Test sound", onclick: testSound }),
+      el("span", { class: "muted", text: "plays a short tone through each output and listens" })),
   );
+}
+
+// A found device name proves no sound: the tone is played and measured, on request only
+// (it takes seconds and sounds in the room). Each output's line then says what was heard.
+const VERDICT_CLASS = { heard: "fit-fits", silent: "fit-silent", missing: "fit-silent" };
+
+async function testSound() {
+  const button = document.getElementById("test-sound");
+  button.disabled = true;
+  button.textContent = "Playing a tone…";
+  const result = await api("POST", "/api/test-sound");
+  button.disabled = false;
+  button.textContent = "Test sound";
+  if (!result.ok) { toast(errorText(result), "refused"); return; }
+  for (const f of result.data.outputs) {
+    const key = f.output === "music" ? "music_output" : f.output;
+    const row = document.querySelector(`#preflight-devices li[data-output='${key}']`);
+    if (!row) continue;
+    row.className = VERDICT_CLASS[f.verdict] || "fit-shorter";
+    row.dataset.verdict = f.verdict;
+    row.textContent = `${OUTPUT_TEXT[key] || key}: ${f.device} — ${f.verdict.toUpperCase()}: ${f.why}`;
+  }
 }
 
 async function preflight() {

@@ -82,6 +82,15 @@ def test_start_then_a_second_start_is_refused(api: TestClient) -> None:
     assert r.json() == {"error": "a session is already running in this room"}
 
 
+def test_no_test_tone_during_a_session(api: TestClient) -> None:
+    start_session(api)
+    r = api.post("/api/test-sound")
+    assert (r.status_code, r.json()) == (
+        409,
+        {"error": "a session is running: a test tone would sound in the room"},
+    )
+
+
 def test_a_broken_profile_is_a_400_with_file_line_col(api: TestClient) -> None:
     r = api.post("/api/session", json={"patient": "P-0042", "profile": "broken"})
     assert r.status_code == 400
