@@ -6,11 +6,12 @@ one: PulseAudio's null sink (what it plays into without a sound card), a muted s
 stream, a sink that vanished, a server that stopped. `SoundServerWatch` learns these from
 the server itself, on a thread of its own: one `pactl subscribe` child, which costs nothing
 while nothing changes and ends the moment the server goes. When something that can matter
-changes (a stream or sink appears, goes or changes, the default sink moves) it reads the
-sinks and streams (`pactl -f json`, ~13 ms of CPU) at most once a second; a stream's own
-changes — its volume moves with every fade step — are looked at at most every
-STREAM_CHANGE_S. While the server is gone it is asked again every RETRY_S. Each output's
-verdict is reported when it changes, as audio_fault / audio_restored (cause "pulse").
+changes (a stream or sink appears or changes, the default sink moves) it reads the sinks
+and streams (`pactl -f json`), at most once a second, and only the streams when no sink
+changed; a stream that goes is simply forgotten; a stream's own changes — its volume moves
+with every fade step — are looked at at most every STREAM_CHANGE_S. While the server is
+gone it is asked again every RETRY_S. Each output's verdict is reported when it changes,
+as audio_fault / audio_restored (cause "pulse").
 
 Streams are told apart by the names our backends give them (APP_NAMES, PulseAudio's
 `application.name`) and by their process: this one, or a child of it (the staff chimes).

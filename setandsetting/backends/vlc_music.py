@@ -5,7 +5,9 @@ public methods). libVLC's own callbacks (player events, log messages) never call
 they read the event struct, update plain Python fields under a lock and call `report`.
 The engine calls `poll()` once a second, and at every fade step while `settling()`
 (position() also runs it); it re-applies levels, watches for stalls and recovers a lost
-sound server.
+sound server. What silences the music as far as libVLC can see — its audio output failing,
+a named output it does not list, the server muting our stream — is reported as an
+audio_fault of the music output, and its end as audio_restored.
 
 Level precision: libVLC's volume is an int 0..100 on the same cubic scale as our level
 (audio_set_volume(v) -> gain (v/100)^3, applied by PulseAudio as a cubic sink-input
