@@ -209,6 +209,20 @@ def pulse_expected() -> bool:
     return read_server() is not None
 
 
+def sink_verdicts(outputs: Mapping[str, str]) -> dict[str, str | None] | None:
+    """Why each output (name -> device) would reach no loudspeaker by the sound server's
+    sinks now (None: it would), without playing anything; None where PulseAudio is not
+    the sound server. For the preflight: a device that exists may still play into a null
+    sink or a muted one."""
+    if not pulse_expected():
+        return None
+    server = read_server()
+    return {
+        output: output_trouble(server, output, expected_sink(device), lambda _pid: False)
+        for output, device in outputs.items()
+    }
+
+
 def is_ours(pid: int | None) -> bool:
     """A stream of this process or of a child of it (the staff chimes' mixer)."""
     if pid is None:

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from setandsetting.backends.pulse import GONE
 from setandsetting.room.folder import RoomFolder
 from setandsetting.room.preflight import preflight
+from tests.support.pulse import PulseCapture, pulse
 
 REPO = Path(__file__).resolve().parents[2]
+__all__ = ["pulse"]  # the fixture is used by name
 
 
 def test_each_slot_fit_is_what_plan_warns(folder: RoomFolder) -> None:
@@ -32,3 +35,24 @@ def test_the_repository_room_agrees_with_its_plan(profile: str) -> None:
             assert warns == [], (slot, warns)
         else:
             assert len(warns) == 1 and slot["fit"] in warns[0], (slot, warns)
+
+
+@pytest.mark.audio
+def test_a_found_output_into_a_null_sink_or_a_stopped_server_is_said_no_sound(
+    folder: RoomFolder, pulse: PulseCapture
+) -> None:
+    with (folder.root / "room.yaml").open("a") as handle:
+        handle.write("audio:\n  staff_chimes: Null Output\n")
+    outputs = preflight(folder, "P-0042", "short")["devices"]["audio"]["outputs"]
+    said = {key: (o["found"], o["silent"]) for key, o in outputs.items()}
+    assert said == {
+        "music_output": (True, None),  # the pipe sink: heard
+        "patient_chimes": (True, None),
+        "staff_chimes": (
+            True,
+            "PulseAudio plays it into 'Null Output', a null sink: no loudspeaker",
+        ),
+    }
+    pulse.stop()
+    outputs = preflight(folder, "P-0042", "short")["devices"]["audio"]["outputs"]
+    assert {o["silent"] for o in outputs.values()} == {GONE}
