@@ -247,7 +247,8 @@ def report_journal(room: Path) -> None:
     print(
         f"journal: {kinds.count('track_started')} tracks started, "
         f"{kinds.count('checkin_due')} check-ins, {kinds.count('phase_started')} phases, "
-        f"{len(music_errors)} music errors, ended: {ended}",
+        f"{len(music_errors)} music errors, {kinds.count('audio_fault')} audio faults, "
+        f"ended: {ended}",
         flush=True,
     )
 

@@ -6,11 +6,12 @@ one: PulseAudio's null sink (what it plays into without a sound card), a muted s
 stream, a sink that vanished, a server that stopped. `SoundServerWatch` learns these from
 the server itself, on a thread of its own: one `pactl subscribe` child, which costs nothing
 while nothing changes and ends the moment the server goes. When something that can matter
-changes (a stream or sink appears, goes or changes, the default sink moves) it reads the
-sinks and streams (`pactl -f json`, ~12 ms of CPU) at most once a second; a stream's own
-changes — its volume moves with every fade step — are looked at at most every
-STREAM_CHANGE_S. While the server is gone it is asked again every RETRY_S. Each output's
-verdict is reported when it changes, as audio_fault / audio_restored (cause "pulse").
+changes (a stream or sink appears or changes, the default sink moves) it reads the sinks
+and streams (`pactl -f json`), at most once a second, and only the streams when no sink
+changed; a stream that goes is simply forgotten; a stream's own changes — its volume moves
+with every fade step — are looked at at most every STREAM_CHANGE_S. While the server is
+gone it is asked again every RETRY_S. Each output's verdict is reported when it changes,
+as audio_fault / audio_restored (cause "pulse").
 
 Streams are told apart by the names our backends give them (APP_NAMES, PulseAudio's
 `application.name`) and by their process: this one, or a child of it (the staff chimes).
@@ -27,7 +28,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,12 @@ APP_NAMES = {
 }
 PACTL_TIMEOUT_S = 3.0
 CHECK_EVERY_S = 1.0  # the sinks and streams are read at most this often
-STREAM_CHANGE_S = 5.0  # ...and for a change of a stream alone (a fade step) this often
+# ...and for a change of a stream alone this often. Our own fades change our streams'
+# volume several times a second, and each look is a pactl run (~7 ms of CPU): at 5 s the
+# watch cost a session a sixth of its CPU (benchmarks/bench_engine.py). What else changes
+# a stream (a person muting or moving it) is rare, and libVLC says at once when the music
+# is muted (VlcMusic.poll).
+STREAM_CHANGE_S = 60.0
 RETRY_S = 2.0  # a server that is gone is asked again this often
 GONE = "the PulseAudio sound server is not answering (stopped, or never started)"
 
@@ -58,6 +64,7 @@ class Sink:
 
 @dataclass(frozen=True, slots=True)
 class Stream:
+    index: int
     sink: int
     app: str
     pid: int | None
@@ -89,19 +96,26 @@ def parse_server(info: Mapping[str, Any], listing: Mapping[str, Any]) -> Server:
         )
         for s in listing.get("sinks", [])
     )
+    return Server(info.get("default_sink_name") or None, sinks, parse_streams(listing))
+
+
+def parse_streams(listing: Mapping[str, Any]) -> tuple[Stream, ...]:
+    """The playback streams of `pactl -f json list` (or of `list sink-inputs`, a list)."""
+    items = listing if isinstance(listing, list) else listing.get("sink_inputs", [])
     streams = []
-    for item in listing.get("sink_inputs", []):
+    for item in items:
         props = item.get("properties") or {}
         pid = props.get("application.process.id")
         streams.append(
             Stream(
+                index=int(item["index"]),
                 sink=int(item["sink"]),
                 app=str(props.get("application.name", "")),
                 pid=int(pid) if str(pid).isdigit() else None,
                 mute=bool(item.get("mute")),
             )
         )
-    return Server(info.get("default_sink_name") or None, sinks, tuple(streams))
+    return tuple(streams)
 
 
 def _fraction(channel: Any) -> float:
@@ -169,9 +183,12 @@ def pactl_json(*args: str) -> Any:
     return json.loads(done.stdout)
 
 
-def read_server() -> Server | None:
-    """The server now, or None when it does not answer."""
+def read_server(last: Server | None = None) -> Server | None:
+    """The server now, or None when it does not answer. Given the `last` one read, only
+    its streams are read again (one pactl run, not two): its sinks are kept."""
     try:
+        if last is not None:
+            return replace(last, streams=parse_streams(pactl_json("list", "sink-inputs")))
         return parse_server(pactl_json("info"), pactl_json("list"))
     except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
         return None
@@ -192,6 +209,20 @@ def pulse_expected() -> bool:
     return read_server() is not None
 
 
+def sink_verdicts(outputs: Mapping[str, str]) -> dict[str, str | None] | None:
+    """Why each output (name -> device) would reach no loudspeaker by the sound server's
+    sinks now (None: it would), without playing anything; None where PulseAudio is not
+    the sound server. For the preflight: a device that exists may still play into a null
+    sink or a muted one."""
+    if not pulse_expected():
+        return None
+    server = read_server()
+    return {
+        output: output_trouble(server, output, expected_sink(device), lambda _pid: False)
+        for output, device in outputs.items()
+    }
+
+
 def is_ours(pid: int | None) -> bool:
     """A stream of this process or of a child of it (the staff chimes' mixer)."""
     if pid is None:
@@ -205,17 +236,29 @@ def is_ours(pid: int | None) -> bool:
     return int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid()
 
 
-def _relevant(line: str) -> float | None:
-    """How soon a `pactl subscribe` line asks for a look: None for what cannot silence an
-    output (clients, modules, sources: our own pactl calls are clients)."""
-    words = line.replace("'", " ").split()  # Event 'change' on sink-input #3
-    if len(words) < 4 or words[0] != "Event":
+@dataclass(frozen=True, slots=True)
+class _Look:
+    """What a `pactl subscribe` line asks for: a look within `after` s, at the sinks too
+    (else at the streams only); or, for a stream that went, only to forget it."""
+
+    after: float
+    sinks: bool = False
+    gone: int | None = None
+
+
+def _relevant(line: str) -> _Look | None:
+    """The look a `pactl subscribe` line asks for; None for what cannot silence an output
+    (clients, modules, sources: our own pactl calls are clients)."""
+    words = line.replace("'", " ").replace("#", " ").split()  # Event 'change' on sink-input #3
+    if len(words) < 5 or words[0] != "Event" or not words[4].isdigit():
         return None
-    kind, facility = words[1], words[3]
+    kind, facility, index = words[1], words[3], int(words[4])
     if facility == "sink-input":
-        return STREAM_CHANGE_S if kind == "change" else CHECK_EVERY_S
+        if kind == "remove":
+            return _Look(0.0, gone=index)
+        return _Look(STREAM_CHANGE_S if kind == "change" else CHECK_EVERY_S)
     if facility in ("sink", "server", "card"):
-        return CHECK_EVERY_S
+        return _Look(CHECK_EVERY_S, sinks=True)
     return None
 
 
@@ -268,13 +311,16 @@ class SoundServerWatch:
         fd = proc.stdout.fileno()
         buffered = b""
         last = time.monotonic()
-        due: float | None = last + CHECK_EVERY_S  # once more: what changed as it subscribed
+        due: float | None = None
+        sinks_too = False
         try:
             while not self._closing.is_set():
                 now = time.monotonic()
                 if due is not None and now >= due:
                     last, due = now, None
-                    self._judge(read_server())
+                    server = read_server(None if sinks_too or server is None else server)
+                    sinks_too = False
+                    self._judge(server)
                     continue
                 wait = None if due is None else due - now
                 ready, _, _ = select.select([fd, self._wake_r], [], [], wait)
@@ -286,10 +332,17 @@ class SoundServerWatch:
                     return
                 *lines, buffered = (buffered + chunk).split(b"\n")
                 for line in lines:
-                    after = _relevant(line.decode(errors="replace"))
-                    if after is not None:
-                        at = max(now, last + after)
-                        due = at if due is None else min(due, at)
+                    look = _relevant(line.decode(errors="replace"))
+                    if look is None:
+                        continue
+                    if look.gone is not None and server is not None:  # nothing to ask
+                        kept = tuple(s for s in server.streams if s.index != look.gone)
+                        server = replace(server, streams=kept)
+                        self._judge(server)
+                        continue
+                    at = max(now, last + look.after)
+                    due = at if due is None else min(due, at)
+                    sinks_too = sinks_too or look.sinks
         finally:
             stop_child(proc)
 

@@ -22,9 +22,9 @@ import tempfile
 import threading
 import time
 import wave
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -39,6 +39,7 @@ from setandsetting.backends.pulse import (
     sink_trouble,
     stop_child,
 )
+from setandsetting.core.room import AudioSettings
 
 RATE = 44100
 TONE_HZ = 523.25  # C5: clear on any loudspeaker, far from mains hum
@@ -49,7 +50,6 @@ HEARD_DB = -50.0  # a tone weaker than this at the sink is not heard in the room
 TAIL_S = 0.3  # recorded after the tone, for the output's latency
 WINDOW_S = 0.1
 CHECK_TIMEOUT_S = 30.0
-OUTPUTS = ("music", "patient_chimes", "staff_chimes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +146,7 @@ class _Monitors:
         return out
 
 
-def _play_music(device: str, tone: Path, during: Any) -> str | None:
+def _play_music(device: str, tone: Path, during: Callable[[], None]) -> str | None:
     """The tone through VlcMusic; libVLC's complaint, or None. `during()` is called once
     the stream should be up."""
     from setandsetting.backends.vlc_music import VlcMusic
@@ -170,7 +170,7 @@ def _play_music(device: str, tone: Path, during: Any) -> str | None:
     return faults[0] if faults else None
 
 
-def _play_chime(output: str, device: str, tone: Path, during: Any) -> str | None:
+def _play_chime(output: str, device: str, tone: Path, during: Callable[[], None]) -> str | None:
     """The tone through SDL as a chime; SDL's complaint, or None."""
     from setandsetting.backends.pygame_chimes import ChimeError, MixerOutput
 
@@ -265,12 +265,10 @@ def check(outputs: dict[str, str], timeout: float = CHECK_TIMEOUT_S) -> list[Fin
     return [Finding(o, d, "missing", None, why) for o, d in outputs.items()]
 
 
-def configured(audio: Any, only: str | None = None) -> dict[str, str]:
-    """The outputs room.yaml's audio settings configure (output -> device); `only` one of
-    them. Raises ValueError for an output that is not configured."""
-    outputs = {"music": audio.music_output, "patient_chimes": audio.patient_chimes}
-    if audio.staff_chimes is not None:
-        outputs["staff_chimes"] = audio.staff_chimes
+def configured(audio: AudioSettings, only: str | None = None) -> dict[str, str]:
+    """The outputs room.yaml's audio settings configure (output -> device), or only the
+    one named. Raises ValueError for an output that is not configured."""
+    outputs = audio.outputs()
     if only is None:
         return outputs
     if only not in outputs:

@@ -5,7 +5,9 @@ public methods). libVLC's own callbacks (player events, log messages) never call
 they read the event struct, update plain Python fields under a lock and call `report`.
 The engine calls `poll()` once a second, and at every fade step while `settling()`
 (position() also runs it); it re-applies levels, watches for stalls and recovers a lost
-sound server.
+sound server. What silences the music as far as libVLC can see — its audio output failing,
+a named output it does not list, the server muting our stream — is reported as an
+audio_fault of the music output, and its end as audio_restored.
 
 Level precision: libVLC's volume is an int 0..100 on the same cubic scale as our level
 (audio_set_volume(v) -> gain (v/100)^3, applied by PulseAudio as a cubic sink-input
@@ -104,6 +106,7 @@ class VlcMusic(MusicBackend):
         self._errors_seen_until = 0.0  # errors logged before this are already handled
         self._outage = False  # audio_fault reported, audio_restored not yet
         self._missing: str | None = None  # the named output libVLC does not list, said once
+        self._muted = False  # the server mutes a stream of ours: said once
         self._down = False  # players released, waiting for _retry_at to rebuild them
         self._retry_at = 0.0
         self._retries = 0
@@ -217,11 +220,13 @@ class VlcMusic(MusicBackend):
         self._poll_device(now)
         if self._down:
             return
+        muted = False
         for v in self._voices:
             with self._lock:
                 active, progress_at, time_s = v.active, v.progress_at, v.time_s
             if not active or v.player is None:
                 continue
+            muted = muted or v.player.audio_get_mute() == 1
             if v.applied != v.wanted or v.player.audio_get_volume() != v.wanted:
                 self._apply_volume(v)
             if v.end_s is not None and time_s is not None and time_s >= v.end_s:
@@ -230,6 +235,21 @@ class VlcMusic(MusicBackend):
             elif now - progress_at > STALL_S:
                 self._finish(v, "error", f"playback stalled for {now - progress_at:.1f} s")
                 v.player.stop()
+        self._say_muted(muted)
+
+    def _say_muted(self, muted: bool) -> None:
+        """A stream the sound server mutes (a person did, or it remembered a mute for our
+        name) plays into nothing: libVLC learns it from the server, and it is said once,
+        and again when it is unmuted."""
+        if muted == self._muted:
+            return
+        self._muted = muted
+        why = (
+            "the sound server has the music's stream muted"
+            if muted
+            else "the music's stream is unmuted"
+        )
+        self._report(audio_report("music", "music", "mute", why, restored=not muted))
 
     # -- internals (engine thread) -----------------------------------------------------
 

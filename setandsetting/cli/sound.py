@@ -11,8 +11,8 @@ import argparse
 from pathlib import Path
 
 from setandsetting.cli.common import CommandError
+from setandsetting.core.audio_faults import OUTPUTS
 
-OUTPUT_NAMES = ("music", "patient_chimes", "staff_chimes")
 EXIT_NOT_MEASURED = 1
 EXIT_SILENT = 2
 
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "test-sound",
         help="play a short tone through each output and say what was heard (not during a session)",
     )
-    p.add_argument("--output", choices=OUTPUT_NAMES, help="only this output")
+    p.add_argument("--output", choices=OUTPUTS, help="only this output")
     p.set_defaults(func=test_sound)
 
 

@@ -44,6 +44,12 @@ class AudioSettings(Frozen):
     # Tracks are brought to this loudness (EBU R128) when set; unset, they play as mastered.
     loudness_target: Lufs | None = None
 
+    def outputs(self) -> dict[str, str]:
+        """Each sound output the room has, with its device: music and patient chimes
+        always, staff chimes when named (else they sound in the web UI only)."""
+        named = {"music": self.music_output, "patient_chimes": self.patient_chimes}
+        return named | ({} if self.staff_chimes is None else {"staff_chimes": self.staff_chimes})
+
 
 class MidiInputSettings(Frozen):
     port: str = Field(min_length=1)

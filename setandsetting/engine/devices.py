@@ -36,10 +36,7 @@ def real_devices(
     chimes = PygameChimes(
         report, patient_device=room.audio.patient_chimes, staff_device=staff, sounds_dir=sounds_dir
     )
-    outputs = {"music": room.audio.music_output, "patient_chimes": room.audio.patient_chimes}
-    if staff is not None:
-        outputs["staff_chimes"] = staff
-    watch = SoundServerWatch(report, outputs)
+    watch = SoundServerWatch(report, room.audio.outputs())
     return Devices(music, chimes, cue_router(room, report, midi_api), watch)
 
 

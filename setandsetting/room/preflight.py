@@ -23,9 +23,15 @@ from setandsetting.room.folder import RoomFolder
 def _devices(folder: RoomFolder) -> dict[str, Any]:
     """The outputs and ports room.yaml names, each with whether this machine has it now."""
     from setandsetting.backends.probe import audio_findings, probe
+    from setandsetting.backends.pulse import sink_verdicts
 
     room = folder.room()
     audio = audio_findings(room.audio, probe())
+    # Found is not heard: the sink each output would play into, judged by the server.
+    verdicts = sink_verdicts(room.audio.outputs()) or {}
+    for output in room.audio.outputs():
+        key = "music_output" if output == "music" else output
+        audio["outputs"][key]["silent"] = verdicts.get(output)  # None: nothing against it
     midi: dict[str, Any] = {"outputs": [], "inputs": []}
     try:
         import rtmidi

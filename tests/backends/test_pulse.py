@@ -42,7 +42,7 @@ def sink_json(index: int, name: str, **kw: Any) -> dict[str, Any]:
 
 def stream_json(sink: int, app: str, pid: int, mute: bool = False) -> dict[str, Any]:
     props = {"application.name": app, "application.process.id": str(pid)}
-    return {"sink": sink, "mute": mute, "properties": props}
+    return {"index": 7, "sink": sink, "mute": mute, "properties": props}
 
 
 SPEAKERS = sink_json(0, "speakers", description="Built-in Audio")
@@ -65,8 +65,8 @@ def test_pactl_json_is_read_into_sinks_and_streams() -> None:
     assert srv.sinks[0].volume == 1.0  # the loudest channel
     assert srv.sinks[1].driver == "module-null-sink.c"
     assert srv.sink("Dummy Output") is srv.sink("auto_null") is srv.sinks[1]  # SDL, libVLC
-    assert [(s.sink, s.app, s.pid, s.mute) for s in srv.streams] == [
-        (0, "setandsetting music", OURS, False)
+    assert [(s.index, s.sink, s.app, s.pid, s.mute) for s in srv.streams] == [
+        (7, 0, "setandsetting music", OURS, False)
     ]
 
 
@@ -100,21 +100,25 @@ def test_without_a_stream_the_sink_it_would_play_into_is_judged() -> None:
     assert trouble(None) == GONE
 
 
+EVERY, STREAM = pulse_module.CHECK_EVERY_S, pulse_module.STREAM_CHANGE_S
+Look = pulse_module._Look
+
+
 @pytest.mark.parametrize(
-    ("line", "after"),
+    ("line", "look"),
     [
-        ("Event 'new' on sink-input #3", pulse_module.CHECK_EVERY_S),
-        ("Event 'remove' on sink-input #3", pulse_module.CHECK_EVERY_S),
-        ("Event 'change' on sink-input #3", pulse_module.STREAM_CHANGE_S),  # a fade step
-        ("Event 'change' on sink #1", pulse_module.CHECK_EVERY_S),
-        ("Event 'change' on server #-1", pulse_module.CHECK_EVERY_S),
+        ("Event 'new' on sink-input #3", Look(EVERY)),  # the streams only
+        ("Event 'remove' on sink-input #3", Look(0.0, gone=3)),  # forgotten, nothing asked
+        ("Event 'change' on sink-input #3", Look(STREAM)),  # mostly our own fade steps
+        ("Event 'change' on sink #1", Look(EVERY, sinks=True)),  # the sinks too
+        ("Event 'change' on server #4294967295", Look(EVERY, sinks=True)),
         ("Event 'new' on client #8", None),  # our own pactl calls
         ("Event 'change' on source #2", None),
         ("garbage", None),
     ],
 )
-def test_only_what_can_silence_an_output_asks_for_a_look(line: str, after: float | None) -> None:
-    assert pulse_module._relevant(line) == after
+def test_only_what_can_silence_an_output_asks_for_a_look(line: str, look: Look | None) -> None:
+    assert pulse_module._relevant(line) == look
 
 
 class Heard:
@@ -186,6 +190,40 @@ def test_a_muted_sink_and_a_stopped_server_are_said_within_seconds(
         ("audio_restored", "music", back),
         ("audio_restored", "patient_chimes", back),
     ]
+
+
+@pytest.mark.audio
+def test_a_muted_stream_is_said_and_forgotten_when_it_goes(
+    pulse: PulseCapture, heard: Heard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream of ours (a child process naming itself as our music does) is muted, then
+    ends: the fault is said, and taken back from the removal alone."""
+    monkeypatch.setattr(pulse_module, "STREAM_CHANGE_S", 0.5)  # else one look per 30 s
+    w = SoundServerWatch(heard, {"music": None})
+    with open("/dev/zero", "rb") as zeros:  # an endless stream of silence
+        stream = subprocess.Popen(
+            ["pacat", "--raw", f"--property=application.name={APP_NAMES['music']}"],
+            stdin=zeros,
+        )
+    try:
+        time.sleep(1.5)  # the watch has seen the stream come (into the pipe sink: fine)
+        assert heard.items == []
+        listed = pulse_module.pactl_json("list", "sink-inputs")
+        pactl("set-sink-input-mute", str(listed[0]["index"]), "1")
+        assert heard.wait(1, 3.0) == [("audio_fault", "music", "PulseAudio has its stream muted")]
+        reads: list[object] = []
+        monkeypatch.setattr(pulse_module, "read_server", lambda *a: reads.append(a))
+        stream.kill()
+        stream.wait()
+        assert heard.wait(2, 3.0)[1:] == [
+            ("audio_restored", "music", "PulseAudio reaches a sound output again")
+        ]
+        assert reads == []  # the removal said it all: no pactl run
+    finally:
+        if stream.poll() is None:
+            stream.kill()
+            stream.wait()
+        w.close()
 
 
 def test_where_pulseaudio_is_not_the_sound_server_the_watch_stays_quiet(

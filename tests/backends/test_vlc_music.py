@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from setandsetting.backends.base import BackendReport
+from setandsetting.backends.pulse import pactl_json
 from setandsetting.backends.vlc_music import VlcMusic
 from tests.support.audio_analysis import (
     dominant_freq,
@@ -279,3 +281,24 @@ def test_a_named_output_libvlc_does_not_list_is_a_fault(
     reports.items.clear()
     VlcMusic(reports, output="capture", aout="pulse").close()  # the pipe sink: listed
     assert reports.items == []
+
+
+def test_a_stream_the_server_mutes_is_a_fault_until_it_is_unmuted(
+    music: VlcMusic, pulse: PulseCapture, reports: Reports, tmp_path: Path
+) -> None:
+    music.play(0, write_tone(tmp_path / "tone.flac", seconds=6.0), 0.0, None)
+    music.set_level(0, 0.5)
+    run_for(music, 1.0)
+    streams = pactl_json("list", "sink-inputs")
+    assert [s["properties"]["application.name"] for s in streams] == ["setandsetting music"]
+    index = str(streams[0]["index"])
+    subprocess.run(["pactl", "set-sink-input-mute", index, "1"], check=True, timeout=5)
+    took = wait_for(music, reports, ["audio_fault"], timeout=2.0)
+    assert (reports.items[0].message, reports.items[0].data) == (
+        "the sound server has the music's stream muted",
+        {"output": "music", "cause": "mute"},
+    )
+    print(f"muted stream said after {took:.2f} s")
+    subprocess.run(["pactl", "set-sink-input-mute", index, "0"], check=True, timeout=5)
+    wait_for(music, reports, ["audio_fault", "audio_restored"], timeout=2.0)
+    assert reports.kinds() == ["audio_fault", "audio_restored"]

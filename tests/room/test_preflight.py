@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from setandsetting.backends.pulse import GONE
 from setandsetting.core.problems import FormatError
 from setandsetting.room.folder import RoomFolder
 from setandsetting.room.preflight import preflight
+from tests.support.pulse import PulseCapture, pulse
 
 REPO = Path(__file__).resolve().parents[2]
+__all__ = ["pulse"]  # the fixture is used by name
 
 
 def test_each_slot_fit_is_what_plan_warns(folder: RoomFolder) -> None:
@@ -49,3 +52,24 @@ def test_a_billion_hour_phase_is_refused_within_a_second(folder: RoomFolder) -> 
         "(or write `open`)"
     ]
     assert elapsed < 1.0
+
+
+@pytest.mark.audio
+def test_a_found_output_into_a_null_sink_or_a_stopped_server_is_said_no_sound(
+    folder: RoomFolder, pulse: PulseCapture
+) -> None:
+    with (folder.root / "room.yaml").open("a") as handle:
+        handle.write("audio:\n  staff_chimes: Null Output\n")
+    outputs = preflight(folder, "P-0042", "short")["devices"]["audio"]["outputs"]
+    said = {key: (o["found"], o["silent"]) for key, o in outputs.items()}
+    assert said == {
+        "music_output": (True, None),  # the pipe sink: heard
+        "patient_chimes": (True, None),
+        "staff_chimes": (
+            True,
+            "PulseAudio plays it into 'Null Output', a null sink: no loudspeaker",
+        ),
+    }
+    pulse.stop()
+    outputs = preflight(folder, "P-0042", "short")["devices"]["audio"]["outputs"]
+    assert {o["silent"] for o in outputs.values()} == {GONE}

@@ -20,9 +20,11 @@ function devicesList(devices) {
   const audio = devices.audio || {};
   for (const [key, out] of Object.entries(audio.outputs || {})) {
     const label = `${OUTPUT_TEXT[key] || key}: ${out.wanted}`;
+    let said = out.found ? "found" : "NOT FOUND (it will be silent)";
+    if (out.found && out.silent) said = `found, but NO SOUND: ${out.silent}`;
     rows.push(el("li", {
-      class: out.found ? "fit-fits" : "fit-shorter", "data-output": key,
-      text: `${label} — ${out.found ? "found" : "NOT FOUND (it will be silent)"}`,
+      class: out.found && !out.silent ? "fit-fits" : "fit-shorter", "data-output": key,
+      text: `${label} — ${said}`,
     }));
   }
   const listed = (names) => (names && names.length ? names.join(", ") : "none found");

@@ -67,7 +67,7 @@ def test_preflight_shows_each_slot_and_its_fit(api: TestClient) -> None:
     # Probed, not echoed: each output room.yaml names, with whether it is here now.
     outputs = body["devices"]["audio"]["outputs"]
     assert set(outputs) == {"music_output", "patient_chimes"}
-    assert all(set(o) == {"wanted", "found"} for o in outputs.values())
+    assert all(set(o) == {"wanted", "found", "silent"} for o in outputs.values())
 
 
 # ---------------------------------------------------------------- session and controls
