@@ -202,8 +202,10 @@ def status(args: argparse.Namespace) -> int:
 def status_lines(snap: dict[str, Any]) -> list[str]:
     """The session at a glance, one fact a line."""
     index, phases = snap.get("phase_index", 0), snap.get("phases", [])
+    who = snap["patient"] + (f" ({snap['display_name']})" if snap.get("display_name") else "")
+    profile = f"{snap['profile']} ({snap['profile_name']})" if "profile_name" in snap else ""
     lines = [
-        ("session", f"{snap['session_id']}  patient {snap['patient']}  profile {snap['profile']}"),
+        ("session", f"{snap['session_id']}  patient {who}  profile {profile or snap['profile']}"),
         ("phase", f"{snap['phase_name']} ({snap['phase']}), {index + 1} of {len(phases)}"),
         ("elapsed", format_clock(snap["t"])),
         (
@@ -226,13 +228,23 @@ def status_lines(snap: dict[str, Any]) -> list[str]:
     level = format_level(snap["level"]) + (f" (nudged {nudge:+g}%)" if nudge else "")
     lines.append(("level", level))
     for item in snap.get("pending", []):
-        lines.append(("WAITING", f"{item['kind']}: {item['message']} (ack {item['id']})"))
+        late = f", {format_duration(item['overdue_s'])} overdue" if item.get("overdue_s") else ""
+        lines.append(("WAITING", f"{item['kind']}: {item['message']} (ack {item['id']}{late})"))
     nxt = snap.get("next_checkin")
     if nxt:
         wait = format_duration(max(0.0, nxt["t"] - snap["t"]))
-        lines.append(("next check-in", f"{nxt['kind']} in {wait} ({nxt['audience']})"))
+        where = f", in {nxt['phase']}" if nxt.get("phase", snap["phase"]) != snap["phase"] else ""
+        lines.append(("next check-in", f"{nxt['kind']} in {wait} ({nxt['audience']}{where})"))
     else:
         lines.append(("next check-in", "none planned"))
+    dose = snap.get("dose_t")
+    lines.append(("since the dose", "not yet" if dose is None else format_clock(snap["t"] - dose)))
+    up = snap.get("next_phase")
+    lines.append(
+        ("up next", "last phase" if not up else f"{up['name']} at {format_clock(up['t'])}")
+    )
+    end = snap.get("session_end")
+    lines.append(("session ends", "open (when you stop)" if end is None else format_clock(end)))
     if snap.get("journal_degraded"):
         lines.append(("JOURNAL", str(snap["journal_degraded"])))
     width = max(len(label) for label, _ in lines)

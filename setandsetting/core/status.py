@@ -32,16 +32,22 @@ def dose_time(state: State) -> float | None:
     return state.phase_starts[index]
 
 
-def snapshot(state: State, t: float, faults: Mapping[str, str] | None = None) -> dict[str, Any]:
+def snapshot(
+    state: State,
+    t: float,
+    faults: Mapping[str, str] | None = None,
+    ahead: session.Forecast | None = None,
+) -> dict[str, Any]:
     """A plain dict for the API, the CLI status and the status line.
 
     `faults`: each output no sound reaches, with why (AudioFaults.why()). Music the session
-    plays into a silent output is `no_sound`, never `playing`."""
+    plays into a silent output is `no_sound`, never `playing`. `ahead`: the state's
+    forecast when the caller keeps it (it changes only with `session.forecast_key`)."""
     faults = dict(faults or {})
     music = "no_sound" if state.music == "playing" and "music" in faults else state.music
     end = session.phase_end(state)
     playing = [v for v in session.now_playing(state, t) if not v["leaving"]]
-    ahead = session.forecast(state)
+    ahead = ahead or session.forecast(state)
     nxt = ahead.next_checkin
     coming = ahead.phases[0] if ahead.phases else None
     floor = session.earliest_next(state)

@@ -127,6 +127,7 @@ class Engine:
         self._thread = threading.Thread(target=self._run, name="setandsetting-engine")
         self._ready = threading.Event()
         self._failure: BaseException | None = None
+        self._ahead: tuple[Any, session.Forecast | None] = (None, None)  # key, forecast
         self.conductor = Conductor(timeline, devices, self._on_event)
 
     # ------------------------------------------------------------------ public
@@ -182,7 +183,11 @@ class Engine:
         state = self.conductor.state
         if state is None:
             return {}
-        snap = snapshot(state, self.now(), self.conductor.faults.why())
+        key, ahead = self._ahead
+        if key != session.forecast_key(state):  # a phase moved, a check-in fell due
+            ahead = session.forecast(state)
+            self._ahead = (session.forecast_key(state), ahead)
+        snap = snapshot(state, self.now(), self.conductor.faults.why(), ahead)
         snap["journal_degraded"] = self.sink.degraded
         return snap
 

@@ -107,7 +107,8 @@ def sse(kind: str, data: Any) -> str:
 
 
 async def stream(hub: EventHub, every: float = STATUS_EVERY_S) -> AsyncIterator[str]:
-    """`session` events as they come, `status` after each burst and at least every `every` s.
+    """`session` events as they come, `status` after each burst and at least every `every` s:
+    the heartbeat by which the Live page knows it is live (3 s without one, it says not).
 
     Ends when the client is dropped; cancelled by Starlette when the client disconnects.
     """

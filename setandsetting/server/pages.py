@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from setandsetting.core.controls import LEVEL_STEP_DB
 from setandsetting.core.types import check_patient_id
 from setandsetting.engine.runner import SessionRunner
 from setandsetting.journal.export import timeline_svg
@@ -87,7 +88,7 @@ def register_pages(app: FastAPI, folder: RoomFolder, runner: SessionRunner) -> N
 
     @app.get("/live", **html)
     def live(request: Request) -> Response:
-        return _page(request, "live.html", "live", "Live")
+        return _page(request, "live.html", "live", "Live", level_step_db=LEVEL_STEP_DB)
 
     @app.get("/playlists", **html)
     def patients(request: Request) -> Response:

@@ -17,7 +17,7 @@ import pytest
 
 from setandsetting.cli import build_parser, main
 from setandsetting.cli import control as control_module
-from setandsetting.cli.control import control
+from setandsetting.cli.control import control, status_lines
 from setandsetting.core.controls import LEVEL_GRAMMAR, NEEDS_VALUE, USER_ACTIONS
 from tests.support.daemon import free_port, make_api_room
 
@@ -92,7 +92,7 @@ def test_controls_through_the_daemon(served_room: tuple[Path, str], capsys) -> N
             break
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    assert "vitals: BP (ack settle.0.0)" in out
+    assert "vitals: BP (ack settle.0.0, " in out  # and how overdue
     assert cli(room, url, "ack") == 0
     assert "acknowledged" in capsys.readouterr().out
 
@@ -229,3 +229,31 @@ def test_next_says_which_checkins_still_wait_and_dismiss_sends_id_and_reason(
     assert calls[-1] == {"action": "dismiss", "value": "peak.0.1 taken by hand"}
     assert main(["dismiss", "peak.0.1", *URL]) == 2
     assert capsys.readouterr().err.startswith("dismissing a check-in needs a reason")
+
+
+def test_status_says_who_and_when_and_what_waits_from_another_phase() -> None:
+    snap = {
+        "session_id": "S1", "patient": "P-0042", "display_name": "Ann (demo)",
+        "profile": "demo", "profile_name": "Demo, six minutes", "phase_index": 3,
+        "phases": [{}] * 7, "phase": "peak", "phase_name": "Peak", "t": 200.0,
+        "remaining": 100.0, "now_playing": {"title": "Drift"}, "music": "playing",
+        "audio_faults": [], "level": 0.6, "nudge_pct": 0.0, "dose_t": 45.0,
+        "pending": [{"id": "dosing.0.0", "kind": "dose", "message": "Record the dose time",
+                     "overdue_s": 155.0}],
+        "next_checkin": {"t": 210.0, "kind": "vitals", "audience": "staff", "phase": "peak"},
+        "next_phase": {"id": "stillness", "name": "Stillness", "t": 300.0},
+        "session_end": None,
+    }  # fmt: skip
+    assert status_lines(snap) == [
+        "session         S1  patient P-0042 (Ann (demo))  profile demo (Demo, six minutes)",
+        "phase           Peak (peak), 4 of 7",
+        "elapsed         0:03:20",
+        "remaining       1m40s in this phase",
+        "now playing     Drift",
+        "level           60%",
+        "WAITING         dose: Record the dose time (ack dosing.0.0, 2m35s overdue)",
+        "next check-in   vitals in 10s (staff)",
+        "since the dose  0:02:35",
+        "up next         Stillness at 0:05:00",
+        "session ends    open (when you stop)",
+    ]

@@ -158,7 +158,7 @@ def test_status_and_controls_find_the_daemon_on_any_port(
         while "WAITING" not in (out := cli(capsys, room, "status"))[1]:
             assert out[0] == 0 and time.monotonic() < deadline, out
             time.sleep(0.2)
-        assert "vitals: BP (ack settle.0.0)" in out[1]
+        assert "vitals: BP (ack settle.0.0" in out[1]
         code, out, err = cli(capsys, room, "ack")
         assert (code, err) == (0, "") and "check-in vitals acknowledged after" in out
         code, out, err = cli(capsys, room, "level", "-6dB")  # no `--` needed

@@ -192,3 +192,15 @@ def test_the_snapshot_names_the_patient_and_the_profile_as_their_files_do():
         "Ann (demo)",
         "test",
     )
+
+
+def test_the_forecast_key_changes_only_with_what_the_forecast_depends_on():
+    state, _ = session.start(timeline(PROFILE, SLOTS))
+    later, ev = run_to(state, 50.0)  # a's second track came in: the music moved, nothing else
+    assert of_type(ev, "track_started") and session.forecast_key(later) == session.forecast_key(
+        state
+    )
+    assert session.forecast(later) == session.forecast(state)
+    due, _ = run_to(later, 61.0)  # b began, its first vitals fell due
+    assert session.forecast_key(due) != session.forecast_key(later)
+    assert snapshot(due, 61.0, ahead=session.forecast(due)) == snapshot(due, 61.0)

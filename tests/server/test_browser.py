@@ -146,6 +146,8 @@ def test_extend_the_peak_and_a_refused_move_on_is_explained(
     assert after["extendable_left"] == 900
 
     page.click("#btn-next")
+    if page.locator("#next-confirm").is_visible():  # the vitals check-in waits: asked first
+        page.click("#btn-next-confirm")
     toast = page.locator("#toast")
     expect(toast).to_have_class("refused")
     expect(toast).to_contain_text("peak may not end before 30s")
@@ -185,17 +187,21 @@ def test_quiet_hold_and_resume(page: Page, ui_server: UiServer) -> None:
     assert "quiet" in types and "music_held" in types
 
 
-def test_level_buttons_nudge_and_stop_needs_a_second_touch(page: Page, ui_server: UiServer) -> None:
+def test_level_buttons_step_2_db_and_stop_needs_a_second_touch(
+    page: Page, ui_server: UiServer
+) -> None:
     start_fast(ui_server)
     open_live(page, ui_server)
     page.click("#btn-level-up")
-    expect(page.locator("#toast")).to_have_text("Level +5%")
-    assert ui_server.runner.engine.snapshot()["nudge_pct"] == 5
+    expect(page.locator("#toast")).to_have_text("Level +2 dB")
+    step = 10 ** (2 / 60)  # +2 dB: the level times 10^(2/60), dB = 60·log10(level)
+    assert ui_server.runner.engine.snapshot()["nudge_pct"] == pytest.approx((step - 1) * 100)
     page.click("#btn-level-down")
     page.click("#btn-level-down")
-    expect(page.locator("#toast")).to_have_text("Level -5%")
+    expect(page.locator("#toast")).to_have_text("Level −2 dB")
     time.sleep(0.2)
-    assert ui_server.runner.engine.snapshot()["nudge_pct"] == -5
+    nudge = ui_server.runner.engine.snapshot()["nudge_pct"]
+    assert nudge == pytest.approx((1 / step - 1) * 100, abs=0.01)
 
     page.click("#btn-stop")
     expect(page.locator("#stop-confirm")).to_be_visible()

@@ -36,7 +36,17 @@ LIVE_IDS = (
     "btn-quiet",
     "btn-stop",
     "checkin-banner",
-    "btn-ack",
+    "checkin-list",
+    "dismiss-box",
+    "next-confirm",
+    "stale-banner",
+    "ctx-patient",
+    "ctx-profile",
+    "ctx-clock",
+    "ctx-dose",
+    "ctx-end",
+    "ctx-next-phase",
+    "ctx-next-checkin",
     "note-text",
     "btn-note",
     "toast",
@@ -75,6 +85,15 @@ def test_pages_carry_the_stable_ids(site) -> None:
     assert {"playlists", "library-search", "avoid-list"} <= ids(playlist)
     assert 'data-patient="P-0042"' in playlist
     assert "token" in ids(client.get("/login").text)
+
+
+def test_the_level_buttons_send_the_one_step_and_say_its_size(site) -> None:
+    """`level down` / `level up`: the grammar's LEVEL_STEP_DB, as the CLI and the foot
+    switch's default map (tests/backends/test_midi_input.py); shown on the buttons."""
+    client, _ = site
+    html = client.get("/live").text
+    assert '<button id="btn-level-down" data-action="level" data-value="down">Level −2 dB' in html
+    assert '<button id="btn-level-up" data-action="level" data-value="up">Level +2 dB' in html
 
 
 def test_every_page_is_dark_before_any_stylesheet_loads(site) -> None:

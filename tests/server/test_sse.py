@@ -4,10 +4,12 @@ client is dropped instead of holding up the engine; a closed client is forgotten
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +57,16 @@ def test_a_client_receives_session_events_and_status(tmp_path: Path) -> None:
             statuses = [data for kind, data in seen if kind == "status"]
             assert statuses and statuses[-1]["running"] is True
             assert statuses[-1]["session_id"] == d.runner.session_id
-            # and a status at least once a second with nothing happening
-            kind, data = next(messages)
-            while kind != "status":
+            # and a status at least once a second, happening or not: the page's heartbeat,
+            # in the daemon's clock (`wall`, the clock of the page's `pressed_at`)
+            beats: list[float] = []
+            while len(beats) < 3:
                 kind, data = next(messages)
-            assert data["phase"] == "settle"
+                if kind == "status":
+                    beats.append(time.monotonic())
+                    assert data["phase"] == "settle"
+                    assert datetime.fromisoformat(data["wall"]).tzinfo is not None
+            assert max(b - a for a, b in itertools.pairwise(beats)) < 1.3
         hub: EventHub = d.app.state.hub
         deadline = time.monotonic() + 5
         while hub.clients and time.monotonic() < deadline:

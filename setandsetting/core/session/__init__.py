@@ -16,7 +16,7 @@ values), `moments` (what is planned next, and when), `levels` (how loud at t),
 `forecast` (what lies ahead, found by running the transitions forward).
 """
 
-from setandsetting.core.session.forecast import CheckinAhead, Forecast, forecast
+from setandsetting.core.session.forecast import CheckinAhead, Forecast, forecast, forecast_key
 from setandsetting.core.session.handlers import apply
 from setandsetting.core.session.levels import (
     cc_numbers,
@@ -100,6 +100,7 @@ __all__ = [
     "earliest_next",
     "first",
     "forecast",
+    "forecast_key",
     "master_level",
     "next_moment",
     "now_playing",

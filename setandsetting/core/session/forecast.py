@@ -2,14 +2,17 @@
 each coming phase starts and when the session ends.
 
 Found by running the session forward without controls through the very transitions the
-engine runs, so the Live page's "next" cannot disagree with what the session will do. The
-music is left out of the run: no phase end or check-in depends on it, and a six-hour
-session's tracks would cost the walk most of its steps.
+engine runs, so the Live page's "next" cannot disagree with what the session will do. What
+no phase end or check-in depends on is left out of the run — the music, the timed cues,
+the reminders of check-ins already waiting — or a six-hour session's tracks would cost the
+walk most of its steps. The forecast depends only on `forecast_key(state)`, so a caller
+showing it every second computes it once per change.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from setandsetting.core.session.moments import MomentKind, first, phase_end, upcoming
 from setandsetting.core.session.state import State
@@ -32,9 +35,31 @@ class Forecast:
     ends_at: float | None  # None: an open phase runs until the clinician moves on or stops
 
 
+def forecast_key(state: State) -> tuple[Any, ...]:
+    """All the forecast depends on: two states with the same key have the same forecast."""
+    return (
+        id(state.timeline),
+        state.phase,
+        state.phase_starts,
+        state.extended,
+        state.checkin_next,
+        state.ended,
+    )
+
+
 def forecast(state: State) -> Forecast:
     """The session's future with no control pressed, as it stands at `state`."""
-    s = replace(state, voice=None, leaving=(), music="held", ducks=(), ramps=())
+    timed = frozenset(c.cue_id for p in state.timeline.phases for c in p.cues)
+    s = replace(
+        state,
+        voice=None,
+        leaving=(),
+        music="held",
+        ducks=(),
+        ramps=(),
+        pending=(),
+        cues_done=timed,
+    )
     nxt: CheckinAhead | None = None
     starts: list[tuple[str, float]] = []
     while not s.ended:

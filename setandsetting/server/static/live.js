@@ -1,9 +1,18 @@
 // Live page: state pushed by SSE (/api/events), a 2 s poll of /api/status when it drops,
 // controls posted to /api/control, and a soft browser chime for staff check-ins.
+// Every status is a heartbeat (the stream sends one at least every second): 3 s without one
+// and the page says it is not live, disables its controls and reconnects by itself. Each
+// control carries the moment it was pressed (pressed_at, in the daemon's clock), so the
+// daemon refuses one that waited too long instead of applying it late.
 "use strict";
 
 const PHASE_COLORS = ["#5a6e84", "#5f7a5c", "#8a7452", "#7d5f72", "#5b7d7d", "#7a6c55", "#6b6388"];
-const live = { status: null, lastPush: 0, polling: false, heard: new Map(), audio: null };
+const STALE_MS = 3000;  // no heartbeat for this long: not live
+const RECONNECT_MS = 2000;  // while not live, a fresh event stream this often
+const live = {
+  status: null, lastPush: 0, polling: false, heard: new Map(), audio: null,
+  lastBeat: 0, offset: 0, stale: false, source: null, lastConnect: 0, dismissing: null,
+};
 
 // ---------------------------------------------------------------- the chime
 
@@ -49,6 +58,30 @@ function chimeForPending(pending) {
     if (before === undefined || p.escalations > before) chime();
   }
   live.heard = seen;
+}
+
+// ---------------------------------------------------------------- time
+
+// The daemon's clock, as this browser knows it (the offset is measured on each status).
+function daemonNow() { return new Date(Date.now() + live.offset); }
+
+const LOCAL = new Intl.DateTimeFormat(undefined,
+  { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZoneName: "short" });
+const LOCAL_HM = new Intl.DateTimeFormat(undefined,
+  { hour: "2-digit", minute: "2-digit", hour12: false, timeZoneName: "short" });
+
+// A session time as the local wall time it falls at.
+function wallAt(s, t) {
+  if (!s.started_wall || t === null || t === undefined) return "";
+  return LOCAL_HM.format(new Date(Date.parse(s.started_wall) + t * 1000));
+}
+
+// 150 -> "2m30s", 120 -> "2m", 45 -> "45s": how extensions are written.
+function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const m = Math.floor(s / 60), r = s % 60;
+  if (!m) return `${r}s`;
+  return r ? `${m}m${String(r).padStart(2, "0")}s` : `${m}m`;
 }
 
 // ---------------------------------------------------------------- rendering
@@ -101,48 +134,129 @@ function renderSound(faults) {
   setText("sound-why", faults.map((f) => `${OUTPUT_TEXT[f.output] || f.output}: ${f.why}`).join(" · "));
 }
 
+// Who is in the room and where the session stands: one glance.
+function renderContext(s) {
+  setText("ctx-patient", s.display_name ? `${s.patient} · ${s.display_name}` : s.patient || "–");
+  setText("ctx-profile", s.profile_name || s.profile || "–");
+  setText("ctx-dose", s.dose_t === null || s.dose_t === undefined ? "not yet" : clock(s.t - s.dose_t));
+  setText("ctx-end", s.session_end === null || s.session_end === undefined ? "open (when you stop)"
+    : `${clock(s.session_end)} · ${wallAt(s, s.session_end)}`);
+  const up = s.next_phase;
+  setText("ctx-next-phase", up ? `${up.name} at ${clock(up.t)} · ${wallAt(s, up.t)}` : "last phase");
+  const next = s.next_checkin;
+  const where = next && next.phase !== s.phase ? ` (${next.phase})` : "";
+  setText("ctx-next-checkin", next ? `${next.kind} in ${clock(next.t - s.t)}${where}` : "none planned");
+  setText("next-checkin", next ? `next ${next.kind} in ${clock(next.t - s.t)}${where}` : "");
+}
+
+// Every waiting check-in, oldest first, until it is acknowledged or dismissed: rows are
+// updated in place, so a button under a finger is never replaced mid-touch.
+function renderCheckins(s) {
+  const pending = s.pending || [];
+  const banner = document.getElementById("checkin-banner");
+  const list = document.getElementById("checkin-list");
+  banner.hidden = pending.length === 0;
+  banner.dataset.checkin = pending.length ? pending[0].id : "";
+  const keep = new Set(pending.map((p) => p.id));
+  for (const row of [...list.children]) if (!keep.has(row.dataset.checkin)) row.remove();
+  pending.forEach((p, i) => {
+    let row = list.querySelector(`li[data-checkin="${CSS.escape(p.id)}"]`);
+    if (!row) {
+      row = el("li", { class: "checkin-row", "data-checkin": p.id },
+        el("span", { class: "message" }),
+        el("button", { class: "ack", text: "Acknowledge", onclick: () => control("ack", p.id) }),
+        el("button", { class: "dismiss", text: "Dismiss…", onclick: () => askDismiss(p) }));
+      list.append(row);
+    }
+    if (list.children[i] !== row) list.insertBefore(row, list.children[i]);
+    const first = i === 0;
+    row.querySelector(".message").id = first ? "checkin-message" : "";
+    row.querySelector("button.ack").id = first ? "btn-ack" : "";
+    row.querySelector("button.dismiss").id = first ? "btn-dismiss" : "";
+    const again = p.escalations ? ` — reminder ${p.escalations}` : "";
+    const away = p.phase !== s.phase ? ` in ${p.phase}` : "";
+    row.querySelector(".message").textContent = `${p.kind}${p.message ? ": " + p.message : ""}`
+      + ` (due ${clock(p.due_t)}${away}, ${clock(p.overdue_s)} overdue)${again}`;
+  });
+  chimeForPending(pending);
+}
+
+// Held and quiet are latched: the button shows it, and the level says so instead of a
+// figure that would sound as if music were playing.
+function renderMusic(s) {
+  const held = s.music === "held", quiet = s.music === "quiet";
+  document.getElementById("btn-hold").setAttribute("aria-pressed", String(held));
+  document.getElementById("btn-quiet").setAttribute("aria-pressed", String(quiet));
+  setText("btn-hold", held ? "Music held" : "Hold music");
+  const figure = `${Math.round((s.level || 0) * 100)}%`;
+  setText("level", held ? "held" : quiet ? "QUIET" : figure);
+  setText("level-note", held || quiet ? `music returns at ${figure}` : "");
+  let playing = "silence";
+  if (held) playing = "music held";
+  else if (quiet) playing = "QUIET";
+  else if (s.music === "no_sound") playing = `NOT HEARD${s.now_playing ? ": " + s.now_playing.title : ""}`;
+  else if (s.now_playing) playing = s.now_playing.title;
+  setText("now-playing", playing);
+}
+
+// Extend offers what the phase may still take: +5 and +10 min, or what is left, "(max)".
+function extendOffers(left) {
+  if (left <= 0) return [];
+  if (left >= 600) return [300, 600];
+  return left > 300 ? [300, left] : [left];
+}
+
+function renderExtend(s) {
+  const left = Math.floor(s.extendable_left || 0);
+  const offers = s.remaining === null || s.remaining === undefined ? [] : extendOffers(left);
+  ["btn-extend-5", "btn-extend-10"].forEach((id, i) => {
+    const b = document.getElementById(id), by = offers[i];
+    b.hidden = i > 0 && by === undefined;
+    b.dataset.none = String(by === undefined);
+    b.dataset.value = by === undefined ? "" : `${by}s`;
+    b.textContent = by === undefined ? "Extend: none left"
+      : `Extend +${duration(by)}${by === left ? " (max)" : ""}`;
+  });
+}
+
+function enabled() {
+  return Boolean(live.status && live.status.running && !live.status.ended) && !live.stale;
+}
+
+function setControls() {
+  const on = enabled();
+  for (const b of document.querySelectorAll(".controls button, #btn-note, #checkin-banner button,"
+    + " #dismiss-box button, #next-confirm button, #stop-confirm button")) {
+    b.disabled = !on || b.dataset.none === "true";
+  }
+  if (!on) for (const id of ["btn-stop-cancel", "btn-next-cancel", "btn-dismiss-cancel"]) {
+    document.getElementById(id).disabled = false;
+  }
+}
+
 function render(s) {
   live.status = s;
   renderSound(s.audio_faults || []);
   const running = Boolean(s.running) && !s.ended;
   document.getElementById("live").dataset.running = String(running);
   document.getElementById("no-session").hidden = running;
-  for (const b of document.querySelectorAll(".controls button, #btn-note")) b.disabled = !running;
   if (!s.phases) {
     for (const id of ["phase-name", "elapsed", "remaining", "level", "now-playing"]) setText(id, "–");
     document.getElementById("checkin-banner").hidden = true;
     document.getElementById("phase-bar").replaceChildren();
+    setControls();
     return;
   }
   document.getElementById("live").dataset.phase = s.phase;
   setText("phase-name", s.phase_name || s.phase);
   setText("elapsed", clock(s.t));
   setText("remaining", s.remaining === null || s.remaining === undefined ? "open" : clock(s.remaining));
-  setText("level", `${Math.round((s.level || 0) * 100)}%`);
-  let playing = "silence";
-  if (s.music === "held") playing = "music held";
-  else if (s.music === "quiet") playing = "QUIET";
-  else if (s.music === "no_sound") playing = `NOT HEARD${s.now_playing ? ": " + s.now_playing.title : ""}`;
-  else if (s.now_playing) playing = s.now_playing.title;
-  setText("now-playing", playing);
-  const next = s.next_checkin;
-  setText("next-checkin", next ? `next ${next.kind} in ${clock(next.t - s.t)}` : "");
-  const extendable = (s.extendable_left || 0) > 0;
-  document.getElementById("btn-extend-5").disabled = !running || !extendable;
-  document.getElementById("btn-extend-10").disabled = !running || !extendable;
+  renderContext(s);
+  renderMusic(s);
+  renderExtend(s);
   renderPhaseBar(s);
-  const pending = s.pending || [];
-  const banner = document.getElementById("checkin-banner");
-  banner.hidden = pending.length === 0;
-  if (pending.length) {
-    const first = pending[0];
-    banner.dataset.checkin = first.id;
-    const more = pending.length > 1 ? ` (+${pending.length - 1} more)` : "";
-    const again = first.escalations ? ` — reminder ${first.escalations}` : "";
-    setText("checkin-message",
-      `${first.kind}${first.message ? ": " + first.message : ""} (due ${clock(first.due_t)})${again}${more}`);
-  }
-  chimeForPending(pending);
+  renderCheckins(s);
+  setControls();
 }
 
 // ---------------------------------------------------------------- controls
@@ -150,19 +264,40 @@ function render(s) {
 const CONFIRMATIONS = {
   pause: "Music held", resume: "Music resumed", extend: "Phase extended", next: "Moving on",
   skip: "Track skipped", quiet: "QUIET: music down", ack: "Check-in acknowledged",
-  note: "Note saved", stop: "Session stopping",
+  dismiss: "Check-in dismissed", note: "Note saved", stop: "Session stopping",
 };
 
-async function control(action, value) {
-  const body = value === undefined ? { action } : { action, value };
-  const result = await api("POST", "/api/control", body);
-  if (result.ok) {
-    if (action === "level") toast(`Level ${value}`);
-    else toast(CONFIRMATIONS[action] || action);
-  } else {
-    toast(errorText(result), "refused");
+// What the daemon did, in words, when it did something else than asked (an extension cut
+// to what the phase may still take; check-ins left waiting by moving on).
+function answerText(action, value, data) {
+  const events = (data && data.events) || [];
+  const extended = events.find((e) => e.type === "phase_extended");
+  if (extended && extended.asked_s) {
+    return `Extended by ${duration(extended.by_s)}: the most it may still take (asked ${duration(extended.asked_s)})`;
   }
+  const advanced = events.find((e) => e.type === "phase_advanced");
+  if (advanced && advanced.pending) return `Moving on; still waiting: ${advanced.pending.length} check-in(s)`;
+  if (action === "level") {
+    const button = document.querySelector(`[data-action=level][data-value="${value}"]`);
+    return button ? button.textContent : `Level ${value}`;
+  }
+  return CONFIRMATIONS[action] || action;
+}
+
+async function control(action, value) {
+  const body = { action, pressed_at: daemonNow().toISOString() };
+  if (value !== undefined) body.value = value;
+  const result = await api("POST", "/api/control", body);
+  if (result.ok) toast(answerText(action, value, result.data));
+  else toast(errorText(result), "refused");
   return result;
+}
+
+function askDismiss(p) {
+  live.dismissing = p.id;
+  setText("dismiss-what", `${p.kind} (due ${clock(p.due_t)})`);
+  document.getElementById("dismiss-box").hidden = false;
+  document.getElementById("dismiss-reason").focus();
 }
 
 function bindControls() {
@@ -170,6 +305,7 @@ function bindControls() {
     button.addEventListener("click", () => {
       const action = button.dataset.action;
       if (action === "stop") document.getElementById("stop-confirm").hidden = true;
+      if (action === "next") document.getElementById("next-confirm").hidden = true;
       control(action, button.dataset.value);
     });
   }
@@ -183,8 +319,28 @@ function bindControls() {
   document.getElementById("btn-stop-cancel").addEventListener("click", () => {
     document.getElementById("stop-confirm").hidden = true;
   });
-  document.getElementById("btn-ack").addEventListener("click", () => {
-    control("ack", document.getElementById("checkin-banner").dataset.checkin);
+  // Next with required check-ins waiting asks first: they stay on screen, but say so.
+  document.getElementById("btn-next").addEventListener("click", () => {
+    const pending = (live.status && live.status.pending) || [];
+    if (!pending.length) { control("next"); return; }
+    const kinds = pending.map((p) => p.kind).join(", ");
+    setText("next-why", `${pending.length} check-in(s) still waiting (${kinds}). Move on anyway? They stay on screen until answered.`);
+    document.getElementById("next-confirm").hidden = false;
+  });
+  document.getElementById("btn-next-cancel").addEventListener("click", () => {
+    document.getElementById("next-confirm").hidden = true;
+  });
+  document.getElementById("btn-dismiss-confirm").addEventListener("click", async () => {
+    const reason = document.getElementById("dismiss-reason").value.trim();
+    if (!reason) { toast("Say why it is not done", "refused"); return; }
+    const result = await control("dismiss", `${live.dismissing} ${reason}`);
+    if (result.ok) {
+      document.getElementById("dismiss-box").hidden = true;
+      document.getElementById("dismiss-reason").value = "";
+    }
+  });
+  document.getElementById("btn-dismiss-cancel").addEventListener("click", () => {
+    document.getElementById("dismiss-box").hidden = true;
   });
   document.getElementById("btn-note").addEventListener("click", async () => {
     const box = document.getElementById("note-text");
@@ -197,34 +353,91 @@ function bindControls() {
 
 // ---------------------------------------------------------------- the feed
 
+// A status arrived (pushed or polled): the heartbeat. Its `wall` sets the daemon's clock.
+function beat(s) {
+  live.lastBeat = Date.now();
+  if (s.wall) live.offset = Date.parse(s.wall) - Date.now();
+  if (live.stale) {
+    live.stale = false;
+    document.getElementById("live").dataset.live = "live";
+    showBanner("recovered", "Live again", `reconnected at ${LOCAL.format(daemonNow())}`);
+    clearTimeout(live.recoveredTimer);
+    live.recoveredTimer = setTimeout(() => {
+      if (!live.stale) document.getElementById("stale-banner").hidden = true;
+    }, 5000);
+  }
+  render(s);
+}
+
+function showBanner(state, title, detail) {
+  const banner = document.getElementById("stale-banner");
+  banner.dataset.state = state;
+  setText("stale-title", title);
+  setText("stale-detail", detail);
+  banner.hidden = false;
+}
+
+// No heartbeat for STALE_MS: say so across the page, disable every control, reconnect.
+function goStale() {
+  const since = LOCAL.format(new Date(live.lastBeat + live.offset));
+  if (!live.stale) {
+    live.stale = true;
+    live.reconnects = 0;
+    document.getElementById("live").dataset.live = "stale";
+    setControls();
+  }
+  if (Date.now() - live.lastConnect >= RECONNECT_MS) {
+    live.reconnects += 1;
+    connect();
+  }
+  showBanner("stale", "Not live",
+    `last update ${since} · the room daemon does not answer; reconnecting (attempt ${live.reconnects})`);
+}
+
 async function poll() {
   if (live.polling) return;
   live.polling = true;
-  const result = await api("GET", "/api/status");
-  live.polling = false;
-  if (result.ok) render(result.data);
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), 2500);  // a frozen daemon must not hold the poll
+  try {
+    const response = await fetch("/api/status", { headers: { Accept: "application/json" },
+      credentials: "same-origin", signal: ctl.signal });
+    if (response.status === 401) location.href = "/login";
+    else if (response.ok) beat(await response.json());
+  } catch (err) {
+    // not answering: the heartbeat watch says so
+  } finally {
+    clearTimeout(timer);
+    live.polling = false;
+  }
 }
 
 function connect() {
+  if (live.source) live.source.close();
+  live.lastConnect = Date.now();
   const source = new EventSource("/api/events");
+  live.source = source;
   source.addEventListener("status", (e) => {
     live.lastPush = Date.now();
-    render(JSON.parse(e.data));
+    beat(JSON.parse(e.data));
   });
   source.addEventListener("session", (e) => {
     const event = JSON.parse(e.data);
     if (event.type === "control_refused") toast(event.reason, "refused");
   });
-  // EventSource reconnects by itself; meanwhile the watchdog below polls.
-  setInterval(() => {
-    if (Date.now() - live.lastPush > 2500 && Date.now() - (live.lastPoll || 0) >= 2000) {
-      live.lastPoll = Date.now();
-      document.getElementById("live").dataset.feed = "poll";
-      poll();
-    } else if (Date.now() - live.lastPush <= 2500) {
-      document.getElementById("live").dataset.feed = "sse";
-    }
-  }, 500);
+}
+
+function watch() {
+  const now = Date.now();
+  if (live.lastBeat && now - live.lastBeat > STALE_MS) goStale();
+  if (now - live.lastPush > 2500 && now - (live.lastPoll || 0) >= 2000) {
+    live.lastPoll = now;  // EventSource reconnects by itself; meanwhile, poll
+    document.getElementById("live").dataset.feed = "poll";
+    poll();
+  } else if (now - live.lastPush <= 2500) {
+    document.getElementById("live").dataset.feed = "sse";
+  }
+  setText("ctx-clock", LOCAL.format(daemonNow()));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -232,4 +445,5 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("pointerdown", unlockAudio, { once: false, passive: true });
   poll();
   connect();
+  setInterval(watch, 250);
 });
