@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "playlist": "setandsetting.cli.playlist",
     "test-sound": "setandsetting.cli.sound",
     "init": "setandsetting.cli.init",
+    "doctor": "setandsetting.cli.doctor",
 }
 
 

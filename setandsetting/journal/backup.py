@@ -63,9 +63,14 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         raise JournalError(describe_error(path, exc)) from None
     if header != SQLITE_HEADER:
         raise JournalError(f"{path}: is not a SQLite database, so not a journal")
+    # A WAL database that no one has open has no -wal: reading it read-only would leave an
+    # empty -wal and -shm behind, so it is read as the unchanging file it then is.
+    live = os.path.lexists(f"{path}-wal")
     try:
         return sqlite3.connect(
-            f"file:{quote(str(path.absolute()))}?mode=ro", uri=True, isolation_level=None
+            f"file:{quote(str(path.absolute()))}?mode=ro{'' if live else '&immutable=1'}",
+            uri=True,
+            isolation_level=None,
         )
     except sqlite3.Error as exc:
         raise JournalError(describe_error(path, exc)) from None

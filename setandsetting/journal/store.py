@@ -242,6 +242,8 @@ class Journal:
                 raise JournalError(f"{path}: cannot create the journal ({exc})") from exc
         _open_existing_check(path, writable=not read_only)
         uri = f"file:{quote(str(path.absolute()))}?mode={'ro' if read_only else 'rw'}"
+        if read_only and not os.path.lexists(f"{path}-wal"):
+            uri += "&immutable=1"  # no one has it open: leave no -wal, -shm behind
         try:
             con = sqlite3.connect(
                 uri,

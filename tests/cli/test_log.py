@@ -10,9 +10,9 @@ from setandsetting.cli import main
 from setandsetting.journal.export import from_csv
 from setandsetting.journal.store import Journal
 from tests.journal.synthetic import EXPECTED_REVIEW, make_room, session_events
-from tests.journal.test_backup import corrupt
 from tests.support import journal_rows as on_disk
 from tests.support.daemon import make_api_room
+from tests.support.journal_rows import corrupt
 from tests.support.processes import command, spawned, wait_served
 
 SERVE_SHORT = ("serve", "--port", "0", "--start", "short", "--patient", "P-0042")

@@ -15,16 +15,9 @@ import pytest
 from setandsetting.journal.backup import backup, integrity, verify
 from setandsetting.journal.store import Journal, JournalError
 from tests.journal.synthetic import journal_session, session_events
+from tests.support.journal_rows import corrupt
 
 NOW = datetime(2026, 12, 3, 2, 30, 0, tzinfo=UTC)
-
-
-def corrupt(path: Path) -> None:
-    """Scribble over every page but the first, as a failing disk would."""
-    with path.open("r+b") as handle:
-        for page in range(1, path.stat().st_size // 4096):
-            handle.seek(page * 4096 + 8)
-            handle.write(b"\x07" * 64)
 
 
 @pytest.fixture
@@ -153,3 +146,4 @@ def test_verify_reads_every_session_through_the_journals_reader(tmp_path: Path) 
     assert session_id
     os.chmod(path, 0o400)  # verify never needs to write
     assert verify(path).problems == found.problems
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["j.db"]  # nor leaves a -wal
