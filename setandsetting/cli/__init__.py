@@ -47,6 +47,7 @@ COMMANDS: dict[str, str] = {
     "test-sound": "setandsetting.cli.sound",
     "init": "setandsetting.cli.init",
     "doctor": "setandsetting.cli.doctor",
+    "demo": "setandsetting.cli.demo",
 }
 
 
