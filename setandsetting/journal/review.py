@@ -94,6 +94,7 @@ class SessionReview:
     notes: tuple[Note, ...]
     errors: tuple[ErrorReview, ...]
     resumes: tuple[Resume, ...]
+    max_level: float | None = None  # the profile's cap, when the stored plan says it
 
 
 def _phases(
@@ -237,7 +238,12 @@ def build_review(session: SessionSummary, events: list[dict[str, Any]]) -> Sessi
             for ev in events
             if ev["type"] == "session_resumed"
         ),
+        max_level=_cap(session.plan.get("max_level")),
     )
+
+
+def _cap(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _clock(t: float | None, missing: str = "-") -> str:

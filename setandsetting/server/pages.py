@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 
 from setandsetting.core.types import check_patient_id
 from setandsetting.engine.runner import SessionRunner
-from setandsetting.journal.export import timeline_svg
+from setandsetting.journal.chart import chart_svg
 from setandsetting.journal.review import build_review, review_header, review_tables
 from setandsetting.journal.store import JournalError, UnknownSession
 from setandsetting.room.folder import RoomFolder
@@ -131,7 +131,7 @@ def register_pages(app: FastAPI, folder: RoomFolder, runner: SessionRunner) -> N
             session_id=session_id,
             header=review_header(report),
             tables=review_tables(report),
-            timeline=timeline_svg(report, events),
+            timeline=chart_svg(report, events),
         )
 
     @app.get("/docs", **html)
