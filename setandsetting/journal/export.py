@@ -1,9 +1,10 @@
 """A session out of the journal: CSV and JSON for other tools, HTML for the chart.
 
-CSV has one row per event (seq, type, t, wall, data as JSON) and `from_csv` reads it
-back to exactly the journal's events. The HTML is one self-contained, printable (A4) page
-with the review's chart (journal/chart.py) inline, legible on paper: its smallest type
-prints at 7.3 pt, dark on white, while on a screen the page is dark.
+CSV has one row per event (seq, session, patient, type, t, wall as ISO 8601 with its
+offset, data as JSON) and `from_csv` reads it back to exactly the journal's events. The
+HTML is one self-contained, printable (A4) page with the review's chart (journal/chart.py)
+inline, legible on paper: its smallest type prints at 7.3 pt, dark on white, while on a
+screen the page is dark.
 """
 
 from __future__ import annotations
@@ -11,17 +12,31 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from setandsetting.core.events import wall_at
 from setandsetting.journal.chart import chart_svg
 from setandsetting.journal.review import SessionReview, review_header, review_tables
 from setandsetting.journal.store import BASE_FIELDS, SessionSummary
 
-CSV_COLUMNS = ("seq", "type", "t", "wall", "data")
+# Each row says whose session it is, so rows from several exports can be pooled.
+CSV_COLUMNS = ("seq", "session", "patient", "type", "t", "wall", "data")
 
 
-def to_csv(events: list[dict[str, Any]]) -> str:
+def iso_wall(wall: str | None, started: datetime, t: float) -> str:
+    """An event's wall time as ISO 8601 with its offset (the journal's are UTC): as
+    journaled, or from the session's start and t where an event has none."""
+    if not wall:
+        return wall_at(started, t)
+    when = datetime.fromisoformat(wall)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat(timespec="milliseconds")
+
+
+def to_csv(session: SessionSummary, events: list[dict[str, Any]]) -> str:
+    """One row per event: seq, the session and its patient, type, t, the wall time with
+    its offset, and the rest of the event as JSON."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -30,9 +45,11 @@ def to_csv(events: list[dict[str, Any]]) -> str:
         writer.writerow(
             [
                 seq,
+                session.id,
+                session.patient,
                 ev["type"],
                 json.dumps(ev["t"]),
-                ev.get("wall", ""),
+                iso_wall(ev.get("wall"), session.started_wall, float(ev["t"])),
                 json.dumps(data, ensure_ascii=False, separators=(",", ":")),
             ]
         )
@@ -40,7 +57,7 @@ def to_csv(events: list[dict[str, Any]]) -> str:
 
 
 def from_csv(text: str) -> list[dict[str, Any]]:
-    """Events back from `to_csv` output, in seq order."""
+    """Events back from `to_csv` output, in seq order (the session's columns dropped)."""
     rows = list(csv.DictReader(io.StringIO(text)))
     events = []
     for row in sorted(rows, key=lambda r: int(r["seq"])):

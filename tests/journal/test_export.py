@@ -1,9 +1,12 @@
+import csv
+import io
 import json
 import re
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from setandsetting.journal.export import from_csv, to_csv, to_html, to_json
+from setandsetting.journal.export import from_csv, iso_wall, to_csv, to_html, to_json
 from setandsetting.journal.review import build_review
 from setandsetting.journal.store import Journal
 from tests.journal.synthetic import PLAN, make_room
@@ -18,17 +21,36 @@ def _load(tmp_path: Path):
 
 
 def test_csv_parses_back_to_exactly_the_journal(tmp_path: Path) -> None:
-    _, events = _load(tmp_path)
-    text = to_csv(events)
-    assert text.splitlines()[0] == "seq,type,t,wall,data"
+    session, events = _load(tmp_path)
+    text = to_csv(session, events)
+    assert text.splitlines()[0] == "seq,session,patient,type,t,wall,data"
     assert text.splitlines()[4] == (
-        '4,note,300.0,2026-11-26T16:10:01.000+00:00,"{""text"":""intention: rest and let go""}"'
+        "4,20261126-160501-P0042,P0042,note,300.0,2026-11-26T16:10:01.000+00:00,"
+        '"{""text"":""intention: rest and let go""}"'
     )
     assert from_csv(text) == events
     # Exactly: same keys and same value types, not just equal numbers.
     assert [json.dumps(e, sort_keys=True) for e in from_csv(text)] == [
         json.dumps(e, sort_keys=True) for e in events
     ]
+
+
+def test_every_csv_row_names_the_patient_and_an_iso_time_with_its_offset(tmp_path: Path) -> None:
+    session, events = _load(tmp_path)
+    rows = list(csv.DictReader(io.StringIO(to_csv(session, events))))
+    assert len(rows) == len(events) == 31
+    assert {(r["session"], r["patient"]) for r in rows} == {(session.id, "P0042")}
+    for row, event in zip(rows, events, strict=True):
+        when = datetime.fromisoformat(row["wall"])
+        assert when.utcoffset() == timedelta(0) and row["wall"].endswith("+00:00")
+        assert when == session.started_wall + timedelta(seconds=event["t"])
+
+
+def test_a_wall_time_is_given_its_offset_or_made_from_the_start() -> None:
+    started = datetime(2026, 12, 3, 14, 0, tzinfo=UTC)
+    assert iso_wall("2026-12-03T15:00:00+01:00", started, 0) == "2026-12-03T15:00:00.000+01:00"
+    assert iso_wall("2026-12-03T14:00:05", started, 5) == "2026-12-03T14:00:05.000+00:00"
+    assert iso_wall(None, started, 90.25) == "2026-12-03T14:01:30.250+00:00"
 
 
 def test_json_export_carries_session_plan_and_events(tmp_path: Path) -> None:
