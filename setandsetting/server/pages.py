@@ -8,6 +8,7 @@ middleware (security.py) sets the `sas_csrf` cookie the scripts echo in X-CSRF-T
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,13 @@ from fastapi.templating import Jinja2Templates
 from setandsetting.core.types import check_patient_id
 from setandsetting.engine.runner import SessionRunner
 from setandsetting.journal.chart import chart_svg
-from setandsetting.journal.review import build_review, review_header, review_tables
+from setandsetting.journal.review import (
+    SessionReview,
+    build_review,
+    review_header,
+    review_tables,
+    wall_text,
+)
 from setandsetting.journal.store import JournalError, UnknownSession
 from setandsetting.room.folder import RoomFolder
 
@@ -46,13 +53,34 @@ def _session_rows(runner: SessionRunner) -> list[dict[str, str]]:
     return [
         {
             "id": s.id,
-            "started": s.started_wall.astimezone().strftime("%Y-%m-%d %H:%M"),
+            "started": wall_text(s.started_wall),
+            "started_iso": _iso(s.started_wall),
             "patient": s.patient,
             "profile": s.profile_name,
             "ended": s.end_reason or ("running" if s.id == runner.session_id else "-"),
         }
         for s in runner.journal.sessions()
     ]
+
+
+def _iso(when: datetime) -> str:
+    """UTC ISO 8601 with its offset: what a page's <time datetime> carries to the browser."""
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _header_rows(report: SessionReview) -> list[tuple[str, str | None, str, str]]:
+    """The review's header as (label, ISO time or None, its UTC text, the rest): the page
+    shows the time in the browser's zone, the rest as it is."""
+    walls = {"Started": report.started_wall, "Ended": report.ended_wall}
+    rows: list[tuple[str, str | None, str, str]] = []
+    for label, value in review_header(report):
+        when = walls.get(label)
+        stamp = "" if when is None else wall_text(when)
+        if when is not None and value.startswith(stamp):
+            rows.append((label, _iso(when), stamp, value[len(stamp) :]))
+        else:
+            rows.append((label, None, "", value))
+    return rows
 
 
 def _api_routes(app: FastAPI) -> list[dict[str, Any]]:
@@ -129,7 +157,7 @@ def register_pages(app: FastAPI, folder: RoomFolder, runner: SessionRunner) -> N
             "review",
             f"Session {session_id}",
             session_id=session_id,
-            header=review_header(report),
+            header=_header_rows(report),
             tables=review_tables(report),
             timeline=chart_svg(report, events),
         )

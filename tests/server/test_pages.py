@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,10 @@ def test_review_lists_a_journaled_session_and_draws_its_timeline(site) -> None:
     assert f'data-session="{session_id}"' in listing
     assert f'href="/review/{session_id}"' in listing
     assert "stopped" in listing
+    # Wall times go out as UTC ISO 8601 with the offset (the page shows the browser's zone).
+    started = runner.journal.session(session_id).started_wall.astimezone(UTC)
+    stamp = f'<time datetime="{started.isoformat(timespec="seconds")}">'
+    assert f"{stamp}{started:%Y-%m-%d %H:%M:%S} UTC</time>" in listing
     page = client.get(f"/review/{session_id}")
     assert page.status_code == 200
     html = page.text
@@ -155,6 +160,10 @@ def test_review_lists_a_journaled_session_and_draws_its_timeline(site) -> None:
     assert 'class="phase-planned" data-phase="arrival"' in html
     assert 'class="phase-actual" data-phase="arrival"' in html
     assert "calm, eyes closed" in html
+    assert f"<dt>Started</dt><dd>{stamp}{started:%Y-%m-%d %H:%M:%S} UTC</time></dd>" in html
+    assert re.search(
+        r"<dt>Ended</dt><dd><time datetime=\"[-0-9T:]+\+00:00\">[^<]+</time> \(stopped\)", html
+    )
     for fmt in ("csv", "json", "html"):
         assert f'href="/api/sessions/{session_id}/export?format={fmt}"' in html
 
