@@ -8,12 +8,13 @@ middleware (security.py) sets the `sas_csrf` cookie the scripts echo in X-CSRF-T
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -47,6 +48,18 @@ def _page(
 
 def _not_found(request: Request, page: str, message: str) -> Response:
     return _page(request, "message.html", page, "Not found", status=404, message=message)
+
+
+def wants_page(request: Request) -> bool:
+    """A browser navigating here (it asks for HTML, not JSON), not a script or the CLI."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    """An error as a page in the night theme, with its status."""
+    title = {404: "Not found", 500: "Something went wrong"}.get(status, f"Error {status}")
+    return _page(request, "message.html", "error", title, status=status, message=message)
 
 
 def _session_rows(runner: SessionRunner) -> list[dict[str, str]]:
@@ -165,6 +178,16 @@ def register_pages(app: FastAPI, folder: RoomFolder, runner: SessionRunner) -> N
     @app.get("/docs", **html)
     def api_docs(request: Request) -> Response:
         return _page(request, "api_docs.html", "docs", "HTTP API", routes=_api_routes(app))
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(request: Request) -> Response:
+        """JSON to a program; to a browser navigating here the same document in a dark
+        viewer (a JSON body cannot be themed: browsers draw it white)."""
+        document = app.openapi()
+        if wants_page(request) and request.query_params.get("format") != "json":
+            text = json.dumps(document, indent=2, ensure_ascii=False)
+            return _page(request, "openapi.html", "docs", "OpenAPI document", document=text)
+        return JSONResponse(document)
 
     @app.get("/login", **html)
     def login(request: Request) -> Response:
