@@ -48,7 +48,7 @@ LIVE_IDS = (
 def site(tmp_path: Path) -> Iterator[tuple[TestClient, SessionRunner]]:
     folder = RoomFolder(build_room(tmp_path))
     runner = SessionRunner(folder, devices=recording_devices, midi_input=False)
-    app = FastAPI()
+    app = FastAPI(openapi_url=None)  # as create_app: the pages serve /openapi.json
     pages.register_pages(app, folder, runner)
     try:
         yield TestClient(app, follow_redirects=False), runner
@@ -82,8 +82,9 @@ def test_every_page_is_dark_before_any_stylesheet_loads(site) -> None:
     """By `color-scheme: dark` (the browser's own canvas is dark), not by a style attribute,
     which the pages' Content-Security-Policy would refuse (the browser test checks it)."""
     client, _ = site
-    for path in ("/start", "/live", "/playlists", "/playlists/P-0042", "/review", "/login"):
-        response = client.get(path)
+    paths = ("/start", "/live", "/playlists", "/playlists/P-0042", "/review", "/login", "/docs")
+    for path in (*paths, "/openapi.json"):  # the OpenAPI document as a browser sees it
+        response = client.get(path, headers={"accept": "text/html,*/*;q=0.8"})
         assert response.status_code == 200, path
         assert response.headers["content-type"].startswith("text/html")
         assert response.headers["cache-control"] == "no-store"
