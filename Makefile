@@ -51,7 +51,7 @@ check: $(INSTALL_STAMP)
 # Tests that plan and rehearse this repository's own room need its demo music.
 # pytest exits 5 when it ran no test at all; like any non-zero exit, make fails on it.
 test: install check $(DEMO_MUSIC_STAMP)
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 bench: install
 	@set -e; found=0; \
