@@ -244,18 +244,12 @@ def audio_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def read_row(file: Path, path: str, st: os.stat_result, measure: Callable[[Path], object]) -> Row:
-    """A file's row from its tags and loudness (`measure`: LoudnessCache.measure)."""
-    from setandsetting.audio.loudness import TrackLoudness
-
+def tags_row(file: Path, path: str, st: os.stat_result) -> Row:
+    """A file's row from its tags and length, not its loudness (EditError: unreadable)."""
     found = probe(file)
     if found.length is None:
         raise EditError(found.problem or "not readable")
     tags = dict(found.tags)
-    loudness = measure(file)
-    lufs = peak = None
-    if isinstance(loudness, TrackLoudness) and math.isfinite(loudness.lufs):
-        lufs, peak = loudness.lufs, loudness.peak_db
     return Row(
         path=path,
         size=st.st_size,
@@ -267,9 +261,18 @@ def read_row(file: Path, path: str, st: os.stat_result, measure: Callable[[Path]
         genre=tags.get("genre"),
         language=tags.get("language"),
         tag_vocals=vocals_from_tags(tags),
-        lufs=lufs,
-        peak_db=peak if peak is not None and math.isfinite(peak) else None,
     )
+
+
+def _measured(row: Row, file: Path, measure: Callable[[Path], object]) -> Row:
+    """The row with the file's loudness (`measure`: LoudnessCache.measure)."""
+    from setandsetting.audio.loudness import TrackLoudness
+
+    loudness = measure(file)
+    if not isinstance(loudness, TrackLoudness) or not math.isfinite(loudness.lufs):
+        return row
+    peak = loudness.peak_db if math.isfinite(loudness.peak_db) else None
+    return replace(row, lufs=loudness.lufs, peak_db=peak)
 
 
 def scan(
@@ -311,7 +314,7 @@ def scan(
                 continue
             read += 1
             try:
-                row = read_row(file, path, st, cache.measure)
+                row = _measured(tags_row(file, path, st), file, cache.measure)
             except EditError as err:
                 errors.append((file, str(err)))
                 continue
@@ -336,7 +339,7 @@ def scan(
     return Scanned(rows, read, unchanged, len(gone), errors)
 
 
-def entry(folder: RoomFolder, row: Row) -> Entry:
+def entry(folder: RoomFolder, row: Row, *, scanned: bool = True) -> Entry:
     """A row as the catalogue shows it: the hand-set flag over the tags' one."""
     vocals = row.hand_vocals or row.tag_vocals
     return Entry(
@@ -351,6 +354,7 @@ def entry(folder: RoomFolder, row: Row) -> Entry:
         vocals=vocals,
         vocals_by=None if vocals is None else ("hand" if row.hand_vocals else "tags"),
         lufs=row.lufs,
+        scanned=scanned,
     )
 
 

@@ -126,5 +126,17 @@ def test_library_lists_and_filters(api: TestClient) -> None:
     everything = api.get("/api/library").json()
     assert [e["path"] for e in everything] == [f"music/t{i}.flac" for i in range(4)]
     assert api.get("/api/library", params={"q": "T2"}).json() == [
-        {"path": "music/t2.flac", "title": "t2", "duration_s": 8.0}
+        {
+            "path": "music/t2.flac",
+            "title": "t2",
+            "duration_s": 8.0,
+            "artist": None,
+            "album": None,
+            "genre": None,
+            "language": None,
+            "vocals": None,
+            "vocals_by": None,
+            "lufs": None,
+            "scanned": False,
+        }
     ]
