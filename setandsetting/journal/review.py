@@ -96,6 +96,7 @@ class SessionReview:
     notes: tuple[Note, ...]
     errors: tuple[ErrorReview, ...]
     resumes: tuple[Resume, ...]
+    max_level: float | None = None  # the profile's cap, when the stored plan says it
 
 
 def _phases(
@@ -241,7 +242,12 @@ def build_review(session: SessionSummary, events: list[dict[str, Any]]) -> Sessi
             for ev in events
             if ev["type"] == "session_resumed"
         ),
+        max_level=_cap(session.plan.get("max_level")),
     )
+
+
+def _cap(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _clock(t: float | None, missing: str = "-") -> str:
@@ -252,7 +258,8 @@ def _span(start: float | None, end: float | None, open_end: str) -> str:
     return "-" if start is None else f"{format_clock(start)}-{_clock(end, open_end)}"
 
 
-def _wall(value: datetime) -> str:
+def wall_text(value: datetime) -> str:
+    """A wall time in UTC, the zone named (the web UI shows each browser's own zone)."""
     return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
@@ -366,7 +373,7 @@ def review_header(review: SessionReview) -> list[tuple[str, str]]:
     if review.ended_wall is None and review.ended_s is None:
         ended = "- (no session_ended: interrupted or still running)"
     else:
-        when = _wall(review.ended_wall) if review.ended_wall is not None else "?"
+        when = wall_text(review.ended_wall) if review.ended_wall is not None else "?"
         ended = f"{when} ({review.end_reason or '?'})"
         if review.ended_s is not None:
             ended += f" at {format_clock(review.ended_s)}"
@@ -374,7 +381,7 @@ def review_header(review: SessionReview) -> list[tuple[str, str]]:
         ("Session", review.session_id),
         ("Patient", review.patient),
         ("Profile", f"{review.profile_name} ({review.profile_path})"),
-        ("Started", _wall(review.started_wall)),
+        ("Started", wall_text(review.started_wall)),
         ("Ended", ended),
     ]
 

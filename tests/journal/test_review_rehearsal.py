@@ -1,5 +1,6 @@
 """A rehearsed session, journaled with `rehearse --journal`, reviewed with `log show` and
-exported with `log export`: the review is the exact table a clinician charts from."""
+exported with `log export`: the review is the exact table a clinician charts from. The
+three phases play one slot, so its first track plays on through them all."""
 
 from __future__ import annotations
 
@@ -67,9 +68,7 @@ Phases
 
 Tracks
   start    end      phase    ended      title  path
-  0:00:00  0:00:36  arrival  phase_end  One    {room}/music/one.flac
-  0:00:30  0:01:41  peak     phase_end  One    {room}/music/one.flac
-  0:01:35  0:02:05  return   phase_end  One    {room}/music/one.flac
+  0:00:00  0:02:05  arrival  phase_end  One    {room}/music/one.flac
 
 Check-ins
   due      phase    kind    audience  outcome

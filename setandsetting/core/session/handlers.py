@@ -35,6 +35,7 @@ from setandsetting.core.session.transitions import (
     has_room_for_next,
     leave,
     run_until,
+    start_from,
     start_voice,
     track_ended,
 )
@@ -148,11 +149,7 @@ def _resume(run: Run, c: Control, t: float) -> str | None:
     run.set(music="playing")
     run.emit("music_resumed", t, after=was)
     if s.resume_point is not None:
-        pos, offset = s.resume_point
-        tracks = s.plan.tracks
-        if tracks and offset >= tracks[pos % len(tracks)].duration - 1.0:
-            pos, offset = pos + 1, 0.0
-        start_voice(run, pos, t, max(0.0, offset), RESUME_FADE_S)
+        start_from(run, s.resume_point, t, RESUME_FADE_S)
     run.set(resume_point=None)
     return None
 

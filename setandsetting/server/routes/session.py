@@ -61,6 +61,7 @@ def _profile_summary(path: Path) -> dict[str, Any]:
                 "id": p.id,
                 "name": p.name or p.id,
                 "duration_s": None if p.duration == "open" else p.duration,
+                "slot": p.music.slot if p.music is not None else None,
             }
             for p in profile.phases
         ],

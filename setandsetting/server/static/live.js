@@ -65,15 +65,13 @@ function chimeForPending(pending) {
 // The daemon's clock, as this browser knows it (the offset is measured on each status).
 function daemonNow() { return new Date(Date.now() + live.offset); }
 
-const LOCAL = new Intl.DateTimeFormat(undefined,
-  { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZoneName: "short" });
-const LOCAL_HM = new Intl.DateTimeFormat(undefined,
-  { hour: "2-digit", minute: "2-digit", hour12: false, timeZoneName: "short" });
+// A moment as this browser's local time, the zone named (common.js's localTime).
+function local(date) { return localTime(date.toISOString(), false); }
 
 // A session time as the local wall time it falls at.
 function wallAt(s, t) {
   if (!s.started_wall || t === null || t === undefined) return "";
-  return LOCAL_HM.format(new Date(Date.parse(s.started_wall) + t * 1000));
+  return local(new Date(Date.parse(s.started_wall) + t * 1000));
 }
 
 // 150 -> "2m30s", 120 -> "2m", 45 -> "45s": how extensions are written.
@@ -360,7 +358,7 @@ function beat(s) {
   if (live.stale) {
     live.stale = false;
     document.getElementById("live").dataset.live = "live";
-    showBanner("recovered", "Live again", `reconnected at ${LOCAL.format(daemonNow())}`);
+    showBanner("recovered", "Live again", `reconnected at ${local(daemonNow())}`);
     clearTimeout(live.recoveredTimer);
     live.recoveredTimer = setTimeout(() => {
       if (!live.stale) document.getElementById("stale-banner").hidden = true;
@@ -379,7 +377,7 @@ function showBanner(state, title, detail) {
 
 // No heartbeat for STALE_MS: say so across the page, disable every control, reconnect.
 function goStale() {
-  const since = LOCAL.format(new Date(live.lastBeat + live.offset));
+  const since = local(new Date(live.lastBeat + live.offset));
   if (!live.stale) {
     live.stale = true;
     live.reconnects = 0;
@@ -437,7 +435,7 @@ function watch() {
   } else if (now - live.lastPush <= 2500) {
     document.getElementById("live").dataset.feed = "sse";
   }
-  setText("ctx-clock", LOCAL.format(daemonNow()));
+  setText("ctx-clock", local(daemonNow()));
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -6,6 +6,7 @@ from setandsetting.core import session
 from setandsetting.core.controls import Control, parse_control
 from setandsetting.core.events import describe
 from setandsetting.core.session import voice_level, voices
+from tests.core.session.one_slot import ONE_SLOT, ONE_SLOT_TRACKS
 from tests.core.session.three_phases import PROFILE, SLOTS, run_to
 from tests.support.timelines import of_type, timeline
 
@@ -264,3 +265,51 @@ def test_stop_ends_the_session_and_controls_after_it_are_refused():
     assert ev[-1].data == {"reason": "stopped"}
     _, ev = session.apply(state, Control("next"), 31.0)
     assert ev[0].data["reason"] == "the session has ended"
+
+
+def _tracks(events):
+    return [
+        (e.t, e.type, e.data["title"], e.data.get("offset", e.data.get("reason")))
+        for e in events
+        if e.type.startswith("track")
+    ]
+
+
+def test_extend_and_next_keep_a_continued_track_playing():
+    state, events = session.start(timeline(ONE_SLOT, ONE_SLOT_TRACKS))
+    state, more = session.apply(state, Control("next"), 30.0)  # a -> b at 30 s
+    events += more
+    state, more = session.apply(state, parse_control("extend 30s"), 40.0)  # b ends at 120 s
+    events += more
+    state, more = run_to(state, 200.0)
+    events += more
+    assert [(e.t, e.data["phase"]) for e in of_type(events, "phase_started")] == [
+        (0.0, "a"),
+        (30.0, "b"),
+        (120.0, "c"),
+    ]
+    assert _tracks(events) == [
+        (0.0, "track_started", "x 0", 0.0),
+        (95.0, "track_started", "x 1", 0.0),
+        (100.0, "track_ended", "x 0", "finished"),
+        (180.0, "track_ended", "x 1", "phase_end"),
+    ]
+
+
+def test_hold_across_a_phase_change_resumes_the_continued_track_where_it_was():
+    state, events = session.start(timeline(ONE_SLOT, ONE_SLOT_TRACKS))
+    state, more = session.apply(state, Control("pause"), 50.0)
+    events += more
+    state, more = run_to(state, 70.0)  # b begins at 60 s while the music is held
+    events += more
+    assert state.resume_point == (0, 53.0)  # where the 3 s hold fade ended
+    state, more = session.apply(state, Control("resume"), 70.0)
+    events += more
+    assert _tracks(events) == [
+        (0.0, "track_started", "x 0", 0.0),
+        (53.0, "track_ended", "x 0", "held"),
+        (70.0, "track_started", "x 0", 53.0),
+    ]
+    assert state.voice.phase == 1 and state.voice.fade_in == 4.0
+    # Resumed to b's curve (60 % -> 50 %): 58.5 % at 79 s once the fade-in is over.
+    assert voice_level(state, state.voice, 79.0) == pytest.approx(0.6 - 0.1 * 19 / 60)
