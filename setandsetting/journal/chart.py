@@ -139,10 +139,7 @@ def chart(review: SessionReview, events: list[dict[str, Any]]) -> Chart:
     if steps and steps[-1][1] > 0:
         end_t = review.ended_s if review.ended_s is not None else last_t
         points.append((x(end_t), points[-1][1]))
-    marks = [
-        Mark(_checkin_state(c.latency_s, c.missed), x(c.due_s), _checkin_tip(c))
-        for c in review.checkins
-    ]
+    marks = [Mark(_checkin_state(c), x(c.due_s), _checkin_tip(c)) for c in review.checkins]
     marks += [Mark("note", x(n.t), f"{format_clock(n.t)} {n.text}") for n in review.notes]
     return Chart(
         total_s=total,
@@ -156,14 +153,16 @@ def chart(review: SessionReview, events: list[dict[str, Any]]) -> Chart:
     )
 
 
-def _checkin_state(latency_s: float | None, missed: bool) -> str:
-    return "ack" if latency_s is not None else "missed" if missed else "pending"
+def _checkin_state(c: CheckinReview) -> str:
+    """Drawn as missed when it was never done: missed, or dismissed (its tip says which)."""
+    if c.latency_s is not None:
+        return "ack"
+    return "missed" if c.missed or c.dismissed_s is not None else "pending"
 
 
 def _checkin_tip(c: CheckinReview) -> str:
-    return f"{c.kind or 'check-in'} due {format_clock(c.due_s)}: " + _checkin_state(
-        c.latency_s, c.missed
-    )
+    state = "dismissed" if c.dismissed_s is not None else _checkin_state(c)
+    return f"{c.kind or 'check-in'} due {format_clock(c.due_s)}: {state}"
 
 
 def chart_svg(review: SessionReview, events: list[dict[str, Any]]) -> str:

@@ -113,3 +113,11 @@ def test_the_svg_draws_the_bands_first_and_clips_each_label_to_its_bar() -> None
     assert svg.index('class="grid"') < svg.index('class="level"')
     assert f'<svg x="{x(150):g}" y="44" width="{round(x(480) - x(150), 2):g}" height="20">' in svg
     assert '<text x="655" y="102.12" class="db">-6 dB</text>' in svg  # the right axis
+
+
+def test_a_dismissed_checkin_is_drawn_as_not_done_and_its_tip_says_dismissed() -> None:
+    dismissed = {"type": "checkin_dismissed", "t": 200.0, "id": "c1", "reason": "by hand"}
+    marks = chart(build_review(SUMMARY, [*EVENTS, dismissed]), EVENTS).marks
+    assert [(m.kind, m.tip) for m in marks] == [("missed", "vitals due 0:01:00: dismissed")]
+    marks = chart(build_review(SUMMARY, EVENTS), EVENTS).marks
+    assert [(m.kind, m.tip) for m in marks] == [("pending", "vitals due 0:01:00: pending")]
