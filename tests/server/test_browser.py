@@ -151,7 +151,7 @@ def test_extend_the_peak_and_a_refused_move_on_is_explained(
         page.click("#btn-next-confirm")
     toast = page.locator("#toast")
     expect(toast).to_have_class("refused")
-    expect(toast).to_contain_text("peak may not end before 30s")
+    expect(toast).to_contain_text(re.compile(r"peak may not end before 3\ds"))  # 30 s + t0
     assert ui_server.runner.engine.snapshot()["phase"] == "peak"
 
 
@@ -283,7 +283,7 @@ def test_review_shows_the_timeline_tables_and_exports(
     expect(row).to_contain_text("stopped")
     row.locator("a").click()
     page.wait_for_url(f"**/review/{session_id}")
-    expect(page.locator("#timeline svg")).to_be_visible()
+    expect(page.locator("#timeline > svg")).to_be_visible()  # (each phase label nests one)
     expect(page.locator("#timeline svg rect.phase-actual")).to_have_count(2)
     expect(page.locator("#timeline svg circle.checkin.ack")).to_have_count(1)
     expect(page.locator("table[data-table='Notes']")).to_contain_text("Settled after the dose")
