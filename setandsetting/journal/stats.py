@@ -31,6 +31,7 @@ class LogStats:
     ack_latency_p90_s: float | None  # nearest-rank 90th percentile
     checkins_due: int
     checkins_missed: int
+    checkins_dismissed: int
     errors: int
     phases: tuple[PhaseStats, ...]
 
@@ -63,7 +64,9 @@ def compute_stats(journal: Journal, patient: str | None = None) -> LogStats:
     counts = dict(
         journal.query(
             "SELECT type, count(*) FROM events WHERE type IN "
-            "('checkin_due', 'checkin_missed', 'error')" + scope + " GROUP BY type",
+            "('checkin_due', 'checkin_missed', 'checkin_dismissed', 'error')"
+            + scope
+            + " GROUP BY type",
             params,
         )
     )
@@ -100,6 +103,7 @@ def compute_stats(journal: Journal, patient: str | None = None) -> LogStats:
         ack_latency_p90_s=p90,
         checkins_due=counts.get("checkin_due", 0),
         checkins_missed=counts.get("checkin_missed", 0),
+        checkins_dismissed=counts.get("checkin_dismissed", 0),
         errors=counts.get("error", 0),
         phases=phases,
     )
@@ -114,6 +118,7 @@ def render_stats(stats: LogStats) -> str:
         f"check-ins due            {stats.checkins_due}",
         f"  acknowledged           {stats.acknowledged}",
         f"  missed                 {stats.checkins_missed}",
+        f"  dismissed              {stats.checkins_dismissed}",
         f"  ack latency mean       {secs(stats.ack_latency_mean_s)}",
         f"  ack latency p90        {secs(stats.ack_latency_p90_s)}",
         f"errors                   {stats.errors} ({stats.errors_per_session:.2f} per session)",

@@ -25,6 +25,8 @@ def journal(tmp_path: Path):
             {"type": "checkin_acknowledged", "t": 280.0, "id": "c", "latency_s": 100.0},
             {"type": "phase_extended", "t": 300.0, "phase": "peak", "by_s": 200.0},
             {"type": "phase_extended", "t": 400.0, "phase": "peak", "by_s": 100.0},
+            {"type": "checkin_due", "t": 420.0, "id": "d"},
+            {"type": "checkin_dismissed", "t": 450.0, "id": "d", "reason": "taken by hand"},
         ]:
             journal.append(other, event)
         yield journal
@@ -36,7 +38,7 @@ def test_stats_across_sessions(journal: Journal) -> None:
     assert stats.acknowledged == 4
     assert stats.ack_latency_mean_s == pytest.approx((10 + 20 + 42.5 + 100) / 4)
     assert stats.ack_latency_p90_s == 100.0  # nearest rank: 4th of 4
-    assert (stats.checkins_due, stats.checkins_missed) == (5, 1)
+    assert (stats.checkins_due, stats.checkins_missed, stats.checkins_dismissed) == (6, 1, 1)
     assert (stats.errors, stats.errors_per_session) == (1, 0.5)
     assert stats.phases == (
         PhaseStats("peak", sessions=2, extended=2, mean_extension_s=450.0, advanced_early=0),
@@ -57,9 +59,10 @@ def test_stats_for_one_patient(journal: Journal) -> None:
 def test_stats_text(journal: Journal) -> None:
     assert render_stats(compute_stats(journal)) == (
         "sessions                 2\n"
-        "check-ins due            5\n"
+        "check-ins due            6\n"
         "  acknowledged           4\n"
         "  missed                 1\n"
+        "  dismissed              1\n"
         "  ack latency mean       43s\n"
         "  ack latency p90        1m40s\n"
         "errors                   1 (0.50 per session)\n"
