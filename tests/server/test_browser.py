@@ -284,7 +284,7 @@ def test_review_shows_the_timeline_tables_and_exports(
     screenshot(page, shots, "review")
     export = page.request.get(f"{ui_server.url}/api/sessions/{session_id}/export?format=csv")
     assert export.ok
-    assert export.text().startswith("seq,type,t,wall,data\n")
+    assert export.text().startswith("seq,session,patient,type,t,wall,data\n")
 
 
 def test_live_view_polls_the_status_when_the_event_stream_fails(
