@@ -66,10 +66,12 @@ $(DEMO_MUSIC_STAMP): $(wildcard setandsetting/audio/demo_music.py) | $(INSTALL_S
 	touch $@
 
 # A real session (music, chimes, cues, journal) in the room daemon; open the printed URL.
-# Ctrl-C stops the daemon, not the session (`setandsetting stop` ends it; the next `make demo`
-# resumes it). With no sound card the session runs silently and says so.
+# `setandsetting demo` is the same from an installed package (it makes the room and the
+# music where they are missing); here the repository is the room. Ctrl-C stops the daemon,
+# not the session (`setandsetting stop` ends it; the next `make demo` resumes it). With no
+# sound card the session runs silently and says so.
 demo: install $(DEMO_MUSIC_STAMP)
-	$(VENV)/bin/setandsetting serve --port $(DEMO_PORT) --start demo --patient $(DEMO_PATIENT)
+	$(VENV)/bin/setandsetting demo --port $(DEMO_PORT)
 
 # The same session on a simulated clock, with the live controls above, at 30x real time.
 rehearse: install $(DEMO_MUSIC_STAMP)

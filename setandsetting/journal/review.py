@@ -50,6 +50,8 @@ class CheckinReview:
     escalations: int
     missed: bool
     in_gap: bool = False  # fell due while the program was down: no chime sounded
+    dismissed_s: float | None = None  # taken off the screens undone, with `dismiss_reason`
+    dismiss_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +194,8 @@ def _checkins(events: list[dict[str, Any]]) -> list[CheckinReview]:
                 item["escalations"] = max(item["escalations"] + 1, int(ev.get("count", 0)))
             elif kind == "checkin_missed":
                 item["missed"] = True
+            elif kind == "checkin_dismissed":
+                item["dismissed_s"], item["dismiss_reason"] = ev["t"], ev.get("reason")
     return [CheckinReview(**item) for item in due.values()]
 
 
@@ -262,6 +266,9 @@ def wall_text(value: datetime) -> str:
 def checkin_outcome(item: CheckinReview) -> str:
     if item.latency_s is not None:
         text = f"acknowledged after {format_duration(item.latency_s)}"
+    elif item.dismissed_s is not None:
+        late = format_duration(item.dismissed_s - item.due_s)
+        text = f"dismissed after {late}: {item.dismiss_reason or 'no reason given'}"
     elif item.missed:
         text = "missed"
     else:
@@ -325,6 +332,15 @@ def review_tables(review: SessionReview) -> list[tuple[str, list[str], list[list
                     checkin_outcome(c),
                 ]
                 for c in review.checkins
+            ],
+        ),
+        (
+            "Check-ins missed or dismissed",
+            ["due", "phase", "kind", "outcome"],
+            [
+                [format_clock(c.due_s), c.phase or "", c.kind or "", checkin_outcome(c)]
+                for c in review.checkins
+                if c.missed or c.dismissed_s is not None
             ],
         ),
         (

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from setandsetting.core.problems import FormatError
 from setandsetting.engine.runner import SessionBusy
 from setandsetting.journal.store import JournalError, UnknownSession
+from setandsetting.room.catalogue import CatalogueError
 from setandsetting.room.errors import EditError, NotFound
 from setandsetting.server.pages import error_page, wants_page
 
@@ -36,6 +37,7 @@ STATUS: dict[type[Exception], int] = {
     SessionBusy: 409,
     UnknownSession: 404,
     JournalError: 503,
+    CatalogueError: 503,
 }
 
 
