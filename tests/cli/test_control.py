@@ -156,6 +156,8 @@ URL = ["--url", "http://127.0.0.1:1"]
 @pytest.mark.parametrize(
     ("argv", "value"),
     [
+        (["level", "up"], "up"),  # the one 2 dB step, parsed by the daemon as the API's
+        (["level", "down"], "down"),
         (["level", "-6dB"], "-6dB"),
         (["level", "+3dB"], "+3dB"),
         (["level", "-5%"], "-5%"),
