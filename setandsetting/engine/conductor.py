@@ -221,7 +221,8 @@ class Conductor:
         engine's scheduler's. Fade steps lie on a FADE_HZ grid of the session clock and are
         computed here ahead of time: a loop waking at every step would send the devices
         exactly these values at exactly these steps, and nothing at the steps between
-        (libVLC's volume has 1 % steps, which a slow ramp crosses a few times a second).
+        (a device plays levels in steps of its own, `level_key`: a slow ramp crosses
+        libVLC's 0.1 dB trim steps a few times a second).
         The engine sleeps through those steps instead of waking for them; each wake costs
         ~0.3 ms of CPU here."""
         state = self.state
