@@ -12,10 +12,10 @@
     profiles and playlists, its own journal, its music scanned for loudness first as a
     room's is, the scan's CPU shown apart), `cvlc --loop` over the same files, and the
     same cvlc with the resampler `run` gives libVLC play side by side into the same sink
-    for N minutes (default 10), then each is stopped (run by SIGTERM, cvlc by SIGINT). CPU time (user + sys)
-    of each process tree, from wait4; `run` with its fine gain on (libVLC's equalizer
-    trim). Goal <= 1.3x the cvlc with the same resampler (what `run` adds to libVLC
-    itself); the ratio to plain cvlc is shown beside it.
+    for N minutes (default 10), then each is stopped (run by SIGTERM, cvlc by SIGINT).
+    CPU time (user + sys) of each process tree, from wait4; `run` with its fine gain on
+    (libVLC's equalizer trim). Goal <= 1.3x the cvlc with the same resampler (what
+    `run` adds to libVLC itself); the ratio to plain cvlc is shown beside it.
 (c) Peak RSS (VmHWM) of the `run` process. Goal <= 150 MB.
 
 The demo music is generated first if music/demo is missing.
