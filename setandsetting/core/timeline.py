@@ -151,6 +151,7 @@ class Timeline:
     phases: tuple[PhasePlan, ...]
     on_quiet: tuple[dict[str, Any], ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    display_name: str | None = None  # patient.yaml's, shown beside the pseudonym
 
     def phase_index(self, phase_id: str) -> int:
         for phase in self.phases:
@@ -304,6 +305,7 @@ def compile_timeline(
         phases=tuple(phases),
         on_quiet=tuple(c.payload() for c in on_quiet),
         warnings=tuple(warnings),
+        display_name=patient.display_name if patient else None,
     )
 
 

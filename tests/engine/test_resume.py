@@ -161,20 +161,26 @@ def test_before_the_crash_is_honoured_after_it(tl: Timeline) -> None:
     assert state.music == "held"
     assert gap == []
     assert [(p["id"], p["escalations"]) for p in session.pending_checkins(state)] == [
-        ("deep.0.0", 2)
+        ("settle.0.1", 3),  # unanswered in settle, it waits on through deep
+        ("deep.0.0", 2),
     ]
     acked, events = session.apply(state, Control("ack"), 119.0)
     assert [(e.type, e.data["id"], e.data["latency_s"]) for e in events] == [
-        ("checkin_acknowledged", "deep.0.0", 29.0)
+        ("checkin_acknowledged", "settle.0.1", 79.0),
+        ("checkin_acknowledged", "deep.0.0", 29.0),
     ]
     assert session.pending_checkins(acked) == []
-    # Restarted later: the next vitals fell due in the gap and replaces the unanswered one.
+    # Restarted later: the next vitals fell due in the gap, and the unanswered ones still wait.
     state, gap = replay(tl, before, 125.0)
     assert [(e.type, e.t, e.data["id"]) for e in gap] == [
-        ("checkin_missed", 120.0, "deep.0.0"),
         ("checkin_due", 120.0, "deep.0.1"),
+        ("checkin_escalated", 120.0, "deep.0.0"),  # its third reminder, due in the gap too
     ]
-    assert [p["id"] for p in session.pending_checkins(state)] == ["deep.0.1"]
+    assert [p["id"] for p in session.pending_checkins(state)] == [
+        "settle.0.1",
+        "deep.0.0",
+        "deep.0.1",
+    ]
 
 
 def test_events_already_journaled_are_not_written_again() -> None:

@@ -46,8 +46,9 @@ CONTROLS = (
     "35s:note settling, eyes closed",
     "44s:ack",  # the first vitals, 4 s after
     "50s:extend 30s",  # peak now ends at 2:00
-    "95s:next",  # ... and is left early, at 1:35; the second vitals is missed
+    "95s:next",  # ... and is left early, at 1:35; the second vitals waits on into return
     "100s:note eyes open, talking",
+    "110s:dismiss peak.0.1 taken by hand",
 )
 START = "2026-11-26T09:00:00+00:00"
 SESSION = "20261126-090000-P-7"
@@ -73,7 +74,11 @@ Check-ins
   due      phase    kind    audience  outcome
   0:00:10  arrival  dose    staff     acknowledged after 5s
   0:00:40  peak     vitals  staff     acknowledged after 4s
-  0:01:00  peak     vitals  staff     missed, escalated 3x
+  0:01:00  peak     vitals  staff     dismissed after 50s: taken by hand, escalated 3x
+
+Check-ins missed or dismissed
+  due      phase  kind    outcome
+  0:01:00  peak   vitals  dismissed after 50s: taken by hand, escalated 3x
 
 Quiet periods
   (none)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -54,11 +55,13 @@ class Processes:
         self.logs = logs
         self.started: list[Proc] = []
 
-    def spawn(self, argv: list[str]) -> Proc:
+    def spawn(self, argv: list[str], env: dict[str, str] | None = None) -> Proc:
         n = len(self.started)
         out, err = self.logs / f"proc{n}.out", self.logs / f"proc{n}.err"
         with out.open("wb") as o, err.open("wb") as e:
-            popen = subprocess.Popen(argv, stdout=o, stderr=e, stdin=subprocess.DEVNULL, env=ENV)
+            popen = subprocess.Popen(
+                argv, stdout=o, stderr=e, stdin=subprocess.DEVNULL, env=env or ENV
+            )
         proc = Proc(popen, out, err)
         self.started.append(proc)
         return proc
@@ -68,6 +71,18 @@ class Processes:
             if proc.popen.poll() is None:
                 proc.popen.kill()
             proc.popen.wait()
+
+
+def stop_gently(popen: subprocess.Popen[bytes], limit_s: float = 15.0) -> None:
+    """SIGTERM, as systemd stops the daemon; SIGKILL only if it has not ended in time."""
+    if popen.poll() is not None:
+        return
+    popen.send_signal(signal.SIGTERM)
+    try:
+        popen.wait(limit_s)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        popen.wait(5)
 
 
 @contextmanager

@@ -194,7 +194,6 @@ def _enter_phase(run: Run, index: int, t: float, carried: Voice | None = None) -
         extended=0.0,
         warp=(t, 0.0),
         checkin_next=(),
-        pending=(),
         master_glide=None,
         failures_in_row=0,
     )
@@ -229,9 +228,6 @@ def end_phase(run: Run, t: float, advanced: bool = False) -> None:
     for cue in plan.cues:
         if cue.at == "end":
             _fire_cue(run, cue, t)
-    for p in s.pending:
-        run.emit("checkin_missed", t, id=p.id, kind=p.rule.kind, phase=plan.id)
-    run.set(pending=())
     last = plan.index == len(s.timeline.phases) - 1
     carried = None
     if plan.slot is not None:
@@ -273,10 +269,13 @@ def set_mark(run: Run, slot: str, point: tuple[int, float]) -> None:
 
 
 def finish(run: Run, t: float, reason: str) -> None:
+    """The session ends: a check-in still waiting was missed (it was never answered)."""
     s = run.state
+    for p in s.pending:
+        run.emit("checkin_missed", t, id=p.id, kind=p.rule.kind, phase=checkin_phase(s, p))
     for v in voices(s):
         track_ended(run, v, t, "phase_end" if reason == "completed" else "stopped")
-    run.set(voice=None, leaving=(), ended=reason, t=t)
+    run.set(voice=None, leaving=(), pending=(), ended=reason, t=t)
     run.emit("session_ended", t, reason=reason)
 
 
@@ -314,13 +313,8 @@ def _fire_checkin(run: Run, k: int, t: float) -> None:
     nxt = list(s.checkin_next)
     nxt[k] = n + 1
     run.set(checkin_next=tuple(nxt))
-    for p in s.pending:
-        if p.rule.rule_id == rule.rule_id:  # superseded by the next one of the same rule
-            run.emit("checkin_missed", t, id=p.id, kind=rule.kind, phase=s.plan.id)
-    pending = tuple(p for p in s.pending if p.rule.rule_id != rule.rule_id)
-    if rule.ack_required:
-        pending = (*pending, Pending(cid, rule, t))
-    run.set(pending=pending)
+    if rule.ack_required:  # it waits, through the next one and the next phase, for an answer
+        run.set(pending=(*s.pending, Pending(cid, rule, t)))
     _duck(run, rule, t)
     run.emit(
         "checkin_due",
@@ -357,8 +351,13 @@ def _escalate(run: Run, cid: str, t: float) -> None:
         audience=p.rule.audience,
         sound=p.rule.sound,
         level=round(level, 4),
-        phase=s.plan.id,
+        phase=checkin_phase(s, p),
     )
+
+
+def checkin_phase(state: State, pending: Pending) -> str:
+    """The id of the phase a check-in fell due in (it may wait into later ones)."""
+    return state.timeline.phases[pending.rule.phase].id
 
 
 def opening_chimes(state: State) -> frozenset[str]:
