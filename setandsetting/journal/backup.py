@@ -22,7 +22,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote
 
 from setandsetting.journal.store import (
     APPLICATION_ID,
@@ -30,6 +29,7 @@ from setandsetting.journal.store import (
     Journal,
     JournalError,
     describe_error,
+    read_only_uri,
 )
 
 
@@ -63,15 +63,8 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         raise JournalError(describe_error(path, exc)) from None
     if header != SQLITE_HEADER:
         raise JournalError(f"{path}: is not a SQLite database, so not a journal")
-    # A WAL database that no one has open has no -wal: reading it read-only would leave an
-    # empty -wal and -shm behind, so it is read as the unchanging file it then is.
-    live = os.path.lexists(f"{path}-wal")
     try:
-        return sqlite3.connect(
-            f"file:{quote(str(path.absolute()))}?mode=ro{'' if live else '&immutable=1'}",
-            uri=True,
-            isolation_level=None,
-        )
+        return sqlite3.connect(read_only_uri(path), uri=True, isolation_level=None)
     except sqlite3.Error as exc:
         raise JournalError(describe_error(path, exc)) from None
 

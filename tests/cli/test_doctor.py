@@ -56,8 +56,12 @@ def doctor(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[st
     return code, out.splitlines()
 
 
-def lines_of(lines: list[str], pattern: str) -> list[str]:
-    return [line for line in lines if re.match(pattern, line)]
+def one_problem(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, list[str]]:
+    """Doctor's one FAIL line (exit 1, `1 problem`), and all it said."""
+    code, lines = doctor(root, capsys)
+    failed = [line for line in lines if line.startswith("FAIL")]
+    assert (code, len(failed), lines[-1]) == (1, 1, "1 problem"), lines
+    return failed[0], lines
 
 
 @pytest.mark.audio
@@ -93,14 +97,13 @@ def test_the_sound_server_stopped(
     room: Path, pulse: PulseCapture, jack: Jack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pulse.stop()
-    code, lines = doctor(room, capsys)
-    assert lines_of(lines, "FAIL") == [
+    failed, lines = one_problem(room, capsys)
+    assert failed == (
         "FAIL  sound server: PulseAudio is not answering — fix: start it (`pulseaudio "
         "--start`, or `systemctl --user start pulseaudio`); for the service, `loginctl "
         "enable-linger` the room's user"
-    ]
+    )
     assert "--    outputs: no tone played: the sound server is not answering" in lines
-    assert (code, lines[-1]) == (1, "1 problem")
 
 
 @pytest.mark.audio
@@ -111,14 +114,13 @@ def test_a_midi_port_missing(
     text = (room / "room.yaml").read_text()
     pedal = "  inputs:\n    footswitch: {port: FS-1}\nosc:"
     (room / "room.yaml").write_text(text.replace("osc:", pedal))
-    code, lines = doctor(room, capsys)
-    assert lines_of(lines, "FAIL") == [
+    failed, lines = one_problem(room, capsys)
+    assert failed == (
         "FAIL  MIDI input footswitch: no port named 'FS-1' (ports here: none) — fix: connect "
         "the device or start the program that offers 'FS-1', or correct room.yaml's "
         "midi.inputs.footswitch.port (`setandsetting midi ports` lists the ports)"
-    ]
+    )
     assert "ok    MIDI output lights: 'dimmer' is 'dimmer:Lights in'" in lines
-    assert (code, lines[-1]) == (1, "1 problem")
 
 
 @pytest.mark.audio
@@ -133,12 +135,9 @@ def test_a_corrupted_journal(
     for suffix in ("-wal", "-shm"):
         (room / f"sessions.db{suffix}").unlink(missing_ok=True)
     capsys.readouterr()
-    code, lines = doctor(room, capsys)
-    failed = lines_of(lines, "FAIL")
-    assert len(failed) == 1, lines
-    assert failed[0].startswith("FAIL  journal: corrupt: in database main; On tree page ")
-    assert failed[0].endswith(
+    failed, _ = one_problem(room, capsys)
+    assert failed.startswith("FAIL  journal: corrupt: in database main; On tree page ")
+    assert failed.endswith(
         " — fix: stop the daemon, move sessions.db (and its -wal, -shm) aside, and copy the "
         "last good backup in its place (`setandsetting log verify BACKUP` first)"
     )
-    assert (code, lines[-1]) == (1, "1 problem")
