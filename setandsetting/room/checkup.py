@@ -54,6 +54,8 @@ def gather(root: Path, midi_api: str | None = None) -> RoomFacts:
         problem = str(err).splitlines()[0]
     return RoomFacts(
         room_problem=problem,
+        profiles=len(folder.profiles()),
+        patients=len(folder.patients()),
         sound=None if room is None else sound_facts(room, daemon),
         ports=() if room is None else midi_facts(room, midi_api),
         osc=() if room is None else tuple(osc_fact(n, t) for n, t in room.osc.targets.items()),

@@ -17,6 +17,7 @@ from tests.journal.synthetic import make_room
 from tests.support.jack import Jack, VirtualInput, jack
 from tests.support.journal_rows import corrupt
 from tests.support.pulse import PulseCapture, pulse
+from tests.support.session_room import PROFILE
 
 __all__ = ["jack", "pulse"]  # fixtures, used by name
 
@@ -36,8 +37,9 @@ def room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     osc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     osc.bind(("127.0.0.1", 0))
     lights = VirtualInput("Lights in", client="dimmer")
-    (tmp_path / "room").mkdir()
+    (tmp_path / "room" / "profiles").mkdir(parents=True)
     root, _ = make_room(tmp_path / "room")
+    (root / "profiles" / "short.yaml").write_text(PROFILE)
     (root / "room.yaml").write_text(
         "midi:\n  outputs:\n    lights: dimmer\n"
         f"osc:\n  targets:\n    scene: 127.0.0.1:{osc.getsockname()[1]}\n"
@@ -73,6 +75,7 @@ def test_a_good_room_is_all_well(
     size = (room / "sessions.db").stat().st_size / 1024
     expected = [
         f"the room in {room}",
+        "ok    room folder: 1 session profile, 0 patients",
         "ok    sound server: PulseAudio answers",
         f"ok    music: heard — {HEARD}",
         f"ok    patient_chimes: heard — {HEARD}",
