@@ -20,11 +20,12 @@ DEMO_CONTROLS := --control '50s:ack' --control '2m20s:ack' --control '2m30s:exte
 	--control '5m50s:ack' --control '6m:stop'
 
 .DEFAULT_GOAL := help
-.PHONY: help install debian-packages test check bench demo rehearse clean distclean
+.PHONY: help install debian-packages test check bench demo rehearse screenshots clean distclean
 
 help:
 	@echo "make demo       generate the demo music, serve the demo session with the web UI"
 	@echo "make rehearse   rehearse the demo session with scripted controls at 30x"
+	@echo "make screenshots  the README's pictures of the web UI, from a real daemon"
 	@echo "make test       install, lint, then run the whole test suite"
 	@echo "make install    Debian packages (as root), venv in $(VENV), package + dev tools"
 	@echo "make check      ruff lint and format check"
@@ -76,6 +77,12 @@ demo: install $(DEMO_MUSIC_STAMP)
 rehearse: install $(DEMO_MUSIC_STAMP)
 	$(VENV)/bin/setandsetting rehearse profiles/demo.yaml --patient $(DEMO_PATIENT) --speed 30 \
 		$(DEMO_CONTROLS)
+
+# The README's pictures (docs/screenshots): a real daemon on the demo session in a scratch
+# room, photographed by Debian's chromium through Playwright; both stopped by PID after.
+# Review shows the rehearsal above, journaled.
+screenshots: install $(DEMO_MUSIC_STAMP)
+	$(VENV_PYTHON) scripts/screenshots.py docs/screenshots $(DEMO_CONTROLS)
 
 clean:
 	rm -rf $(DEMO_MUSIC_DIR) .pytest_cache .ruff_cache .hypothesis build

@@ -112,7 +112,7 @@ def _show(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     session, events = _load(args)
     if args.format == "csv":
-        text = to_csv(events)
+        text = to_csv(session, events)
     elif args.format == "json":
         text = to_json(session, events)
     else:
