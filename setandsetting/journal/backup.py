@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from setandsetting.journal.store import (
     APPLICATION_ID,
@@ -53,7 +54,11 @@ def backup_name(when: datetime) -> str:
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection to a SQLite file that says it is one (JournalError if not)."""
+    """A connection that only reads a SQLite file that says it is one (JournalError if not).
+
+    Opened for writing where it may be (nothing is written through it): then it takes the
+    locks a daemon starting meanwhile respects, and as the last one out it leaves no -wal
+    or -shm behind. Only a file this user cannot write is opened read-only."""
     try:
         with open(path, "rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
@@ -63,8 +68,10 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         raise JournalError(describe_error(path, exc)) from None
     if header != SQLITE_HEADER:
         raise JournalError(f"{path}: is not a SQLite database, so not a journal")
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    uri = f"file:{quote(str(path.absolute()))}?mode=rw" if writable else read_only_uri(path)
     try:
-        return sqlite3.connect(read_only_uri(path), uri=True, isolation_level=None)
+        return sqlite3.connect(uri, uri=True, isolation_level=None)
     except sqlite3.Error as exc:
         raise JournalError(describe_error(path, exc)) from None
 
