@@ -4,7 +4,7 @@ Each fact is asked the way the session would meet it: a tone through each output
 very code of `test-sound` (backends/soundcheck.py, in a child process, measured on the
 sink's monitor), the MIDI ports through rtmidi as the cue backend opens them, each OSC
 target with an empty datagram (a closed port on a host that answers says so at once),
-the journal by SQLite's integrity_check, read only. No tone is played while a daemon runs
+the journal by SQLite's integrity_check, never written. No tone is played while a daemon runs
 the room: it could be in a session. Whatever cannot be asked is a fact too, never a crash.
 """
 
