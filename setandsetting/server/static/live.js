@@ -153,11 +153,22 @@ const CONFIRMATIONS = {
   note: "Note saved", stop: "Session stopping",
 };
 
+// By how much the phase grew: a phase that may take less than was asked takes its most,
+// and the toast must not let staff believe the five minutes they pressed were added.
+function extended(events) {
+  const event = (events || []).find((e) => e.type === "phase_extended");
+  if (!event) return CONFIRMATIONS.extend;
+  const span = (s) => (s % 60 === 0 ? `${s / 60} min` : clock(s));
+  const most = event.asked_s ? ` (asked ${span(event.asked_s)}: the most it may still take)` : "";
+  return `${CONFIRMATIONS.extend} by ${span(event.by_s)}${most}`;
+}
+
 async function control(action, value) {
   const body = value === undefined ? { action } : { action, value };
   const result = await api("POST", "/api/control", body);
   if (result.ok) {
     if (action === "level") toast(`Level ${value}`);
+    else if (action === "extend") toast(extended(result.data.events));
     else toast(CONFIRMATIONS[action] || action);
   } else {
     toast(errorText(result), "refused");
