@@ -9,7 +9,7 @@ event callbacks).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -50,10 +50,21 @@ class MusicBackend(ABC):
     engine raises its level afterwards, so a track can never start above its target.
     """
 
-    #: A device that plays levels in steps of 1/level_steps (libVLC: 100) says so; the
-    #: engine then wakes for a fade step only when it moves the level by a step. None: the
-    #: device takes any level, and a moving level is sent at every fade step.
+    #: A device that plays levels in steps of 1/level_steps says so; the engine then wakes
+    #: for a fade step only when it moves the level by a step. None: the device takes any
+    #: level, and a moving level is sent at every fade step.
     level_steps: int | None = None
+
+    #: A device whose fine level is heard later than its coarse one (libVLC's equalizer
+    #: preamp is applied as it decodes, an output buffer ahead) says by how much: it is
+    #: then sent, beside the level now, the level planned that much later.
+    lead_s: float = 0.0
+
+    def level_key(self, level: float, ahead: float) -> Hashable | None:
+        """What the device plays `level` (and `ahead`) as: two levels with one key sound
+        the same, so the engine sends (and wakes for) a change of key only. None: any
+        level is news."""
+        return None if self.level_steps is None else level_step(level, self.level_steps)
 
     @abstractmethod
     def play(self, voice: int, path: Path, offset_s: float, end_s: float | None) -> None:
@@ -65,8 +76,9 @@ class MusicBackend(ABC):
         """
 
     @abstractmethod
-    def set_level(self, voice: int, level: float) -> None:
-        """Set a voice's level (0..1). Cheap; called up to 25 times a second per voice."""
+    def set_level(self, voice: int, level: float, ahead: float | None = None) -> None:
+        """Set a voice's level (0..1); `ahead`: its level `lead_s` from now. Cheap; called
+        up to 25 times a second per voice."""
 
     @abstractmethod
     def position(self, voice: int) -> float | None:

@@ -47,7 +47,7 @@ class RecordingMusic(_Recorder, MusicBackend):
         self.levels[voice] = 0.0
         self._started[voice] = (self.clock(), offset_s)
 
-    def set_level(self, voice: int, level: float) -> None:
+    def set_level(self, voice: int, level: float, ahead: float | None = None) -> None:
         self._record("set_level", voice, level)
         self.levels[voice] = level
 

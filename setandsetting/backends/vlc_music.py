@@ -11,8 +11,10 @@ audio_fault of the music output, and its end as audio_restored.
 
 Level precision: libVLC's volume is an int 0..100 on the same cubic scale as our level
 (audio_set_volume(v) -> gain (v/100)^3, applied by PulseAudio as a cubic sink-input
-volume). Levels are rounded to the nearest step, so the error is at most half a step:
-60*log10((v+1)/v)/2 dB, i.e. 1.2 dB at 10 %, 0.6 dB at 20 %, 0.25 dB at 50 %.
+volume). With fine gain (the default) each player also has a flat equalizer whose preamp
+trims the level in 0.1 dB steps (backends.vlc_gain: the chain, and why no step above
+-40 dB is larger than 0.35 dB). Without it levels are rounded to the nearest volume step,
+an error of up to half a step: 60*log10((v+1)/v)/2 dB, i.e. 1.2 dB at 10 %, 0.25 dB at 50 %.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,7 @@ from setandsetting.backends.base import (
 )
 from setandsetting.backends.native import quiet_native_libraries
 from setandsetting.backends.pulse import APP_NAMES
+from setandsetting.backends.vlc_gain import PREAMP_MIN_DB, fine_gain
 
 # Measured here (VLC 3.0 + PulseAudio pipe sink): with 300 ms the end event arrives within
 # ~0.1 s of the last sample heard and the whole file is heard; more caching only delays
@@ -47,6 +51,11 @@ FILE_CACHING_MS = 300
 # playing (measured here: 0.63 s against 0.44 s per 30 s of one stream). Speex at quality
 # 1 is what PulseAudio itself resamples with by default (speex-float-1).
 RESAMPLER_ARGS = ("--audio-resampler=speex_resampler,any", "--speex-resampler-quality=1")
+# The equalizer's preamp acts as libVLC decodes, which it does a file caching ahead of
+# what is heard, plus its output's buffer: measured here (500 Hz tone, PulseAudio pipe
+# sink) 456-482 ms after the call, against 10-14 ms for the volume (the sound server's).
+# Reckoned a little short: a trim heard late makes a rising fade a hair late, never loud.
+TRIM_LEAD_S = FILE_CACHING_MS / 1000.0 + 0.14
 STALL_S = 2.5  # no progress for this long while playing -> error
 NEW_STREAM_S = 2.0  # a stream this young has its volume checked at every fade step
 RETRY_S = (1.0, 2.0, 5.0, 10.0)  # back-off while the audio output is gone
@@ -83,6 +92,9 @@ class _Voice:
     end_s: float | None = None
     wanted: int = 0  # volume 0..100
     applied: int | None = None  # what libVLC confirmed, None = unknown
+    trim: float = PREAMP_MIN_DB  # the equalizer's preamp (fine gain)
+    trimmed: float | None = None  # the preamp last given to the player
+    equalizer: Any = None  # the player's flat equalizer (fine gain), a ctypes handle
     started_at: float = 0.0  # monotonic time of play() (also for the silent clock)
     duration_s: float | None = None  # only known in silent mode
     # shared with callbacks:
@@ -96,10 +108,17 @@ class VlcMusic(MusicBackend):
     """libVLC music on `voices` players; never crashes on a missing or lost device."""
 
     def __init__(
-        self, report: Report, output: str = "default", aout: str | None = None, voices: int = 2
+        self,
+        report: Report,
+        output: str = "default",
+        aout: str | None = None,
+        voices: int = 2,
+        fine: bool = True,
     ) -> None:
         self._report = report
         self._output = output
+        self._fine = fine  # the equalizer's preamp trims each level between volume steps
+        self.lead_s = TRIM_LEAD_S if fine else 0.0
         self._lock = threading.Lock()
         self._voices = [_Voice(i) for i in range(voices)]
         self._aout_error: tuple[float, str] | None = None  # (monotonic, message), newest
@@ -141,7 +160,7 @@ class VlcMusic(MusicBackend):
         v = self._voice(voice)
         self._halt(v)
         v.path, v.offset_s, v.end_s = Path(path), max(0.0, offset_s), end_s
-        v.wanted = 0  # every track starts silent; the engine raises it
+        v.wanted, v.trim = 0, PREAMP_MIN_DB  # every track starts silent; the engine raises it
         v.started_at = time.monotonic()
         if not v.path.is_file():
             self._report(
@@ -164,13 +183,27 @@ class VlcMusic(MusicBackend):
             else:
                 self._start(v, v.offset_s, volume=0)
 
-    level_steps = 100  # libVLC's volume is a whole percent
+    level_steps = 100  # libVLC's volume is a whole percent (what a level is without trim)
 
-    def set_level(self, voice: int, level: float) -> None:
+    def level_key(self, level: float, ahead: float) -> Hashable:
+        if not self._fine:
+            return level_step(level, self.level_steps)
+        return fine_gain(level)[0], fine_gain(ahead)[1]
+
+    def set_level(self, voice: int, level: float, ahead: float | None = None) -> None:
+        """The volume plays `level` now; the trim, heard TRIM_LEAD_S later, plays `ahead`
+        (the level planned for then), so the two sound together."""
         v = self._voice(voice)
-        v.wanted = level_step(level, self.level_steps)
-        if v.player is not None and v.applied != v.wanted:
-            self._apply_volume(v)
+        if self._fine:
+            v.wanted = fine_gain(level)[0]
+            v.trim = fine_gain(level if ahead is None else ahead)[1]
+        else:
+            v.wanted = level_step(level, self.level_steps)
+        if v.player is not None:
+            if self._fine and v.trimmed != v.trim:
+                self._apply_trim(v)
+            if v.applied != v.wanted:
+                self._apply_volume(v)
 
     def settling(self) -> bool:
         # A new stream's audio output can come up at another volume than was set: during
@@ -206,6 +239,9 @@ class VlcMusic(MusicBackend):
             if v.player is not None:
                 v.player.release()
                 v.player = None
+            if v.equalizer is not None:
+                vlc.libvlc_audio_equalizer_release(v.equalizer)
+                v.equalizer = None
         if self._instance is not None:
             self._instance.log_unset()
             self._instance.release()
@@ -229,6 +265,8 @@ class VlcMusic(MusicBackend):
             muted = muted or v.player.audio_get_mute() == 1
             if v.applied != v.wanted or v.player.audio_get_volume() != v.wanted:
                 self._apply_volume(v)
+            if self._fine and v.trimmed != v.trim:
+                self._apply_trim(v)
             if v.end_s is not None and time_s is not None and time_s >= v.end_s:
                 self._finish(v, "ended")
                 v.player.stop()
@@ -269,6 +307,14 @@ class VlcMusic(MusicBackend):
         if self._output != "default":
             player.audio_output_device_set(None, self._output)
         player.audio_set_volume(0)
+        if self._fine:
+            # Before the first play, so the equalizer is in the audio filter chain from the
+            # start: setting it later would restart the chain (a gap); its preamp alone
+            # then changes on the fly.
+            if v.equalizer is None:
+                v.equalizer = vlc.libvlc_audio_equalizer_new()
+            v.trimmed = None
+            self._apply_trim(v, player)
         manager = player.event_manager()
         for kind, handler in (
             (vlc.EventType.MediaPlayerEndReached, self._on_end),
@@ -294,6 +340,11 @@ class VlcMusic(MusicBackend):
             return
         if v.applied is None:
             self._apply_volume(v)
+
+    def _apply_trim(self, v: _Voice, player: Any = None) -> None:
+        vlc.libvlc_audio_equalizer_set_preamp(v.equalizer, v.trim)
+        if (player or v.player).set_equalizer(v.equalizer) == 0:
+            v.trimmed = v.trim
 
     def _apply_volume(self, v: _Voice) -> None:
         ok = v.player.audio_set_volume(v.wanted) == 0

@@ -21,7 +21,6 @@ from setandsetting.backends.base import (
     CueBackend,
     CueError,
     MusicBackend,
-    level_step,
 )
 from setandsetting.core import audio_faults, session
 from setandsetting.core.audio_faults import AudioFaults
@@ -44,6 +43,7 @@ _SOURCE = {
     "quiet": "cues",
     "session_ended": "cues",
 }
+Pair = tuple[float, float]  # a device voice's level now, and `lead_s` ahead (MusicBackend)
 LATE_END_S = 1.5  # a device "ended" this close to the planned turn is the planned turn
 ADVANCE_S = 0.2  # a tick with nothing due still advances the session this often
 CHIME_AHEAD_S = 1.0  # a chime device is asked to be ready this long before a chime
@@ -89,7 +89,7 @@ class Conductor:
         self.state: State | None = None
         self._slot_of: dict[int, int] = {}  # core voice id -> device voice (player)
         self._free = list(range(slots))
-        self._levels: dict[int, float] = {}  # device voice -> last level set
+        self._levels: dict[int, Pair] = {}  # device voice -> last level set
         self._orphans: dict[int, _Fade] = {}  # device voices fading out after the end
         self._cc: dict[str, int] = {}  # CC ramp -> last value sent
         self._held: list[Event] | None = None  # device errors waiting for their event
@@ -221,7 +221,8 @@ class Conductor:
         engine's scheduler's. Fade steps lie on a FADE_HZ grid of the session clock and are
         computed here ahead of time: a loop waking at every step would send the devices
         exactly these values at exactly these steps, and nothing at the steps between
-        (libVLC's volume has 1 % steps, which a slow ramp crosses a few times a second).
+        (a device plays levels in steps of its own, `level_key`: a slow ramp crosses
+        libVLC's 0.1 dB trim steps a few times a second).
         The engine sleeps through those steps instead of waking for them; each wake costs
         ~0.3 ms of CPU here."""
         state = self.state
@@ -278,8 +279,28 @@ class Conductor:
                 self._emit(Event("error", t, {"source": "chimes", "message": str(err)}))
         self._readied = near  # each chime readied once, however often the state moves
 
-    def _levels_at(self, state: State, t: float) -> list[tuple[int, float | None]]:
-        """(device voice, its level at t) for every sounding voice; None: faded out."""
+    def _levels_at(self, state: State, t: float) -> list[tuple[int, Pair | None]]:
+        """(device voice, its level at t and `lead_s` later) for every sounding voice;
+        None: faded out. The later level comes from the session advanced to then (a duck,
+        a phase's glide or a fade due meanwhile included); a voice gone by then is silent."""
+        now = self._device_levels(state, t)
+        lead = self.devices.music.lead_s
+        if not lead:
+            return [(slot, None if level is None else (level, level)) for slot, level in now]
+        later = dict(self._device_levels(self._future(state, t + lead), t + lead))
+        return [
+            (slot, None if level is None else (level, later.get(slot) or 0.0))
+            for slot, level in now
+        ]
+
+    def _future(self, state: State, t: float) -> State:
+        """The session as it will stand at t, as planned now (nothing happens for real)."""
+        due = self.next_moment() if state is self.state else session.next_moment(state)
+        if due is None or due > t or self.halted:
+            return state
+        return session.advance(state, t)[0]
+
+    def _device_levels(self, state: State, t: float) -> list[tuple[int, float | None]]:
         out: list[tuple[int, float | None]] = []
         for voice, level in session.voice_levels(state, t):
             slot = self._slot_of.get(voice.id)
@@ -302,9 +323,15 @@ class Conductor:
 
     def steady_until(self, t: float) -> float:
         """Until when no level moves: the engine's fade loop may rest until then."""
-        if self._orphans:
+        if self._orphans or self.state is None:
             return t
-        return session.steady_until(self.state, t) if self.state else t
+        steady = session.steady_until(self.state, t)
+        lead = self.devices.music.lead_s
+        if lead:  # the level a lead ahead moves first
+            later = t + lead
+            future = self._future(self.state, later)
+            steady = min(steady, session.steady_until(future, later) - lead)
+        return steady
 
     @property
     def open(self) -> bool:
@@ -372,7 +399,7 @@ class Conductor:
             self._release(oldest)
         slot = self._free.pop(0)
         self._slot_of[voice_id] = slot
-        self._levels[slot] = 0.0
+        self._levels[slot] = (0.0, 0.0)
         self.devices.music.play(slot, Path(path), offset, end)
 
     def _end_voice(self, voice_id: int, t: float, fade: bool) -> None:
@@ -380,8 +407,8 @@ class Conductor:
         slot = self._slot_of.pop(voice_id, None)
         if slot is None:
             return
-        if fade and self._levels.get(slot, 0.0) > 0.0:
-            self._orphans[slot] = _Fade(self._levels[slot], t)
+        if fade and self._levels.get(slot, (0.0, 0.0))[0] > 0.0:
+            self._orphans[slot] = _Fade(self._levels[slot][0], t)
             return
         self._stop(slot)
 
@@ -400,21 +427,24 @@ class Conductor:
             self._free.append(slot)
             self._free.sort()
 
-    def _changes(self, slot: int, level: float) -> bool:
+    def _changes(self, slot: int, level: Pair) -> bool:
         """Whether `level` is news to a device voice: in the device's own level steps
         where it has them, else by LEVEL_EPSILON or more (or as exact silence)."""
         last = self._levels.get(slot)
         if last is None:
             return True
-        steps = self.devices.music.level_steps
-        if steps:
-            return level_step(level, steps) != level_step(last, steps)
-        return abs(last - level) >= LEVEL_EPSILON or (level == 0.0 and last != 0.0)
+        key = self.devices.music.level_key(*level)
+        if key is not None:
+            return key != self.devices.music.level_key(*last)
+        return any(
+            abs(b - a) >= LEVEL_EPSILON or (a == 0.0 and b != 0.0)
+            for a, b in zip(level, last, strict=True)
+        )
 
-    def _set_level(self, slot: int, level: float) -> None:
+    def _set_level(self, slot: int, level: Pair) -> None:
         if self._changes(slot, level):
             try:
-                self.devices.music.set_level(slot, level)
+                self.devices.music.set_level(slot, *level)
             except Exception as err:  # said once, not 25 times a second
                 if slot not in self._level_faults:
                     self._level_faults.add(slot)

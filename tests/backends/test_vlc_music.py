@@ -116,7 +116,12 @@ def test_envelope_follows_a_level_ramp_within_1_db(
     t_rec = time.monotonic()
     music.play(0, tone, 0.0, None)
     t_play = time.monotonic()
-    run_for(music, hold + ramp + 0.5, lambda t: music.set_level(0, planned(t)))
+
+    # The level now, and the level planned for when the fine trim is heard (lead_s on).
+    def step(t: float) -> None:
+        music.set_level(0, planned(t), planned(t + music.lead_s))
+
+    run_for(music, hold + ramp + 0.5, step)
     audio = pulse.stop_recording()
 
     env = envelope_db(audio, pulse.rate, HOP_S)

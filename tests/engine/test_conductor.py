@@ -61,9 +61,10 @@ class Rig:
         chimes: type[RecordingChimes] = RecordingChimes,
         level_steps: int | None = None,
         cues: type[RecordingCues] = RecordingCues,
+        music: type[RecordingMusic] = RecordingMusic,
     ) -> None:
         self.clock = Clock()
-        self.music = RecordingMusic(self.clock, level_steps)
+        self.music = music(self.clock, level_steps)
         self.chimes = chimes(self.clock)
         self.cues = cues(self.clock)
         self.events: list[Event] = []
@@ -467,3 +468,34 @@ def test_a_phase_end_readies_the_chime_device_only_if_the_next_phase_opens_with_
         (pytest.approx(10.0 - CHIME_AHEAD_S), ("patient",))  # b's opening breath; c: none
     ]
     assert [c.t for c in rig.chimes.named("play")] == [10.0]
+
+
+class LeadMusic(RecordingMusic):
+    """A device whose fine level is heard half a second late (as libVLC's trim is)."""
+
+    lead_s = 0.5
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.aheads: list[tuple[float, int, float | None]] = []
+
+    def set_level(self, voice: int, level: float, ahead: float | None = None) -> None:
+        super().set_level(voice, level)
+        self.aheads.append((self.clock(), voice, ahead))
+
+
+def test_a_device_with_a_lead_is_sent_the_level_planned_that_much_later() -> None:
+    """Also where a moment lies between: the duck under a chime at 10 s reaches the
+    device's fine part half a second before the chime, so it is heard on time."""
+    checkins = [{"at": ["10s"], "kind": "breath", "audience": "patient", "level": "40%"}]
+    steady = {**PHASE, "level": "50%", "checkins": checkins}
+    rig = Rig(profile(steady), {"a": [100.0]}, music=LeadMusic)
+    rig.woken(12.0)
+    plan, _ = session.start(rig.conductor.timeline, 0.0)
+    sent = [(t, ahead) for t, voice, ahead in rig.music.aheads if voice == 0]
+    assert len(sent) > 20
+    for t, ahead in sent:
+        later, _ = session.advance(plan, t + 0.5)
+        assert ahead == pytest.approx(session.voice_level(later, later.voice, t + 0.5)), t
+    before = [ahead for t, ahead in sent if 9.5 <= t < 10.0]
+    assert before and min(before) < 0.5 * 0.999  # the duck began ahead of the chime

@@ -18,7 +18,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,7 @@ class Studio:
     """Plays sessions on real devices into the test's PulseAudio server."""
 
     pulse: PulseCapture
+    fine: bool = True  # libVLC's fine gain (the equalizer's trim), as a room has it
 
     def play(
         self,
@@ -126,7 +127,8 @@ class Studio:
         def report(r: BackendReport) -> None:  # libVLC/pygame threads: only queues
             holder[0].report(r)
 
-        devices = Devices(VlcMusic(report, aout="pulse", voices=3), PygameChimes(report))
+        music = VlcMusic(report, aout="pulse", voices=3, fine=self.fine)
+        devices = Devices(music, PygameChimes(report))
         try:
             timeline = real_timeline(prof, slots, devices.chimes)
             if before_start is not None:
@@ -459,3 +461,59 @@ def test_a_slot_played_through_three_phases_flows_on_without_a_dip(
         below = FULL_DB + 60 * np.log10(plan) - env[near]
         print(f"at {boundary} s: at most {below.max():.2f} dB below the plan")
         assert below.max() < 1.5  # a restart dipped 15-45 dB here for about 1.5 s
+
+
+def fade_steps_db(take: Take, floor_db: float = -40.0) -> tuple[float, float]:
+    """(largest level step between consecutive 20 ms windows both above `floor_db` of the
+    level scale, loudest window) in dB, as heard."""
+    env = np.maximum(envelope_db(take.audio, take.rate, HOP_S), -200.0) - FULL_DB  # 0: 100 %
+    above = (env[:-1] > floor_db) & (env[1:] > floor_db)
+    return float(np.abs(np.diff(env))[above].max()), float(env.max())
+
+
+def fade(seconds: float, low: float, high: float) -> dict[str, Any]:
+    """A linear fade over `seconds`, in a phase that goes on (its end fades out)."""
+    return {
+        "name": "fade",
+        "limits": {"max_level": "60%"},
+        "defaults": {"crossfade": "0.5s"},
+        "phases": [
+            {
+                "id": "fade",
+                "duration": "1m",
+                "music": "tone",
+                "level": {"from": f"{low:.2%}", "to": f"{high:.2%}", "over": f"{seconds}s"},
+            }
+        ],
+    }
+
+
+def until(take: Take, t: float) -> Take:
+    """The take up to session time t (the rest is the stop's fade-out)."""
+    return replace(take, audio=take.audio[: round((t - take.t0) * take.rate)])
+
+
+def test_a_slow_fade_moves_in_steps_of_at_most_half_a_db_and_never_passes_the_cap(
+    pulse: PulseCapture, tmp_path: Path
+) -> None:
+    """A 20 s fade of a steady tone from 5 % to 60 % (the cap): heard in 20 ms windows,
+    no step above -40 dB is larger than 0.5 dB. libVLC's integer volume alone fails the
+    same check on 4 s of the same fade (from 6.2 s, 22 % to 33 %: a volume step is
+    0.8-1.2 dB there, and a window that splits one still sees more than half of it); its
+    first 0.6 s, the track fading in, is left out."""
+    tone = write_tone(tmp_path / "tone.flac", freq=500.0, seconds=30.0, amplitude=AMPLITUDE)
+    take = Studio(pulse).play(fade(20.0, 0.05, 0.60), {"tone": [tone]}, 20.5)
+    assert take.of_type("error") == []
+    step, loudest = fade_steps_db(until(take, 20.5))
+    print(f"fine gain: largest step above -40 dB {step:.2f} dB, loudest {loudest:.2f} dB")
+    assert step <= 0.5
+    assert loudest <= 60 * math.log10(0.60) + 0.1  # the cap, 60 %: -13.3 dB
+    assert loudest >= 60 * math.log10(0.60) - 0.5  # and the fade reached it
+
+    slope = (0.60 - 0.05) / 20.0
+    low, high = 0.05 + 6.2 * slope, 0.05 + 10.2 * slope
+    coarse = Studio(pulse, fine=False).play(fade(4.0, low, high), {"tone": [tone]}, 4.0)
+    kept = until(coarse, 4.0)
+    step, _ = fade_steps_db(replace(kept, audio=kept.audio[round(0.6 * kept.rate) :]))
+    print(f"integer volume: largest step above -40 dB {step:.2f} dB")
+    assert step > 0.5

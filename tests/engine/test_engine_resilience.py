@@ -42,7 +42,7 @@ def test_a_raising_step_is_journaled_and_the_session_goes_on():
                 {
                     "id": "b",
                     "duration": "1s",
-                    "music": "a",
+                    "music": {"slot": "a", "continue": False},  # fades a track in again
                     "level": "50%",
                     "cues": [{"at": "start", "osc": {"address": "/c"}}],
                 },
@@ -75,7 +75,7 @@ def test_a_raising_step_is_journaled_and_the_session_goes_on():
 class BrokenLevels(RecordingMusic):
     """set_level always raises (a bug in a backend); play/stop work."""
 
-    def set_level(self, voice, level):
+    def set_level(self, voice, level, ahead=None):
         raise RuntimeError("volume control broke")
 
 

@@ -135,12 +135,13 @@ def test_a_crashed_session_resumes_live(tmp_path: Path, runners: list[SessionRun
     assert len(due) == len(set(due))
     fired_before = {e["id"] for e in journaled if e["type"] == "checkin_due"}
     assert not fired_before & {e["id"] for e in seen if e["type"] == "checkin_due"}
-    # The music came back where the clock says: T1 began at 0:26 (deep from 0:20, T0 turns
-    # 2 s before its 8 s end), so at the rejoin it is that far in.
+    # The music came back where the clock says: settle's order plays on into deep (each
+    # 8 s track turns 2 s before its end: T3 from 0:18 carried over at 0:20, T0 again
+    # from 0:24, T1 from 0:30), so at the rejoin T1 is that far in.
     [rejoin] = [e for e in seen if e["type"] == "control" and e["action"] == "rejoin"]
     [play] = recorders.music[0].named("play")
     _, path, offset, _ = play.args
-    assert Path(path).name == "t1.flac" and abs(offset - (rejoin["t"] - 26.0)) < 0.002
+    assert Path(path).name == "t1.flac" and abs(offset - (rejoin["t"] - 30.0)) < 0.002
 
 
 def test_what_the_clock_passed_while_down_is_journaled_as_the_gap(
