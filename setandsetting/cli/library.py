@@ -72,6 +72,12 @@ def _scan(args: argparse.Namespace) -> int:
         roots = [args.dir]
     else:
         roots = [shown for shown, _ in library_roots(folder)]
+        named = folder.room().library
+        if not roots and named:
+            raise CommandError(
+                f"room.yaml's library folders are not there: {', '.join(map(str, named))} "
+                "(`setandsetting demo` makes music/demo; or give DIR)"
+            )
         if not roots:
             raise CommandError("give DIR, or name the library folders in room.yaml (library:)")
     console = Console(width=max(100, Console().width))

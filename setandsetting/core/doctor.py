@@ -51,6 +51,7 @@ class SoundFacts:
     answers: bool  # and it answers
     outputs: tuple[OutputFact, ...]  # the tones played; empty when not played
     not_played: str | None = None  # why the tones were not played
+    installed: bool = False  # the `pulseaudio` program is here, answering or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +131,11 @@ START_PULSE = (
 
 def judge_sound(sound: SoundFacts) -> list[Check]:
     checks = []
-    if not sound.pulse_expected:
+    down = not sound.pulse_expected and sound.installed  # installed, never started
+    if down:
+        says = "PulseAudio is installed but not running: nothing reaches a loudspeaker"
+        checks.append(Check("sound server", "fail", says, START_PULSE))
+    elif not sound.pulse_expected:
         checks.append(
             Check(
                 "sound server",
@@ -150,7 +155,12 @@ def judge_sound(sound: SoundFacts) -> list[Check]:
         if found.verdict == "heard":
             checks.append(Check(found.output, "ok", says))
         elif found.verdict == "missing" and found.device == "default":
-            fix = "connect a sound card or loudspeaker and start the sound server (`aplay -l`)"
+            fix = (
+                "start the sound server first (the line above)"
+                if down
+                else "connect a sound card or loudspeaker (`aplay -l` lists those this "
+                "machine sees) and start the sound server"
+            )
             checks.append(Check(found.output, "fail", says, fix))
         elif found.verdict == "missing":
             fix = (

@@ -213,6 +213,28 @@ def _quiet(events: list[dict[str, Any]], end: float | None) -> list[QuietPeriod]
     return periods
 
 
+def _errors(events: list[dict[str, Any]]) -> list[ErrorReview]:
+    """Device errors and the sound lost and back: a session whose music never reached the
+    room must not review as tracks that merely played."""
+    errors = []
+    for ev in events:
+        kind = ev["type"]
+        if kind == "error":
+            errors.append(
+                ErrorReview(ev["t"], str(ev.get("source", "")), str(ev.get("message", "")))
+            )
+        elif kind == "device_back":
+            errors.append(
+                ErrorReview(ev["t"], str(ev.get("source", "")), f"back: {ev.get('message', '')}")
+            )
+        elif kind in ("audio_fault", "audio_restored"):
+            said = "no sound" if kind == "audio_fault" else "sound back"
+            errors.append(
+                ErrorReview(ev["t"], str(ev.get("output", "")), f"{said}: {ev.get('why', '')}")
+            )
+    return errors
+
+
 def build_review(session: SessionSummary, events: list[dict[str, Any]]) -> SessionReview:
     """Plan vs what happened, from the journal's record of one session."""
     end = next((ev["t"] for ev in events if ev["type"] == "session_ended"), None)
@@ -232,11 +254,7 @@ def build_review(session: SessionSummary, events: list[dict[str, Any]]) -> Sessi
         notes=tuple(
             Note(ev["t"], str(ev.get("text", ""))) for ev in events if ev["type"] == "note"
         ),
-        errors=tuple(
-            ErrorReview(ev["t"], str(ev.get("source", "")), str(ev.get("message", "")))
-            for ev in events
-            if ev["type"] == "error"
-        ),
+        errors=tuple(_errors(events)),
         resumes=tuple(
             Resume(ev["t"], float(ev.get("gap_s", 0.0)))
             for ev in events

@@ -79,7 +79,8 @@ def sound_facts(room: Room, daemon: DaemonFacts) -> SoundFacts:
         return SoundFacts(expected, answers, (), "the sound server is not answering")
     findings = check(configured(room.audio))
     outputs = tuple(OutputFact(f.output, f.device, f.verdict, f.why) for f in findings)
-    return SoundFacts(expected, answers, outputs)
+    installed = shutil.which("pulseaudio") is not None
+    return SoundFacts(expected, answers, outputs, installed=installed)
 
 
 def midi_facts(room: Room, api: str | None = None) -> tuple[PortFact, ...]:

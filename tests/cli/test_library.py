@@ -142,6 +142,12 @@ def test_scan_of_a_missing_folder_or_a_foreign_catalogue_is_exit_2(
     assert "is not a folder" in capsys.readouterr().err
     assert scan(tmp_path) == 2
     assert "give DIR, or name the library folders" in capsys.readouterr().err
+    (tmp_path / "room.yaml").write_text("library: [music, ../records]\n")
+    assert scan(tmp_path) == 2  # a new room before the demo music: not "name the folders"
+    assert capsys.readouterr().err == (
+        "setandsetting library scan: room.yaml's library folders are not there: music, "
+        "../records (`setandsetting demo` makes music/demo; or give DIR)\n"
+    )
     (tmp_path / "catalogue.db").write_bytes(b"not a database at all, but a note" * 40)
     assert scan(tmp_path, str(tmp_path)) == 2
     assert "catalogue.db" in capsys.readouterr().err

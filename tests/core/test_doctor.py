@@ -86,8 +86,21 @@ def test_the_sound_server_and_its_outputs() -> None:
     default_missing = OutputFact("music", "default", "missing", "no device")
     (check,) = [c for c in judge_sound(SoundFacts(True, True, (default_missing,))) if c.fix]
     assert check.fix == (
-        "connect a sound card or loudspeaker and start the sound server (`aplay -l`)"
+        "connect a sound card or loudspeaker (`aplay -l` lists those this machine sees) and "
+        "start the sound server"
     )
+
+
+def test_pulseaudio_installed_but_never_started_is_a_failure_with_the_fix() -> None:
+    missing = OutputFact("music", "default", "missing", "PulseAudio server connection failure")
+    checks = judge_sound(SoundFacts(False, False, (missing,), installed=True))
+    assert lines(checks) == [
+        "FAIL  sound server: PulseAudio is installed but not running: nothing reaches a "
+        "loudspeaker — fix: start it (`pulseaudio --start`, or `systemctl --user start "
+        "pulseaudio`); for the service, `loginctl enable-linger` the room's user",
+        "FAIL  music: missing — PulseAudio server connection failure — fix: start the sound "
+        "server first (the line above)",
+    ]
 
 
 def test_midi_ports() -> None:

@@ -37,3 +37,22 @@ def test_an_interrupted_session_has_open_ends(tmp_path: Path) -> None:
     assert review.phases[2].started_s is None
     assert review.quiet_periods[-1].ended_s is None
     assert review.tracks[-1].ended_s == 1900.0
+
+
+def test_sound_lost_and_back_and_a_device_back_are_reviewed_with_the_errors(
+    tmp_path: Path,
+) -> None:
+    room, session_id = make_room(tmp_path)
+    with Journal.open(room / "sessions.db", create=False) as journal:
+        events = [
+            *journal.events(session_id),
+            {"type": "audio_fault", "t": 3000.0, "output": "music", "why": "PulseAudio is gone"},
+            {"type": "device_back", "t": 3001.0, "source": "cues", "message": "lights is back"},
+            {"type": "audio_restored", "t": 3002.0, "output": "music", "why": "PulseAudio"},
+        ]
+        review = build_review(journal.session(session_id), events)
+    assert [(e.t, e.source, e.message) for e in review.errors[-3:]] == [
+        (3000.0, "music", "no sound: PulseAudio is gone"),
+        (3001.0, "cues", "back: lights is back"),
+        (3002.0, "music", "sound back: PulseAudio"),
+    ]

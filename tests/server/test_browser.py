@@ -142,9 +142,17 @@ def test_extend_the_peak_and_a_refused_move_on_is_explained(
     before = ui_server.runner.engine.snapshot()
     page.click("#btn-extend-5")
     expect(page.locator("#remaining")).to_have_text(re.compile(r"^5:[34]\d$"))
+    expect(page.locator("#toast")).to_have_text("Phase extended by 5 min")
     after = ui_server.runner.engine.snapshot()
     assert after["phase_end"] == pytest.approx(before["phase_end"] + 300, abs=0.01)
     assert after["extendable_left"] == 900
+    page.click("#btn-extend-10")
+    expect(page.locator("#toast")).to_have_text("Phase extended by 10 min")
+    page.click("#btn-extend-10")  # 5 min left to take: the toast says what was added
+    expect(page.locator("#toast")).to_have_text(
+        "Phase extended by 5 min (asked 10 min: the most it may still take)"
+    )
+    assert ui_server.runner.engine.snapshot()["extendable_left"] == 0
 
     page.click("#btn-next")
     if page.locator("#next-confirm").is_visible():  # the vitals check-in waits: asked first

@@ -270,8 +270,10 @@ const CONFIRMATIONS = {
 function answerText(action, value, data) {
   const events = (data && data.events) || [];
   const extended = events.find((e) => e.type === "phase_extended");
-  if (extended && extended.asked_s) {
-    return `Extended by ${duration(extended.by_s)}: the most it may still take (asked ${duration(extended.asked_s)})`;
+  if (extended) {  // staff must not believe the five minutes they pressed were all added
+    const span = (s) => (s % 60 === 0 ? `${s / 60} min` : clock(s));
+    const most = extended.asked_s ? ` (asked ${span(extended.asked_s)}: the most it may still take)` : "";
+    return `${CONFIRMATIONS.extend} by ${span(extended.by_s)}${most}`;
   }
   const advanced = events.find((e) => e.type === "phase_advanced");
   if (advanced && advanced.pending) return `Moving on; still waiting: ${advanced.pending.length} check-in(s)`;
