@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "stop": "setandsetting.cli.control",
     "playlist": "setandsetting.cli.playlist",
     "test-sound": "setandsetting.cli.sound",
+    "clinic": "setandsetting.cli.clinic",
 }
 
 

@@ -104,7 +104,7 @@ class Postgres:
 
         name = f"t{next(self._names)}"
         with psycopg.connect(self.url(), autocommit=True) as con:
-            con.execute(f"CREATE DATABASE {name}")
+            con.execute(f"CREATE DATABASE {name} STRATEGY FILE_COPY")
         return self.url(name)
 
 

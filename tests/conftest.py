@@ -1,4 +1,5 @@
-"""One real PostgreSQL server for every clinic test of the session; a database per test."""
+"""Fixtures every test folder shares: one real PostgreSQL server for the whole test session
+(started only when a test asks for it), a database of its own per test."""
 
 from __future__ import annotations
 
