@@ -75,7 +75,7 @@ def _store(args: argparse.Namespace) -> ClinicStore:
     from setandsetting.clinic.store import ClinicDown, ClinicStore
 
     try:
-        return ClinicStore.open(_db(args))
+        return ClinicStore.open(_db(args), timeout_s=2)
     except (ClinicDown, SchemaError) as err:
         raise CommandError(str(err)) from None
 

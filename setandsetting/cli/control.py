@@ -24,6 +24,7 @@ from typing import Any
 from setandsetting.cli.common import CommandError
 from setandsetting.core.controls import parse_control
 from setandsetting.core.events import describe
+from setandsetting.core.status import clinic_link_text
 from setandsetting.core.units import format_clock, format_duration, format_level
 
 TIMEOUT_S = 10.0
@@ -207,5 +208,8 @@ def status_lines(snap: dict[str, Any]) -> list[str]:
         lines.append(("next check-in", "none planned"))
     if snap.get("journal_degraded"):
         lines.append(("JOURNAL", str(snap["journal_degraded"])))
+    if snap.get("clinic"):
+        link = snap["clinic"]
+        lines.append(("clinic" if link.get("up") else "CLINIC", clinic_link_text(link)))
     width = max(len(label) for label, _ in lines)
     return [f"{label:<{width}}  {text}" for label, text in lines]

@@ -30,6 +30,7 @@ from setandsetting.room.lock import DAEMON_FILE, RoomLock
 if TYPE_CHECKING:
     import uvicorn
 
+    from setandsetting.clinic.link import ClinicLink, FailedLink
     from setandsetting.core.room import Room
     from setandsetting.room.folder import RoomFolder
 
@@ -116,6 +117,7 @@ def _run_daemon(
     sys.setswitchinterval(GIL_SWITCH_S)
     os.environ.setdefault("JACK_NO_START_SERVER", "1")  # MIDI probing must not spawn jackd
     runner = SessionRunner(folder)
+    link = _clinic_link(folder, room)
     stopping: list[int] = []
     servers: list[uvicorn.Server] = []
 
@@ -143,7 +145,7 @@ def _run_daemon(
             login_max_s=room.server.login_max,
         )
         config = uvicorn.Config(
-            create_app(folder, runner, settings),
+            create_app(folder, runner, settings, clinic_link=link and link.status),
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -161,6 +163,25 @@ def _run_daemon(
                 flush=True,
             )
         runner.close()
+        if link is not None:
+            link.close()
+
+
+def _clinic_link(folder: RoomFolder, room: Room) -> ClinicLink | FailedLink | None:
+    """The room's link to its clinic hub, started (on a thread of its own), when room.yaml
+    names one; a link that cannot be set up is said at once, and the room serves anyway."""
+    if room.clinic is None:
+        return None
+    from setandsetting.clinic.link import ClinicLink, FailedLink
+    from setandsetting.clinic.settings import ClinicSetupError, link_settings
+
+    try:
+        link = ClinicLink(folder.journal_path, link_settings(folder))
+    except ClinicSetupError as err:
+        print(f"clinic link: {err}", file=sys.stderr, flush=True)
+        return FailedLink(room.clinic.url, room.clinic.room, str(err))
+    link.start()
+    return link
 
 
 def local_url(host: str, port: int) -> str:

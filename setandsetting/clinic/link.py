@@ -128,6 +128,27 @@ def sync_once(
         return sent, sum((outbox.held or {}).values())
 
 
+class FailedLink:
+    """A link room.yaml asks for that cannot be set up (no token): its status says why."""
+
+    def __init__(self, url: str, room: str, why: str) -> None:
+        since = datetime.now(UTC).isoformat(timespec="seconds")
+        self._status = {
+            "url": url,
+            "room": room,
+            "up": False,
+            "since": since,
+            "why": why,
+            "pending": None,
+        }
+
+    def status(self) -> dict[str, Any]:
+        return dict(self._status)
+
+    def close(self) -> None:
+        pass
+
+
 class ClinicLink:
     """The daemon's link thread. `status()` is what the room's status shows."""
 
@@ -146,7 +167,8 @@ class ClinicLink:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._state: dict[str, Any] = {"up": False, "since": None, "why": "not yet connected"}
+        since = now().isoformat(timespec="seconds")
+        self._state: dict[str, Any] = {"up": False, "since": since, "why": "not yet connected"}
         self._pending = 0
 
     def start(self) -> None:

@@ -40,14 +40,17 @@ def create_app(
     runner: SessionRunner,
     settings: ServerSettings,
     clock: Callable[[], float] = boot_clock,
+    clinic_link: Callable[[], dict[str, Any]] | None = None,
 ) -> FastAPI:
-    """The app; `clock` times logins and login attempts (tests step it)."""
+    """The app; `clock` times logins and login attempts (tests step it); `clinic_link`
+    says how the room's link to the clinic hub is (in every status), when it has one."""
     # FastAPI's own /docs and /redoc load Swagger from a CDN (blank in an offline room, and
     # white): pages.py renders /docs from the same OpenAPI document, dark and local.
     app = RoomApp(
         title="setandsetting room daemon", version="1", debug=False, docs_url=None, redoc_url=None
     )
-    hub = EventHub(lambda: session.status_of(runner))
+    app.state.clinic_link = clinic_link
+    hub = EventHub(lambda: session.status_of(runner, clinic_link))
     runner.subscribe(hub.publish)
     app.state.hub = hub
     app.state.runner = runner

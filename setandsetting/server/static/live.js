@@ -101,9 +101,18 @@ function renderSound(faults) {
   setText("sound-why", faults.map((f) => `${OUTPUT_TEXT[f.output] || f.output}: ${f.why}`).join(" · "));
 }
 
+// The clinic hub out of reach: the room plays on; the staff should know the dashboard lags.
+function renderClinic(link) {
+  document.getElementById("clinic-banner").hidden = !link || link.up;
+  if (!link || link.up) return;
+  const waiting = link.pending ? `; ${link.pending} event(s) kept for it` : "";
+  setText("clinic-why", `since ${link.since} (${link.why})${waiting}`);
+}
+
 function render(s) {
   live.status = s;
   renderSound(s.audio_faults || []);
+  renderClinic(s.clinic);
   const running = Boolean(s.running) && !s.ended;
   document.getElementById("live").dataset.running = String(running);
   document.getElementById("no-session").hidden = running;
