@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from setandsetting.cli.common import CommandError, room_of
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from setandsetting.clinic.store import ClinicStore
 
 DB_ENV = "SETANDSETTING_CLINIC_DB"
+TOKEN_FILE = ".clinic-token"
 EXPORT_FORMATS = ("json", "csv", "html")
 
 
@@ -37,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = with_db(sub.add_parser("serve", help="the hub: the rooms' link and the dashboard"))
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     p.add_argument("--port", type=int, default=8800, help="port (8800; 0: any free)")
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        default=Path(TOKEN_FILE),
+        help=f"the clinic token for the dashboard's login ({TOKEN_FILE}, made 0600)",
+    )
     p.set_defaults(func=_serve)
 
     p = with_db(sub.add_parser("add-room", help="register a room; prints its token"))
@@ -85,17 +93,22 @@ def _serve(args: argparse.Namespace) -> int:
 
     from setandsetting.cli.serve import MAX_PORT, _bind
     from setandsetting.clinic.hub import create_hub
+    from setandsetting.clinic.staff import StaffAccess
 
     if not 0 <= args.port <= MAX_PORT:
         raise CommandError(f"--port {args.port}: a port is a number from 0 to {MAX_PORT}")
+    token, created = _clinic_token(args.token_file)
+    if created:
+        print(f"clinic token (shown once; stored 0600 in {args.token_file}): {token}", flush=True)
     store = _store(args)
     try:
         sock = _bind(args.host, args.port)
         port = sock.getsockname()[1]
         shown = f"[{args.host}]" if ":" in args.host else args.host
         print(f"clinic hub on http://{shown}:{port}/", flush=True)
+        staff = StaffAccess(host=args.host, token=token)
         config = uvicorn.Config(
-            create_hub(store),
+            create_hub(store, staff),
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -105,6 +118,30 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _clinic_token(path: Path) -> tuple[str, bool]:
+    """The dashboard's login token: read, or made 0600 on the first serve."""
+    import secrets
+
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        fd = None
+    except OSError as err:
+        raise CommandError(f"{path}: cannot create the clinic token ({err.strerror})") from None
+    if fd is None:
+        try:
+            token = path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError) as err:
+            raise CommandError(f"{path}: cannot read the clinic token ({err})") from None
+        if not token:
+            raise CommandError(f"{path}: the clinic token file is empty")
+        return token, False
+    token = secrets.token_urlsafe(24)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(token + "\n")
+    return token, True
 
 
 def _add_room(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from setandsetting.clinic.link import ClinicLink, FailedLink
     from setandsetting.core.room import Room
+    from setandsetting.engine.runner import SessionRunner
     from setandsetting.room.folder import RoomFolder
 
 
@@ -117,7 +118,7 @@ def _run_daemon(
     sys.setswitchinterval(GIL_SWITCH_S)
     os.environ.setdefault("JACK_NO_START_SERVER", "1")  # MIDI probing must not spawn jackd
     runner = SessionRunner(folder)
-    link = _clinic_link(folder, room)
+    link = _clinic_link(folder, room, runner)
     stopping: list[int] = []
     servers: list[uvicorn.Server] = []
 
@@ -167,16 +168,19 @@ def _run_daemon(
             link.close()
 
 
-def _clinic_link(folder: RoomFolder, room: Room) -> ClinicLink | FailedLink | None:
+def _clinic_link(
+    folder: RoomFolder, room: Room, runner: SessionRunner
+) -> ClinicLink | FailedLink | None:
     """The room's link to its clinic hub, started (on a thread of its own), when room.yaml
     names one; a link that cannot be set up is said at once, and the room serves anyway."""
     if room.clinic is None:
         return None
+    from setandsetting.clinic.commands import command_applier
     from setandsetting.clinic.link import ClinicLink, FailedLink
     from setandsetting.clinic.settings import ClinicSetupError, link_settings
 
     try:
-        link = ClinicLink(folder.journal_path, link_settings(folder))
+        link = ClinicLink(folder.journal_path, link_settings(folder), apply=command_applier(runner))
     except ClinicSetupError as err:
         print(f"clinic link: {err}", file=sys.stderr, flush=True)
         return FailedLink(room.clinic.url, room.clinic.room, str(err))

@@ -1,22 +1,35 @@
-"""The clinic hub's HTTP surface: the rooms' link (ingest, what is held) and the staff's view.
+"""The clinic hub's HTTP surface: the rooms' link (ingest, what is held, commands) and the
+staff's dashboard.
 
 The hub never connects to a room: a room comes to it with its token (`Authorization: Bearer`)
-to push events and to learn how far the hub holds its sessions. PostgreSQL down is a 503
-that says so: the room keeps everything in its outbox and tries again. Every failure is
+to push events, to learn how far the hub holds its sessions, and to fetch what the
+dashboard asked of it (an ack), which the room's engine decides and journals — the
+dashboard shows it only when the room's push brings the journaled event back. PostgreSQL
+down is a 503 that says so: the room keeps everything in its outbox and tries again.
+
+The staff's side (/, /api/rooms, /api/stream, /api/rooms/NAME/ack) is guarded as the room
+daemon is (server/security.py): the clinic token, a login cookie (HttpOnly, SameSite=Strict),
+CSRF on every change, loopback trusted only on a loopback bind. The rooms' /api/room/ paths
+carry their own token and no cookie, so they pass beside that guard. Every failure is
 {"error": "..."}; no response carries a trace.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Body, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from setandsetting.clinic.store import ClinicDown, ClinicStore, Room
+from setandsetting.clinic import pages
+from setandsetting.clinic.feed import Feed, encode
+from setandsetting.clinic.staff import StaffAccess
+from setandsetting.clinic.store import ClinicDown, ClinicStore, Room, Stored, UnknownRoom
 from setandsetting.clinic.wire import Batch
 from setandsetting.server.body_limit import BodyLimit
 from setandsetting.server.headers import SecurityHeaders
@@ -24,6 +37,8 @@ from setandsetting.server.headers import SecurityHeaders
 log = logging.getLogger(__name__)
 
 MAX_BATCH_BODY = 4 * 1024 * 1024  # a full batch of long events fits with room to spare
+SNAPSHOT_S = 2.0
+JsonBody = Annotated[dict[str, Any], Body()]
 
 
 class HubError(Exception):
@@ -38,10 +53,12 @@ def _reply(status: int, message: str) -> JSONResponse:
 
 
 class HubApp(FastAPI):
-    """The security headers outside everything, Starlette's own 500 included."""
+    """The security headers outside everything, Starlette's own 500 included; the staff's
+    guard around all but the rooms' own paths."""
 
     def build_middleware_stack(self) -> Any:
-        return SecurityHeaders(super().build_middleware_stack())
+        inner = super().build_middleware_stack()
+        return SecurityHeaders(self.state.staff.guarded(inner))
 
 
 async def _store(request: Request) -> ClinicStore:
@@ -66,9 +83,17 @@ def _room(request: Request) -> Room:
 RoomOf = Annotated[Room, Depends(_room)]
 
 
-def create_hub(store: ClinicStore) -> FastAPI:
+def create_hub(store: ClinicStore, staff: StaffAccess | None = None) -> FastAPI:
+    """The hub's app; `staff` says who may see the dashboard (default: loopback only)."""
+    staff = staff or StaffAccess()
     app = HubApp(title="setandsetting clinic hub", version="1", docs_url=None, redoc_url=None)
+    app.state.staff = staff
+    app.state.settings = staff.settings  # what the room's login routes read
+    app.state.guard = staff.guard
     app.state.store = store
+    feed = Feed(store)
+    feed.load()
+    app.state.feed = feed
 
     @app.exception_handler(HubError)
     async def _hub_error(_: Request, err: HubError) -> JSONResponse:
@@ -96,12 +121,82 @@ def create_hub(store: ClinicStore) -> FastAPI:
     @app.get("/api/room/held")
     def held(room: RoomOf, store: Store) -> dict[str, Any]:
         """How far the hub holds each of this room's sessions: where its outbox goes on."""
+        feed.seen(room)
         return {"room": room.name, "held": store.held(room)}
 
     @app.post("/api/room/events")
     def events(batch: Batch, room: RoomOf, store: Store) -> dict[str, Any]:
         """Store a batch (idempotent, in order per session); how far each is now held."""
-        return {"room": room.name, "held": store.ingest(room, batch)}
+        stored: Stored = []
+        held = store.ingest(room, batch, stored)
+        feed.seen(room)
+        feed.ingested(room, stored)
+        return {"room": room.name, "held": held}
 
+    @app.get("/api/room/commands")
+    def commands(room: RoomOf, store: Store) -> dict[str, Any]:
+        """What the dashboard asked of this room, oldest first (also the room's keep-alive)."""
+        feed.seen(room)
+        return {"room": room.name, "commands": store.pending_commands(room)}
+
+    @app.post("/api/room/commands/{command_id}")
+    def command_done(command_id: int, body: JsonBody, room: RoomOf, store: Store) -> dict:
+        outcome = body.get("outcome")
+        if not isinstance(outcome, str) or not outcome:
+            raise HubError(400, "outcome: say what became of the command")
+        if not store.command_done(room, command_id, outcome):
+            raise HubError(404, f"no command {command_id} waits for {room.name}")
+        return {"ok": True}
+
+    # ------------------------------------------------------------------ the staff
+
+    @app.get("/api/rooms")
+    def rooms() -> dict[str, Any]:
+        return {"now": feed.now(), "rooms": feed.views()}
+
+    @app.post("/api/rooms/{name}/ack", status_code=202)
+    def ack(name: str, body: JsonBody, store: Store) -> dict[str, Any]:
+        """Ask a room to acknowledge a check-in; the room's engine decides and journals."""
+        checkin, session = body.get("checkin"), body.get("session")
+        if not isinstance(checkin, str) or not checkin or len(checkin) > 200:
+            raise HubError(400, "checkin: the id of the check-in to acknowledge")
+        if not isinstance(session, str) or not session:
+            raise HubError(400, "session: the room's session the check-in belongs to")
+        readings = body.get("readings") or {}
+        if not isinstance(readings, dict) or len(encode(readings)) > 2000:
+            raise HubError(400, "readings: an object of at most 2 KB")
+        try:
+            command = store.queue_command(
+                name, session, "ack", {"checkin": checkin, "readings": readings}
+            )
+        except UnknownRoom as err:
+            raise HubError(404, str(err)) from None
+        return {"queued": command}
+
+    @app.get("/api/stream")
+    async def stream() -> StreamingResponse:
+        return StreamingResponse(
+            _stream(feed), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )
+
+    pages.register(app, staff)
     app.add_middleware(BodyLimit, limit=MAX_BATCH_BODY)
     return app
+
+
+async def _stream(feed: Feed) -> AsyncIterator[str]:
+    """The whole clinic first, then each room as it changes; the whole again every
+    SNAPSHOT_S (link states age; and it keeps proxies from closing an idle stream)."""
+    queue = feed.subscribe()
+    try:
+        yield feed.snapshot_text()
+        while True:
+            try:
+                text = await asyncio.wait_for(queue.get(), SNAPSHOT_S)
+            except TimeoutError:
+                text = feed.snapshot_text()
+            if text is None:
+                return
+            yield text
+    finally:
+        feed.unsubscribe(queue)

@@ -31,7 +31,7 @@ from setandsetting.journal.store import Journal, JournalError
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
-KEEPALIVE_S = 5.0  # the hub hears from an idle room this often (its link state)
+KEEPALIVE_S = 1.0  # the room asks for commands this often (so the hub sees its link)
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
 TIMEOUT_S = 5.0
@@ -95,15 +95,21 @@ class HubClient:
     def push(self, batch: dict[str, Any]) -> dict[str, int]:
         return dict(self.request("POST", "/api/room/events", batch)["held"])
 
+    def commands(self) -> list[dict[str, Any]]:
+        return list(self.request("GET", "/api/room/commands")["commands"])
+
+    def done(self, command_id: int, outcome: str) -> None:
+        self.request("POST", f"/api/room/commands/{int(command_id)}", {"outcome": outcome})
+
 
 def push_all(outbox: Outbox, client: HubClient) -> int:
     """Send batches until the hub holds everything; how many events were sent."""
-    if outbox.held is None:
-        outbox.confirm(client.held())
+    if not outbox.known:
+        outbox.reset(client.held())
     sent = 0
     while (batch := outbox.next_batch()) is not None:
         answer = client.push(batch)
-        before = outbox.held or {}
+        before = outbox.held
         moved = sum(answer.get(s, 0) > before.get(s, 0) for s in answer)
         outbox.confirm(answer)
         sent += sum(len(item["events"]) for item in batch["sessions"])
@@ -125,7 +131,7 @@ def sync_once(
             sent = push_all(outbox, client)
         finally:
             client.close()
-        return sent, sum((outbox.held or {}).values())
+        return sent, sum(outbox.held.values())
 
 
 class FailedLink:
@@ -159,8 +165,12 @@ class ClinicLink:
         *,
         timeout_s: float = TIMEOUT_S,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        apply: Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
+        """`apply(command) -> outcome` carries out what the dashboard asked (an ack);
+        without it the link only pushes."""
         self.journal_path = journal_path
+        self.apply = apply
         self.settings = settings
         self.client = HubClient(settings, timeout_s)
         self._now = now
@@ -218,13 +228,14 @@ class ClinicLink:
                     push_all(outbox, self.client)
                     self._pending = 0
                     self._mark(True, None)
+                    self._carry_out()
                     backoff = BACKOFF_MIN_S
                     self._wait_for_news(journal)
                 except (LinkDown, JournalError) as err:
-                    self._mark(False, str(err))
                     if journal is not None:
                         outbox.forget()
                         self._pending = outbox.pending()
+                    self._mark(False, str(err))
                     self._stop.wait(backoff * random.uniform(0.8, 1.2))
                     backoff = min(backoff * 2, BACKOFF_MAX_S)
         finally:
@@ -239,5 +250,16 @@ class ClinicLink:
             if journal.data_version() != version:
                 return
             if time.monotonic() >= deadline:
-                self.client.held()  # the hub sees the room; a broken link shows now
-                return
+                return  # the next round asks for commands: the hub sees the room
+
+    def _carry_out(self) -> None:
+        """Fetch the dashboard's requests and answer each with its outcome."""
+        for command in self.client.commands():
+            outcome = "refused: this room takes no commands" if self.apply is None else ""
+            if self.apply is not None:
+                try:
+                    outcome = self.apply(command)
+                except Exception as err:  # one bad command must not stop the link
+                    log.exception("clinic command failed: %r", command)
+                    outcome = f"refused: {err}"
+            self.client.done(command["id"], outcome)

@@ -25,21 +25,25 @@ class Outbox:
     def __init__(self, journal: Journal, max_events: int = MAX_EVENTS) -> None:
         self.journal = journal
         self.max_events = max_events
-        self.held: dict[str, int] | None = None  # None: ask the hub before sending
+        self.held: dict[str, int] = {}  # what the hub confirmed, per session
+        self.known = False  # False: ask the hub (`reset`) before sending
+
+    def reset(self, held: dict[str, int]) -> None:
+        """The hub's whole record of this room, as it says now."""
+        self.held, self.known = dict(held), True
 
     def confirm(self, held: dict[str, int]) -> None:
-        """The hub's answer: how far it holds these sessions."""
-        if self.held is None:
-            self.held = {}
+        """The hub's answer to a batch: how far it holds these sessions."""
         self.held.update(held)
 
     def forget(self) -> None:
-        """The link broke: ask the hub again before sending."""
-        self.held = None
+        """The link broke: ask the hub again before sending (it may have lost, or gained,
+        what it confirmed); until then the old answer counts what waits."""
+        self.known = False
 
     def waiting(self) -> dict[str, tuple[int, int]]:
         """Sessions with events the hub lacks: session -> (held, last seq)."""
-        held = self.held or {}
+        held = self.held
         out = {}
         for session_id, last in self.journal.query(_LAST_SEQS):
             if last > held.get(session_id, 0):

@@ -25,9 +25,10 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from setandsetting.clinic.schema import migrate
-from setandsetting.clinic.wire import Batch
+from setandsetting.clinic.wire import Batch, WireSession
 
 ROOM_NAME_MAX = 64
+Stored = list[tuple[int, WireSession, list[dict[str, Any]]]]  # hub id, session, new events
 
 
 class ClinicDown(Exception):
@@ -145,10 +146,12 @@ class ClinicStore:
             ).fetchall()
         return dict(rows)
 
-    def ingest(self, room: Room, batch: Batch) -> dict[str, int]:
+    def ingest(self, room: Room, batch: Batch, stored: Stored | None = None) -> dict[str, int]:
         """Store the batch's new events in order, all in one transaction; how far the hub
-        now holds each session named in it."""
+        now holds each session named in it. `stored` (if given) gets, per session with
+        new events, its hub id and those events (for the dashboard's feed)."""
         held: dict[str, int] = {}
+        new: Stored = []
         with self._tx() as con:
             for item in batch.sessions:
                 row = con.execute(
@@ -187,12 +190,15 @@ class ClinicStore:
                             rows,
                         )
                     con.execute("UPDATE sessions SET held = %s WHERE id = %s", (last, pk))
+                    new.append((pk, item, [json_event(r[2:]) for r in rows]))
                 if ended is not None:
                     con.execute(
                         "UPDATE sessions SET ended_wall = %s, end_reason = %s WHERE id = %s",
                         (*ended, pk),
                     )
                 held[item.session] = last
+        if stored is not None:
+            stored.extend(new)
         return held
 
     # ------------------------------------------------------------------ review
@@ -257,6 +263,38 @@ class ClinicStore:
             ).fetchall()
         return {row[1]: _session_row(row) for row in rows}
 
+    # ------------------------------------------------------------------ commands
+
+    def queue_command(self, room: str, session: str, kind: str, payload: dict[str, Any]) -> int:
+        """A dashboard's request to a room (an ack), waiting for the room to fetch it."""
+        with self._tx() as con:
+            row = con.execute(
+                "INSERT INTO commands (room_id, session, kind, payload) "
+                "SELECT id, %s, %s, %s FROM rooms WHERE name = %s RETURNING id",
+                (session, kind, _dumps(payload), room),
+            ).fetchone()
+        if row is None:
+            raise UnknownRoom(f"no room named {room!r}")
+        return int(row[0])
+
+    def pending_commands(self, room: Room) -> list[dict[str, Any]]:
+        with self._tx() as con:
+            rows = con.execute(
+                "SELECT id, session, kind, payload FROM commands "
+                "WHERE room_id = %s AND done IS NULL ORDER BY id",
+                (room.id,),
+            ).fetchall()
+        return [{"id": i, "session": s, "kind": k, "payload": p} for i, s, k, p in rows]
+
+    def command_done(self, room: Room, command_id: int, outcome: str) -> bool:
+        with self._tx() as con:
+            row = con.execute(
+                "UPDATE commands SET done = now(), outcome = %s "
+                "WHERE id = %s AND room_id = %s AND done IS NULL RETURNING id",
+                (outcome[:500], command_id, room.id),
+            ).fetchone()
+        return row is not None
+
     def last_received(self) -> dict[str, datetime]:
         """When the hub last stored an event of each room."""
         with self._tx() as con:
@@ -265,6 +303,11 @@ class ClinicStore:
                 "ON s.id = e.session_id JOIN rooms r ON r.id = s.room_id GROUP BY r.name"
             ).fetchall()
         return dict(rows)
+
+
+def json_event(row: tuple[Any, ...]) -> dict[str, Any]:
+    """(type, t, wall, data JSON) as an event dict."""
+    return _event(*row)
 
 
 def _event(kind: str, t: float, wall: str | None, data: str) -> dict[str, Any]:

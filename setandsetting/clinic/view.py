@@ -38,6 +38,27 @@ def checkins_waiting(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(waiting.values())
 
 
+def next_planned_checkin(
+    session: dict[str, Any], events: list[dict[str, Any]], now: datetime
+) -> dict[str, Any] | None:
+    """The plan's next check-in after now (its session time and kind), if the plan has one:
+    what the dashboard counts down to (the room's own status is exact; this is the plan)."""
+    started, plan = session.get("started"), session.get("plan") or {}
+    if started is None:
+        return None
+    elapsed = (now - started).total_seconds()
+    fired = {ev.get("id") for ev in events if ev["type"] == "checkin_due"}
+    for item in plan.get("checkins", []):
+        if item.get("at_s", 0) > elapsed and item.get("id") not in fired:
+            return {
+                "at_s": item["at_s"],
+                "kind": item.get("kind"),
+                "audience": item.get("audience"),
+                "wall": (started + timedelta(seconds=item["at_s"])).isoformat(),
+            }
+    return None
+
+
 def room_view(
     room: str,
     last_seen: datetime | None,
@@ -55,6 +76,7 @@ def room_view(
         elif ev["type"] == "session_ended":
             ended = True
     last = events[-1] if events else None
+    alerts = [ev for ev in events if ev["type"] == "vitals_alert"]
     return {
         "room": room,
         "link": "up" if up else "down",
@@ -67,5 +89,9 @@ def room_view(
         "running": session is not None and not ended,
         "phase": None if ended else phase,
         "phase_since": None if ended else phase_since,
-        "pending_checkins": checkins_waiting(events),
+        "pending_checkins": [] if ended else checkins_waiting(events),
+        "alerts": [] if ended else alerts,
+        "next_checkin": None
+        if ended or session is None
+        else next_planned_checkin(session, events, now),
     }

@@ -85,10 +85,10 @@ def test_the_link_thread_catches_up_when_the_hub_returns(hub: HubThread, tmp_pat
         with Journal.open(path, create=False) as journal:  # a new session meanwhile
             journal_session(journal, datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
         deadline = time.monotonic() + 10
-        while hub.store.room_events("Room 2") != room_record(path):
+        while hub.store.room_events("Room 2") != room_record(path) or not link.status()["up"]:
             assert time.monotonic() < deadline, link.status()
             time.sleep(0.05)
-        assert link.status()["up"] is True and link.status()["pending"] == 0
+        assert link.status()["up"] is True and link.status()["pending"] == 0, link.status()
     finally:
         link.close()
 
@@ -105,7 +105,7 @@ def test_a_batch_the_hub_holds_part_of_resumes_where_its_record_ends(
 
     with Journal.open(path, create=False) as journal:
         outbox = Outbox(journal, max_events=5)
-        outbox.confirm({})
+        outbox.reset({})
         first = outbox.next_batch()
     assert room is not None and first is not None
     hub.store.ingest(room, Batch.model_validate(first))
