@@ -37,7 +37,11 @@ class HubThread:
         sock.bind(("127.0.0.1", self.port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            create_hub(self.store), log_level="warning", access_log=False, lifespan="off"
+            create_hub(self.store),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
         )
         server = uvicorn.Server(config)
         self._server = server
