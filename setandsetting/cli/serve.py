@@ -63,6 +63,10 @@ def _bind(host: str, port: int) -> socket.socket:
         why = getattr(err, "strerror", None) or err
         raise CommandError(f"cannot listen on {host}:{port}: {why}") from None
     sock.listen(128)
+    # Accepted connections inherit this. Without it, a kept-alive client waited 40 ms for
+    # every answer (uvicorn writes the head and the body apart, Nagle holds the body back
+    # until the client's delayed ACK): measured 46 ms per request, 1.3 ms with it.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.set_inheritable(True)
     return sock
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from setandsetting.clinic.schema import migrate
 from setandsetting.clinic.wire import Batch, WireSession
 
 ROOM_NAME_MAX = 64
+LAST_SEEN_EVERY_S = 5.0
 Stored = list[tuple[int, WireSession, list[dict[str, Any]]]]  # hub id, session, new events
 
 
@@ -74,6 +77,8 @@ class ClinicStore:
 
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
+        self._rooms: dict[str, tuple[Room, float]] = {}  # token hash -> room, when written
+        self._rooms_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str, *, size: int = 4, timeout_s: float = 5.0) -> ClinicStore:
@@ -122,14 +127,29 @@ class ClinicStore:
         return token
 
     def room_by_token(self, token: str) -> Room | None:
-        """The room this token is for (and it was seen now), or None."""
+        """The room this token is for (and it was seen now), or None.
+
+        Every request of a room asks this, so a known token costs no round trip to
+        PostgreSQL: rooms are kept in memory once found (a room is never removed), and
+        `last_seen` is written at most every LAST_SEEN_EVERY_S per room."""
+        digest = token_hash(token)
+        now = time.monotonic()
+        with self._rooms_lock:
+            known = self._rooms.get(digest)
+        if known is not None and now - known[1] < LAST_SEEN_EVERY_S:
+            return known[0]
         with self._tx() as con:
             row = con.execute(
                 "UPDATE rooms SET last_seen = now() WHERE token_hash = %s "
                 "RETURNING id, name, last_seen",
-                (token_hash(token),),
+                (digest,),
             ).fetchone()
-        return None if row is None else Room(*row)
+        if row is None:
+            return None
+        room = Room(*row)
+        with self._rooms_lock:
+            self._rooms[digest] = (room, now)
+        return room
 
     def rooms(self) -> list[Room]:
         with self._tx() as con:

@@ -35,6 +35,7 @@ class HubThread:
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as cli/serve.py's _bind
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             create_hub(self.store),
