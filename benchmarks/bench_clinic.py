@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "profiles" / "im-ketamine.yaml"
 PER_WORKER = 5
 OUTAGE_S = 1800.0
+LAST_WALL = re.compile(rb'"last_event":\{"type":"[a-z_]+","wall":"([^"]+)"')
 
 
 def session_events() -> tuple[dict, list[dict]]:
@@ -147,6 +149,7 @@ async def dashboards(
     """SSE clients, connected before the rooms start, reading until the rooms are done."""
     host, port = url.removeprefix("http://").split(":")
     until = float("inf")
+    dropped: list[int] = []
 
     async def one() -> int:
         reader, writer = await asyncio.open_connection(host, int(port))
@@ -155,25 +158,24 @@ async def dashboards(
             "Accept: text/event-stream\r\n\r\n".encode()
         )
         await writer.drain()
-        seen, kind = 0, ""
+        got: list[tuple[float, bytes]] = []  # parsed after the run: the client stays cheap
         while time.monotonic() < until:
             try:
                 line = await asyncio.wait_for(reader.readline(), max(0.1, until - time.monotonic()))
             except TimeoutError:
                 break
             if not line:
+                dropped.append(1)  # the hub found this dashboard too slow
                 break
-            text = line.decode().strip()
-            if text.startswith("event: "):
-                kind = text[7:]
-            elif text.startswith("data: ") and kind == "room":
-                last = json.loads(text[6:]).get("last_event") or {}
-                if last.get("wall"):
-                    got = datetime.now(UTC)
-                    latencies.append((got - datetime.fromisoformat(last["wall"])).total_seconds())
-                    seen += 1
+            if line.startswith(b'data: {"room"'):
+                got.append((time.time(), line))
         writer.close()
-        return seen
+        for received, line in got:
+            found = LAST_WALL.search(line)
+            if found:
+                sent = datetime.fromisoformat(found.group(1).decode()).timestamp()
+                latencies.append(received - sent)
+        return len(got)
 
     clients = [asyncio.create_task(one()) for _ in range(count)]
     await asyncio.sleep(1.0)  # connected, the first snapshot read
@@ -181,7 +183,10 @@ async def dashboards(
     while any(proc.poll() is None for proc in workers):
         await asyncio.sleep(0.1)
     until = time.monotonic() + 0.5
-    return sum(await asyncio.gather(*clients))
+    seen = sum(await asyncio.gather(*clients))
+    if dropped:
+        print(f"  {len(dropped)} dashboard stream(s) were dropped by the hub as too slow")
+    return seen
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -55,6 +55,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (10)")
     p.set_defaults(func=_sync)
 
+    p = sub.add_parser("patient", help="in a room folder: a patient's folder from or to the hub")
+    p.add_argument(
+        "direction",
+        choices=("pull", "push"),
+        help="pull: the hub's copy here; "
+        "push: this room's edit to the hub (refused if the hub's is newer)",
+    )
+    p.add_argument("patient", help="the patient ID")
+    p.set_defaults(func=_patient)
+
     p = with_db(sub.add_parser("status", help="every room: link, last event, session, phase"))
     p.add_argument("--json", action="store_true", help="as JSON")
     p.set_defaults(func=_status)
@@ -170,6 +180,38 @@ def _sync(args: argparse.Namespace) -> int:
         print(f"setandsetting clinic: {err}; the outbox is kept", file=sys.stderr)
         return 1
     print(f"the hub holds all {held} event(s) of this room ({sent} sent now)")
+    return 0
+
+
+def _patient(args: argparse.Namespace) -> int:
+    from setandsetting.clinic.link import (
+        HubClient,
+        HubRefused,
+        LinkDown,
+        pull_patient,
+        push_patient,
+    )
+    from setandsetting.clinic.settings import link_settings
+    from setandsetting.core.types import check_patient_id
+
+    folder = room_of(args)
+    patient = check_patient_id(args.patient)
+    client = HubClient(link_settings(folder))
+    try:
+        if args.direction == "pull":
+            version = pull_patient(client, folder, patient)
+            if version is None:
+                print(f"the hub holds no folder for {patient}; this room's copy is unchanged")
+            else:
+                print(f"{patient}: this room's copy is the hub's version {version}")
+        else:
+            version = push_patient(client, folder, patient)
+            print(f"{patient}: the hub holds this room's copy as version {version}")
+    except (LinkDown, HubRefused) as err:
+        print(f"setandsetting clinic: {err}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
     return 0
 
 

@@ -21,6 +21,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -121,7 +122,7 @@ def _run_daemon(
     port = sock.getsockname()[1]  # --port 0: the port the system chose
     sys.setswitchinterval(GIL_SWITCH_S)
     os.environ.setdefault("JACK_NO_START_SERVER", "1")  # MIDI probing must not spawn jackd
-    runner = SessionRunner(folder)
+    runner = SessionRunner(folder, prepare=_patient_fetcher(folder, room))
     link = _clinic_link(folder, room, runner)
     stopping: list[int] = []
     servers: list[uvicorn.Server] = []
@@ -190,6 +191,20 @@ def _clinic_link(
         return FailedLink(room.clinic.url, room.clinic.room, str(err))
     link.start()
     return link
+
+
+def _patient_fetcher(folder: RoomFolder, room: Room) -> Callable[[str], None] | None:
+    """With a clinic: each new session's patient folder from the hub first (its own copy
+    when the hub is away)."""
+    if room.clinic is None:
+        return None
+    from setandsetting.clinic.link import patient_fetcher
+    from setandsetting.clinic.settings import ClinicSetupError, link_settings
+
+    try:
+        return patient_fetcher(link_settings(folder), folder)
+    except ClinicSetupError:
+        return None  # said once, by the link
 
 
 def local_url(host: str, port: int) -> str:

@@ -2,10 +2,11 @@
 
 The hub learns everything from the rooms' pushes, so the feed is updated where they are
 stored (`ingested`, on the request's thread): the room's newest session and its events,
-and when the room was last heard from. Each change is encoded once, for all dashboards,
-and handed to each one's event loop (`call_soon_threadsafe`) into a bounded queue; a
-dashboard that falls behind is dropped (its browser reconnects), so no dashboard can slow
-a room's push. Started from PostgreSQL (`load`), so a restarted hub shows what it holds.
+and when the room was last heard from. Each change is encoded once, for all dashboards; a
+dashboard is woken (`call_soon_threadsafe`, once until it has sent) and sends the newest
+update of each room that changed meanwhile, so a slow dashboard skips updates it would
+only have overwritten, never falls behind, and never slows a room's push. Started from
+PostgreSQL (`load`), so a restarted hub shows what it holds.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from typing import Any
 
 from setandsetting.clinic.store import ClinicStore, Room, Stored
 from setandsetting.clinic.view import room_view
-
-QUEUE_SIZE = 64
 
 
 def encode(value: Any) -> str:
@@ -48,7 +47,8 @@ class Feed:
         self.now = now
         self._lock = threading.Lock()
         self._rooms: dict[str, RoomState] = {}
-        self._clients: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str | None]]] = set()
+        self._watchers: set[Watcher] = set()
+        self._latest: dict[str, str] = {}  # each room's newest update, encoded once
 
     def load(self) -> None:
         """Every room's newest session from the record (at start)."""
@@ -71,7 +71,7 @@ class Feed:
             state.last_seen = self.now()
             text = self._room_text(room.name, state) if was_down else None
         if text is not None:
-            self._send(text)
+            self._send(room.name, text)
 
     def ingested(self, room: Room, stored: Stored) -> None:
         """New events of the room's sessions were stored: show them."""
@@ -81,9 +81,9 @@ class Feed:
             state = self._rooms.setdefault(room.name, RoomState())
             for hub_id, item, events in stored:
                 current = state.session
-                if current is None or (item.started_wall, hub_id) > (
-                    current["started"],
-                    current["id"],
+                if item.described and (
+                    current is None
+                    or (item.started_wall, hub_id) > (current["started"], current["id"])
                 ):
                     state.session = {
                         "id": hub_id,
@@ -94,10 +94,10 @@ class Feed:
                         "plan": item.plan,
                     }
                     state.events = []
-                if state.session["id"] == hub_id:
+                if state.session is not None and state.session["id"] == hub_id:
                     state.events.extend(events)
             text = self._room_text(room.name, state)
-        self._send(text)
+        self._send(room.name, text)
 
     # ------------------------------------------------------------------ views
 
@@ -119,28 +119,43 @@ class Feed:
 
     # ------------------------------------------------------------------ clients
 
-    def subscribe(self) -> asyncio.Queue[str | None]:
-        """On a dashboard stream's loop: its queue of encoded SSE messages."""
-        queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_SIZE)
+    def subscribe(self) -> Watcher:
+        """On a dashboard stream's loop: what it is to send next."""
+        watcher = Watcher(asyncio.get_running_loop())
         with self._lock:
-            self._clients.add((asyncio.get_running_loop(), queue))
-        return queue
+            self._watchers.add(watcher)
+        return watcher
 
-    def unsubscribe(self, queue: asyncio.Queue[str | None]) -> None:
+    def unsubscribe(self, watcher: Watcher) -> None:
         with self._lock:
-            self._clients = {c for c in self._clients if c[1] is not queue}
+            self._watchers.discard(watcher)
 
-    def _send(self, text: str) -> None:
+    def take(self, watcher: Watcher) -> str:
+        """The newest update of each room that changed since the watcher last took."""
         with self._lock:
-            clients = list(self._clients)
-        for loop, queue in clients:
-            loop.call_soon_threadsafe(_offer, queue, text)
+            rooms, watcher.dirty, watcher.signalled = watcher.dirty, set(), False
+            return "".join(self._latest[name] for name in sorted(rooms))
+
+    def _send(self, name: str, text: str) -> None:
+        """A room's new update: each watcher is woken once, however many come meanwhile
+        (a dashboard only ever needs a room's newest update, so none can fall behind)."""
+        with self._lock:
+            self._latest[name] = text
+            wake = []
+            for watcher in self._watchers:
+                watcher.dirty.add(name)
+                if not watcher.signalled:
+                    watcher.signalled = True
+                    wake.append(watcher)
+        for watcher in wake:
+            watcher.loop.call_soon_threadsafe(watcher.ready.set)
 
 
-def _offer(queue: asyncio.Queue[str | None], text: str) -> None:
-    try:
-        queue.put_nowait(text)
-    except asyncio.QueueFull:  # too slow: end its stream; the browser reconnects
-        while not queue.empty():
-            queue.get_nowait()
-        queue.put_nowait(None)
+class Watcher:
+    """One dashboard stream: its loop, the rooms changed since it last sent, its wake-up."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.ready = asyncio.Event()
+        self.dirty: set[str] = set()
+        self.signalled = False

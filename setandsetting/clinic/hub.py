@@ -28,9 +28,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from setandsetting.clinic import pages
 from setandsetting.clinic.feed import Feed, encode
+from setandsetting.clinic.patients import check_files
 from setandsetting.clinic.staff import StaffAccess
-from setandsetting.clinic.store import ClinicDown, ClinicStore, Room, Stored, UnknownRoom
+from setandsetting.clinic.store import (
+    ClinicDown,
+    ClinicStore,
+    Room,
+    StaleEdit,
+    Stored,
+    UnknownRoom,
+)
 from setandsetting.clinic.wire import Batch
+from setandsetting.core.types import check_patient_id
 from setandsetting.server.body_limit import BodyLimit
 from setandsetting.server.headers import SecurityHeaders
 
@@ -148,7 +157,23 @@ def create_hub(store: ClinicStore, staff: StaffAccess | None = None) -> FastAPI:
             raise HubError(404, f"no command {command_id} waits for {room.name}")
         return {"ok": True}
 
+    @app.get("/api/room/patients/{patient}")
+    def room_patient(patient: str, room: RoomOf, store: Store) -> dict[str, Any]:
+        return _patient(store, patient)
+
+    @app.put("/api/room/patients/{patient}")
+    def room_save_patient(patient: str, body: JsonBody, room: RoomOf, store: Store) -> dict:
+        return _save_patient(store, patient, body, room.name)
+
     # ------------------------------------------------------------------ the staff
+
+    @app.get("/api/patients/{patient}")
+    def staff_patient(patient: str, store: Store) -> dict[str, Any]:
+        return _patient(store, patient)
+
+    @app.put("/api/patients/{patient}")
+    def staff_save_patient(patient: str, body: JsonBody, store: Store) -> dict[str, Any]:
+        return _save_patient(store, patient, body, "the clinic dashboard")
 
     @app.get("/api/rooms")
     def rooms() -> dict[str, Any]:
@@ -184,19 +209,51 @@ def create_hub(store: ClinicStore, staff: StaffAccess | None = None) -> FastAPI:
     return app
 
 
+def _checked_patient(patient: str) -> str:
+    try:
+        return check_patient_id(patient)
+    except ValueError as err:
+        raise HubError(400, str(err)) from None
+
+
+def _patient(store: ClinicStore, patient: str) -> dict[str, Any]:
+    held = store.patient_folder(_checked_patient(patient))
+    if held is None:
+        raise HubError(404, f"the hub holds no folder for {patient}")
+    return held
+
+
+def _save_patient(store: ClinicStore, patient: str, body: dict[str, Any], by: str) -> dict:
+    """An edit of a patient's folder, made on `base_version`; a stale one is a 409."""
+    patient = _checked_patient(patient)
+    base = body.get("base_version")
+    if isinstance(base, bool) or not isinstance(base, int) or base < 0:
+        raise HubError(400, "base_version: the version this edit was made on (0: the first)")
+    try:
+        files = check_files(body.get("files"))
+        version = store.save_patient_folder(patient, base, files, by)
+    except ValueError as err:
+        raise HubError(400, str(err)) from None
+    except StaleEdit as err:
+        raise HubError(409, str(err)) from None
+    return {"patient": patient, "version": version}
+
+
 async def _stream(feed: Feed) -> AsyncIterator[str]:
     """The whole clinic first, then each room as it changes; the whole again every
     SNAPSHOT_S (link states age; and it keeps proxies from closing an idle stream)."""
-    queue = feed.subscribe()
+    watcher = feed.subscribe()
     try:
         yield feed.snapshot_text()
         while True:
             try:
-                text = await asyncio.wait_for(queue.get(), SNAPSHOT_S)
+                await asyncio.wait_for(watcher.ready.wait(), SNAPSHOT_S)
             except TimeoutError:
-                text = feed.snapshot_text()
-            if text is None:
-                return
-            yield text
+                yield feed.snapshot_text()
+                continue
+            watcher.ready.clear()
+            text = feed.take(watcher)
+            if text:
+                yield text
     finally:
-        feed.unsubscribe(queue)
+        feed.unsubscribe(watcher)

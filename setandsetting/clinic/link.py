@@ -25,8 +25,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from setandsetting.clinic.outbox import Outbox
+from setandsetting.clinic.patients import VERSION_FILE, local_version, read_folder, write_folder
 from setandsetting.clinic.settings import LinkSettings
+from setandsetting.core.types import check_patient_id
 from setandsetting.journal.store import Journal, JournalError
+from setandsetting.room.folder import RoomFolder
+from setandsetting.room.yamlfile import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,14 @@ TIMEOUT_S = 5.0
 
 class LinkDown(Exception):
     """The hub cannot be reached, or refused the room; one sentence saying which."""
+
+
+class HubRefused(Exception):
+    """The hub answered, and refused this request (4xx): `status`, and why in one line."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class HubClient:
@@ -84,9 +96,10 @@ class HubClient:
                 why = json.loads(text).get("error", "")
             except (ValueError, AttributeError):
                 why = text[:200].decode(errors="replace")
-            raise LinkDown(
-                f"the clinic hub at {self.settings.url} answered {response.status}: {why}"
-            )
+            message = f"the clinic hub at {self.settings.url} answered {response.status}: {why}"
+            if 400 <= response.status < 500 and response.status != 401:
+                raise HubRefused(response.status, message)
+            raise LinkDown(message)
         return json.loads(text)
 
     def held(self) -> dict[str, int]:
@@ -94,6 +107,19 @@ class HubClient:
 
     def push(self, batch: dict[str, Any]) -> dict[str, int]:
         return dict(self.request("POST", "/api/room/events", batch)["held"])
+
+    def patient(self, patient: str) -> dict[str, Any] | None:
+        """The hub's copy of a patient's folder, or None when it has none."""
+        try:
+            return dict(self.request("GET", f"/api/room/patients/{patient}"))
+        except HubRefused as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def save_patient(self, patient: str, base: int, files: dict[str, str]) -> int:
+        body = {"base_version": base, "files": files}
+        return int(self.request("PUT", f"/api/room/patients/{patient}", body)["version"])
 
     def commands(self) -> list[dict[str, Any]]:
         return list(self.request("GET", "/api/room/commands")["commands"])
@@ -132,6 +158,50 @@ def sync_once(
         finally:
             client.close()
         return sent, sum(outbox.held.values())
+
+
+def pull_patient(client: HubClient, folder: RoomFolder, patient: str) -> int | None:
+    """This room's copy of the patient's folder made the hub's; its version (None: the hub
+    has none, and the room's own copy stays as it is)."""
+    check_patient_id(patient)
+    held = client.patient(patient)
+    if held is None:
+        return None
+    write_folder(folder, patient, held["files"], int(held["version"]))
+    return int(held["version"])
+
+
+def push_patient(client: HubClient, folder: RoomFolder, patient: str) -> int:
+    """Send this room's copy as an edit of the version it was fetched at; the new version.
+    HubRefused (409) when the hub holds a newer one: nothing is overwritten."""
+    check_patient_id(patient)
+    version = client.save_patient(
+        patient, local_version(folder, patient), read_folder(folder, patient)
+    )
+    write_atomic(folder.patient_dir(patient) / VERSION_FILE, f"{version}\n")
+    return version
+
+
+def patient_fetcher(
+    settings: LinkSettings, folder: RoomFolder, timeout_s: float = 2.0
+) -> Callable[[str], None]:
+    """For the runner: before a session starts, the patient's folder from the hub; the hub
+    away (or slow, past `timeout_s`) leaves the room's own copy, and says so in the log."""
+
+    def fetch(patient: str) -> None:
+        client = HubClient(settings, timeout_s)
+        try:
+            version = pull_patient(client, folder, patient)
+            if version is not None:
+                log.warning("clinic: %s's folder is the hub's version %d", patient, version)
+        except (LinkDown, HubRefused, ValueError, OSError) as err:
+            log.warning(
+                "clinic: %s's folder not fetched, the room's copy is used: %s", patient, err
+            )
+        finally:
+            client.close()
+
+    return fetch
 
 
 class FailedLink:
@@ -231,7 +301,7 @@ class ClinicLink:
                     self._carry_out()
                     backoff = BACKOFF_MIN_S
                     self._wait_for_news(journal)
-                except (LinkDown, JournalError) as err:
+                except (LinkDown, HubRefused, JournalError) as err:
                     if journal is not None:
                         outbox.forget()
                         self._pending = outbox.pending()

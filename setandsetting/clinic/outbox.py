@@ -62,6 +62,7 @@ class Outbox:
             if room_left <= 0 or len(sessions) >= MAX_SESSIONS:
                 break
             events = self.journal.events_after(session_id, held, room_left)
-            sessions.append(wire_session(self.journal.session(session_id), events))
+            summary = self.journal.session(session_id) if held == 0 else None
+            sessions.append(wire_session(session_id, summary, events))
             room_left -= len(events)
         return {"sessions": sessions} if sessions else None

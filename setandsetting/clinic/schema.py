@@ -58,6 +58,15 @@ MIGRATIONS: list[str] = [
         outcome text);
     CREATE INDEX commands_pending ON commands (room_id) WHERE done IS NULL;
     """,
+    # 3: patients' folders (playlists, patient.yaml), versioned: an edit names its base.
+    """
+    CREATE TABLE patient_folders (
+        patient text PRIMARY KEY,
+        version integer NOT NULL,
+        files json NOT NULL,
+        updated timestamptz NOT NULL DEFAULT now(),
+        updated_by text NOT NULL);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

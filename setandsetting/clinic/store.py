@@ -43,6 +43,18 @@ class UnknownRoom(KeyError):
         return str(self.args[0])
 
 
+class StaleEdit(Exception):
+    """An edit of a patient's folder made on a version the hub has moved past."""
+
+    def __init__(self, patient: str, base: int, current: int, by: str | None) -> None:
+        self.patient, self.base, self.current, self.by = patient, base, current, by
+        where = f" (saved by {by})" if by else ""
+        super().__init__(
+            f"{patient}: this edit was made on version {base}, but the hub holds version "
+            f"{current}{where}; it was not saved: fetch the newer version and edit that"
+        )
+
+
 class RoomTaken(ValueError):
     """A room of that name is registered already."""
 
@@ -174,21 +186,30 @@ class ClinicStore:
         new: Stored = []
         with self._tx() as con:
             for item in batch.sessions:
+                # Locked, so two pushes of one session (a daemon and a `sync`) take turns.
                 row = con.execute(
-                    "INSERT INTO sessions (room_id, session, patient, profile_path, "
-                    "profile_name, started_wall, plan) VALUES (%s, %s, %s, %s, %s, %s, %s) "
-                    "ON CONFLICT (room_id, session) DO UPDATE SET room_id = EXCLUDED.room_id "
-                    "RETURNING id, held",
-                    (
-                        room.id,
-                        item.session,
-                        item.patient,
-                        item.profile_path,
-                        item.profile_name,
-                        item.started_wall,
-                        _dumps(item.plan),
-                    ),
+                    "SELECT id, held FROM sessions WHERE room_id = %s AND session = %s FOR UPDATE",
+                    (room.id, item.session),
                 ).fetchone()
+                if row is None and not item.described:
+                    held[item.session] = 0  # unknown here: the room sends it described
+                    continue
+                if row is None:
+                    row = con.execute(
+                        "INSERT INTO sessions (room_id, session, patient, profile_path, "
+                        "profile_name, started_wall, plan) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                        "ON CONFLICT (room_id, session) DO UPDATE SET room_id = EXCLUDED.room_id "
+                        "RETURNING id, held",
+                        (
+                            room.id,
+                            item.session,
+                            item.patient,
+                            item.profile_path,
+                            item.profile_name,
+                            item.started_wall,
+                            _dumps(item.plan),
+                        ),
+                    ).fetchone()
                 assert row is not None
                 pk, last = row
                 rows, ended = [], None
@@ -282,6 +303,50 @@ class ClinicStore:
                 "ORDER BY s.room_id, s.started_wall DESC, s.id DESC"
             ).fetchall()
         return {row[1]: _session_row(row) for row in rows}
+
+    # ------------------------------------------------------------------ patients
+
+    def patient_folder(self, patient: str) -> dict[str, Any] | None:
+        """The hub's copy of a patient's folder: version, files, when and by whom."""
+        with self._tx() as con:
+            row = con.execute(
+                "SELECT version, files, updated, updated_by FROM patient_folders "
+                "WHERE patient = %s",
+                (patient,),
+            ).fetchone()
+        if row is None:
+            return None
+        version, files, updated, by = row
+        return {
+            "patient": patient,
+            "version": version,
+            "files": files,
+            "updated": updated,
+            "updated_by": by,
+        }
+
+    def save_patient_folder(
+        self, patient: str, base_version: int, files: dict[str, str], by: str
+    ) -> int:
+        """Store an edit made on `base_version` (0: the first); its new version. An edit of
+        an older version than the hub's is refused (StaleEdit), never merged silently."""
+        with self._tx() as con:
+            row = con.execute(
+                "SELECT version, updated, updated_by FROM patient_folders WHERE patient = %s "
+                "FOR UPDATE",
+                (patient,),
+            ).fetchone()
+            current = 0 if row is None else row[0]
+            if base_version != current:
+                raise StaleEdit(patient, base_version, current, None if row is None else row[2])
+            con.execute(
+                "INSERT INTO patient_folders (patient, version, files, updated_by) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (patient) DO UPDATE SET "
+                "version = EXCLUDED.version, files = EXCLUDED.files, updated = now(), "
+                "updated_by = EXCLUDED.updated_by",
+                (patient, current + 1, _dumps(files), by),
+            )
+        return current + 1
 
     # ------------------------------------------------------------------ commands
 

@@ -48,12 +48,28 @@ class WireSession(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     session: str = Field(min_length=1, max_length=SESSION_ID_MAX)
-    patient: Annotated[str, AfterValidator(check_patient_id)]
-    profile_path: str = Field(max_length=4096)
-    profile_name: str = Field(max_length=4096)
-    started_wall: Annotated[datetime, AfterValidator(_aware)]
-    plan: dict[str, Any]
+    # What the journal says of the session: sent until the hub holds any of it (a plan is
+    # tens of KB, not worth sending with every event).
+    patient: Annotated[str, AfterValidator(check_patient_id)] | None = None
+    profile_path: str | None = Field(default=None, max_length=4096)
+    profile_name: str | None = Field(default=None, max_length=4096)
+    started_wall: Annotated[datetime, AfterValidator(_aware)] | None = None
+    plan: dict[str, Any] | None = None
     events: list[WireEvent] = Field(max_length=MAX_EVENTS)
+
+    @model_validator(mode="after")
+    def _whole(self) -> WireSession:
+        about = (self.patient, self.profile_path, self.profile_name, self.started_wall, self.plan)
+        if any(v is None for v in about) and any(v is not None for v in about):
+            raise ValueError(
+                "a session is described by all of patient, profile_path, "
+                "profile_name, started_wall and plan, or by none"
+            )
+        return self
+
+    @property
+    def described(self) -> bool:
+        return self.patient is not None
 
 
 class Batch(BaseModel):
@@ -69,8 +85,13 @@ class Batch(BaseModel):
         return self
 
 
-def wire_session(summary: Any, events: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
-    """A batch's entry for one journaled session (a journal SessionSummary) and its events."""
+def wire_session(
+    session_id: str, summary: Any, events: list[tuple[int, dict[str, Any]]]
+) -> dict[str, Any]:
+    """A batch's entry for one journaled session and its events, with what the journal
+    says of it (a journal SessionSummary) when `summary` is given (the hub has none of it)."""
+    if summary is None:
+        return {"session": session_id, "events": [{"seq": s, "event": e} for s, e in events]}
     return {
         "session": summary.id,
         "patient": summary.patient,

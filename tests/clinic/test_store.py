@@ -97,6 +97,27 @@ def test_ingest_is_idempotent_and_in_order(store: ClinicStore) -> None:
     assert store.room_events("Room 1") == {}
 
 
+def test_a_session_the_hub_does_not_know_must_come_described(store: ClinicStore) -> None:
+    room = store.room_by_token(store.add_room("Room 2"))
+    assert room is not None
+    bare = batch("s1", [(1, "session_started")])
+    for key in ("patient", "profile_path", "profile_name", "started_wall", "plan"):
+        setattr(bare.sessions[0], key, None)
+    assert store.ingest(room, bare) == {"s1": 0}  # the room sends it again, described
+    assert store.sessions() == []
+    store.ingest(room, batch("s1", [(1, "session_started")]))
+    assert store.ingest(
+        room,
+        Batch.model_validate(
+            {
+                "sessions": [
+                    {"session": "s1", "events": [{"seq": 2, "event": {"type": "note", "t": 2}}]}
+                ]
+            }
+        ),
+    ) == {"s1": 2}
+
+
 def test_session_ended_closes_the_session_in_the_record(store: ClinicStore) -> None:
     room = store.room_by_token(store.add_room("Room 2"))
     assert room is not None
