@@ -45,6 +45,9 @@ COMMANDS: dict[str, str] = {
     "stop": "setandsetting.cli.control",
     "playlist": "setandsetting.cli.playlist",
     "test-sound": "setandsetting.cli.sound",
+    "init": "setandsetting.cli.init",
+    "doctor": "setandsetting.cli.doctor",
+    "demo": "setandsetting.cli.demo",
     "clinic": "setandsetting.cli.clinic",
 }
 

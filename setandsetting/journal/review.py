@@ -50,6 +50,8 @@ class CheckinReview:
     escalations: int
     missed: bool
     in_gap: bool = False  # fell due while the program was down: no chime sounded
+    dismissed_s: float | None = None  # taken off the screens undone, with `dismiss_reason`
+    dismiss_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ class SessionReview:
     notes: tuple[Note, ...]
     errors: tuple[ErrorReview, ...]
     resumes: tuple[Resume, ...]
+    max_level: float | None = None  # the profile's cap, when the stored plan says it
 
 
 def _phases(
@@ -191,6 +194,8 @@ def _checkins(events: list[dict[str, Any]]) -> list[CheckinReview]:
                 item["escalations"] = max(item["escalations"] + 1, int(ev.get("count", 0)))
             elif kind == "checkin_missed":
                 item["missed"] = True
+            elif kind == "checkin_dismissed":
+                item["dismissed_s"], item["dismiss_reason"] = ev["t"], ev.get("reason")
     return [CheckinReview(**item) for item in due.values()]
 
 
@@ -237,7 +242,12 @@ def build_review(session: SessionSummary, events: list[dict[str, Any]]) -> Sessi
             for ev in events
             if ev["type"] == "session_resumed"
         ),
+        max_level=_cap(session.plan.get("max_level")),
     )
+
+
+def _cap(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _clock(t: float | None, missing: str = "-") -> str:
@@ -248,13 +258,17 @@ def _span(start: float | None, end: float | None, open_end: str) -> str:
     return "-" if start is None else f"{format_clock(start)}-{_clock(end, open_end)}"
 
 
-def _wall(value: datetime) -> str:
+def wall_text(value: datetime) -> str:
+    """A wall time in UTC, the zone named (the web UI shows each browser's own zone)."""
     return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def checkin_outcome(item: CheckinReview) -> str:
     if item.latency_s is not None:
         text = f"acknowledged after {format_duration(item.latency_s)}"
+    elif item.dismissed_s is not None:
+        late = format_duration(item.dismissed_s - item.due_s)
+        text = f"dismissed after {late}: {item.dismiss_reason or 'no reason given'}"
     elif item.missed:
         text = "missed"
     else:
@@ -321,6 +335,15 @@ def review_tables(review: SessionReview) -> list[tuple[str, list[str], list[list
             ],
         ),
         (
+            "Check-ins missed or dismissed",
+            ["due", "phase", "kind", "outcome"],
+            [
+                [format_clock(c.due_s), c.phase or "", c.kind or "", checkin_outcome(c)]
+                for c in review.checkins
+                if c.missed or c.dismissed_s is not None
+            ],
+        ),
+        (
             "Quiet periods",
             ["from", "to", "length"],
             [
@@ -350,7 +373,7 @@ def review_header(review: SessionReview) -> list[tuple[str, str]]:
     if review.ended_wall is None and review.ended_s is None:
         ended = "- (no session_ended: interrupted or still running)"
     else:
-        when = _wall(review.ended_wall) if review.ended_wall is not None else "?"
+        when = wall_text(review.ended_wall) if review.ended_wall is not None else "?"
         ended = f"{when} ({review.end_reason or '?'})"
         if review.ended_s is not None:
             ended += f" at {format_clock(review.ended_s)}"
@@ -358,7 +381,7 @@ def review_header(review: SessionReview) -> list[tuple[str, str]]:
         ("Session", review.session_id),
         ("Patient", review.patient),
         ("Profile", f"{review.profile_name} ({review.profile_path})"),
-        ("Started", _wall(review.started_wall)),
+        ("Started", wall_text(review.started_wall)),
         ("Ended", ended),
     ]
 

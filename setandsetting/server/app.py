@@ -45,9 +45,15 @@ def create_app(
     """The app; `clock` times logins and login attempts (tests step it); `clinic_link`
     says how the room's link to the clinic hub is (in every status), when it has one."""
     # FastAPI's own /docs and /redoc load Swagger from a CDN (blank in an offline room, and
-    # white): pages.py renders /docs from the same OpenAPI document, dark and local.
+    # white): pages.py renders /docs from the same OpenAPI document, dark and local, and
+    # serves /openapi.json itself (JSON, or a dark viewer to a browser).
     app = RoomApp(
-        title="setandsetting room daemon", version="1", debug=False, docs_url=None, redoc_url=None
+        title="setandsetting room daemon",
+        version="1",
+        debug=False,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.clinic_link = clinic_link
     hub = EventHub(lambda: session.status_of(runner, clinic_link))

@@ -134,14 +134,19 @@ def chime_moments(state: State) -> list[tuple[float, str]]:
     return out
 
 
-def pending_checkins(state: State) -> list[dict[str, Any]]:
-    """The check-ins that fell due and wait for staff, as plain dicts."""
+def pending_checkins(state: State, t: float | None = None) -> list[dict[str, Any]]:
+    """The check-ins that fell due and wait for staff, as plain dicts, oldest first: each
+    waits (through later phases too) until it is acknowledged or dismissed; `overdue_s` is
+    how long it has waited at t (the state's own time by default)."""
+    now = state.t if t is None else t
     return [
         {
             "id": p.id,
             "kind": p.rule.kind,
             "message": p.rule.message,
             "due_t": p.due_t,
+            "overdue_s": round(max(0.0, now - p.due_t), 3),
+            "phase": state.timeline.phases[p.rule.phase].id,
             "audience": p.rule.audience,
             "escalations": p.escalations,
         }

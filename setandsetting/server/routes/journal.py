@@ -56,7 +56,7 @@ def get_export(runner: Runner, session_id: str, format: str = "json") -> Respons
     summary = runner.journal.session(session_id)
     journaled = runner.journal.events(session_id)
     if format == "csv":
-        body = to_csv(journaled)
+        body = to_csv(summary, journaled)
     elif format == "json":
         body = to_json(summary, journaled)
     else:

@@ -20,7 +20,8 @@ def test_sessions_review_and_exports(api: TestClient) -> None:
     assert any(e["type"] == "note" and e["text"] == "review me" for e in detail["events"])
     csv = api.get(f"/api/sessions/{sid}/export", params={"format": "csv"})
     assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.startswith("seq,type,t,wall,data\n")
+    assert csv.text.startswith("seq,session,patient,type,t,wall,data\n")
+    assert csv.text.splitlines()[1].startswith(f"1,{sid},P-0042,session_started,")
     assert (
         api.get(f"/api/sessions/{sid}/export", params={"format": "json"}).json()["session"]["id"]
         == sid
