@@ -204,7 +204,7 @@ def create_hub(store: ClinicStore, staff: StaffAccess | None = None) -> FastAPI:
             _stream(feed), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
         )
 
-    pages.register(app, staff)
+    pages.register(app)
     app.add_middleware(BodyLimit, limit=MAX_BATCH_BODY)
     return app
 

@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from setandsetting.clinic.staff import StaffAccess
 from setandsetting.server.routes import login
 
 HERE = Path(__file__).parent
@@ -20,7 +19,7 @@ ROOM_STATIC = HERE.parent / "server" / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
 
 
-def register(app: FastAPI, staff: StaffAccess) -> None:
+def register(app: FastAPI) -> None:
     html: dict[str, Any] = {"response_class": HTMLResponse, "include_in_schema": False}
     app.mount("/static/clinic", StaticFiles(directory=HERE / "static"), name="clinic-static")
     app.mount("/static", StaticFiles(directory=ROOM_STATIC), name="static")
@@ -36,5 +35,3 @@ def register(app: FastAPI, staff: StaffAccess) -> None:
         return templates.TemplateResponse(
             request, "login.html", {"page": "login", "failed": failed}
         )
-
-    _ = staff

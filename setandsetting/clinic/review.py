@@ -32,7 +32,7 @@ def export(store: ClinicStore, hub_id: int, fmt: str) -> str:
     summary = summary_of(store.session(hub_id))
     events = [event for _seq, event in store.events(hub_id)]
     if fmt == "csv":
-        return to_csv(events)
+        return to_csv(summary, events)
     if fmt == "json":
         return to_json(summary, events)
     if fmt == "html":

@@ -31,7 +31,7 @@ def checkins_waiting(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         elif kind == "checkin_escalated" and key in waiting:
             waiting[key]["overdue"] = True
-        elif kind in ("checkin_acknowledged", "checkin_missed"):
+        elif kind in ("checkin_acknowledged", "checkin_missed", "checkin_dismissed"):
             waiting.pop(key, None)
         elif kind == "session_ended":
             waiting.clear()

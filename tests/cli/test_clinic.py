@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from setandsetting.journal.export import to_json
+from setandsetting.journal.export import to_csv, to_json
 from setandsetting.journal.store import Journal
 from tests.journal.synthetic import journal_session, session_events
 from tests.support.clinic import clinic_room, hub_thread
@@ -63,6 +63,7 @@ def test_sync_then_log_list_and_export_give_the_rooms_record(
         with Journal.open(room / "sessions.db") as journal:
             sid = journal_session(journal, started)
             expected = to_json(journal.session(sid), journal.events(sid))
+            expected_csv = to_csv(journal.session(sid), journal.events(sid))
         synced = clinic("sync", room=room, env=env)
         assert synced.returncode == 0, synced.stderr
         n = len(session_events())
@@ -85,6 +86,8 @@ def test_sync_then_log_list_and_export_give_the_rooms_record(
         exported = clinic("log", "export", str(entry["id"]), "--format", "json", env=env)
         assert exported.returncode == 0, exported.stderr
         assert exported.stdout == expected
+        as_csv = clinic("log", "export", str(entry["id"]), "--format", "csv", env=env)
+        assert as_csv.stdout == expected_csv
 
         status = json.loads(clinic("status", "--json", env=env).stdout)
         assert [(r["room"], r["link"], r["session"], r["running"]) for r in status] == [
