@@ -2,39 +2,12 @@
 // chime in this browser, and acks sent to the room (which decides, journals, and pushes).
 "use strict";
 
-const dash = { rooms: new Map(), offset: 0, heard: new Map(), audio: null, sent: new Set() };
+const dash = { rooms: new Map(), offset: 0, heard: new Map(), sent: new Set() };
 
-// ---------------------------------------------------------------- the chime (as the room's)
+// ---------------------------------------------------------------- the chime (common.js)
 
 function unlockAudio() {
-  if (!dash.audio) {
-    const Ctx = window.AudioContext || window.webkitAudioContext;
-    if (!Ctx) return;
-    dash.audio = new Ctx();
-  }
-  dash.audio.resume();
-  document.getElementById("btn-sound").textContent = "Staff chime in this browser: on";
-}
-
-function chime() {
-  document.body.dataset.chimes = String(Number(document.body.dataset.chimes || 0) + 1);
-  const ctx = dash.audio;
-  if (!ctx || ctx.state !== "running") return;
-  const t0 = ctx.currentTime + 0.02;
-  const master = ctx.createGain();
-  master.gain.value = 0.12;
-  master.connect(ctx.destination);
-  for (const [ratio, amp, decay] of [[1, 1, 3.5], [2.76, 0.35, 2.2], [5.4, 0.12, 1.2]]) {
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    osc.frequency.value = 528 * ratio;
-    gain.gain.setValueAtTime(0, t0);
-    gain.gain.linearRampToValueAtTime(amp, t0 + 0.03);
-    gain.gain.exponentialRampToValueAtTime(0.0001, t0 + decay);
-    osc.connect(gain).connect(master);
-    osc.start(t0);
-    osc.stop(t0 + decay + 0.1);
-  }
+  if (unlockBell()) document.getElementById("btn-sound").textContent = "Staff chime in this browser: on";
 }
 
 // Once per staff check-in of any room, and again when it becomes overdue.
@@ -45,7 +18,7 @@ function chimeForNeeds(items) {
     seen.set(key, item.overdue);
     if (item.audience !== "staff" && item.audience !== "both" && !item.alert) continue;
     const before = dash.heard.get(key);
-    if (before === undefined || (item.overdue && !before)) chime();
+    if (before === undefined || (item.overdue && !before)) ringBell();
   }
   dash.heard = seen;
 }
