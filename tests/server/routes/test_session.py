@@ -44,8 +44,8 @@ def test_profiles_and_patients(api: TestClient) -> None:
         "title": "Short",
         "route": "other",
         "phases": [
-            {"id": "settle", "name": "Settle", "duration_s": 20.0},
-            {"id": "deep", "name": "Deep", "duration_s": 120.0},
+            {"id": "settle", "name": "Settle", "duration_s": 20.0, "slot": "calm"},
+            {"id": "deep", "name": "Deep", "duration_s": 120.0, "slot": "calm"},
         ],
     }
     assert profiles["broken"]["error"].endswith(
