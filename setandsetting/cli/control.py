@@ -24,7 +24,6 @@ from typing import Any
 from setandsetting.cli.common import CommandError
 from setandsetting.core.controls import LEVEL_STEP_DB, parse_control
 from setandsetting.core.events import describe
-from setandsetting.core.status import clinic_link_text
 from setandsetting.core.units import format_clock, format_duration, format_level
 
 TIMEOUT_S = 10.0
@@ -198,6 +197,15 @@ def status(args: argparse.Namespace) -> int:
     if not args.json:
         print("\n".join(status_lines(snap)))
     return 0
+
+
+def clinic_link_text(link: dict[str, Any]) -> str:
+    """The room's link to the clinic hub in a few words, as status and the Live page say it."""
+    if link.get("up"):
+        return f"up: {link.get('room')} at {link.get('url')}"
+    waiting = link.get("pending") or 0
+    held = f"; {waiting} event(s) kept for it" if waiting else ""
+    return f"clinic link down since {link.get('since') or 'start'} ({link.get('why')}){held}"
 
 
 def status_lines(snap: dict[str, Any]) -> list[str]:

@@ -98,15 +98,6 @@ def snapshot(state: State, t: float, faults: Mapping[str, str] | None = None) ->
     }
 
 
-def clinic_link_text(link: Mapping[str, Any]) -> str:
-    """The room's link to the clinic hub in a few words, as status and the Live page say it."""
-    if link.get("up"):
-        return f"up: {link.get('room')} at {link.get('url')}"
-    waiting = link.get("pending") or 0
-    held = f"; {waiting} event(s) kept for it" if waiting else ""
-    return f"clinic link down since {link.get('since') or 'start'} ({link.get('why')}){held}"
-
-
 def status_line(snap: dict[str, Any]) -> str:
     """One line: `0:23:10  peak (6m50s left)  Drift  level 62%  next vitals in 1m50s`."""
     parts = [format_clock(snap["t"]), snap["phase"]]
