@@ -59,6 +59,7 @@ def test_a_staff_checkin_is_seen_and_acknowledged_from_the_dashboard(
             session_id = runner.session_id
             page.goto(f"{hub.url}/")
             page.click("#btn-sound")  # a touch unlocks the browser's audio
+            assert page.evaluate("bell.audio.state") == "running"
             waiting = page.locator('#needs-list li[data-room="Room 2"]')
             expect(waiting).to_have_count(1)
             expect(waiting).to_contain_text("Room 2 · P-0042 · vitals: BP and pulse")
