@@ -289,11 +289,8 @@ class ClinicLink:
         try:
             while not self._stop.is_set():
                 try:
-                    if journal is None:
-                        if not self.journal_path.exists():
-                            self._stop.wait(POLL_S * 10)
-                            continue
-                        journal = Journal.open(self.journal_path, create=False)
+                    if journal is None:  # a room with no session yet reports in too
+                        journal = Journal.open(self.journal_path)
                         outbox = Outbox(journal)
                     push_all(outbox, self.client)
                     self._pending = 0

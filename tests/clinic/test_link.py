@@ -122,3 +122,17 @@ def test_the_store_sees_the_exact_event_dicts(hub: HubThread, tmp_path: Path) ->
     assert isinstance(hub.store, ClinicStore)
     assert session["events"] == len(session_events())
     assert session["patient"] == "P0042"
+
+
+def test_a_room_with_no_session_yet_reports_in(hub: HubThread, tmp_path: Path) -> None:
+    token = hub.store.add_room("Room 2")
+    link = ClinicLink(tmp_path / "sessions.db", settings(hub, token))
+    link.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not link.status()["up"]:
+            assert time.monotonic() < deadline, link.status()
+            time.sleep(0.02)
+        assert [r.name for r in hub.store.rooms() if r.last_seen is not None] == ["Room 2"]
+    finally:
+        link.close()
