@@ -292,12 +292,14 @@ class ClinicLink:
                     if journal is None:  # a room with no session yet reports in too
                         journal = Journal.open(self.journal_path)
                         outbox = Outbox(journal)
+                    # Read before the push: a commit during it is news, not missed.
+                    version = journal.data_version()
                     push_all(outbox, self.client)
                     self._pending = 0
                     self._mark(True, None)
                     self._carry_out()
                     backoff = BACKOFF_MIN_S
-                    self._wait_for_news(journal)
+                    self._wait_for_news(journal, version)
                 except (LinkDown, HubRefused, JournalError) as err:
                     if journal is not None:
                         outbox.forget()
@@ -309,12 +311,12 @@ class ClinicLink:
             if journal is not None:
                 journal.close()
 
-    def _wait_for_news(self, journal: Journal) -> None:
-        """Until the journal has changed, or KEEPALIVE_S (then the hub hears we are here)."""
-        version = journal.data_version()
+    def _wait_for_news(self, journal: Journal, version: int) -> None:
+        """Until the journal has changed since `version` (read before the last push), or
+        KEEPALIVE_S (then the hub hears from the room)."""
         deadline = time.monotonic() + KEEPALIVE_S
-        while not self._stop.wait(POLL_S):
-            if journal.data_version() != version:
+        while journal.data_version() == version:
+            if self._stop.wait(POLL_S):
                 return
             if time.monotonic() >= deadline:
                 return  # the next round asks for commands: the hub sees the room

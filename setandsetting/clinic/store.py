@@ -93,7 +93,7 @@ class ClinicStore:
         self._rooms_lock = threading.Lock()
 
     @classmethod
-    def open(cls, url: str, *, size: int = 4, timeout_s: float = 5.0) -> ClinicStore:
+    def open(cls, url: str, *, size: int = 10, timeout_s: float = 5.0) -> ClinicStore:
         """Connect and migrate; ClinicDown when PostgreSQL cannot be reached."""
         try:
             with psycopg.connect(url, connect_timeout=max(1, int(timeout_s))) as con:

@@ -225,7 +225,7 @@ def test_hub_and_postgresql_down_lose_nothing_double_nothing_and_move_no_chime(
             f"(hub up {max(up) * 1000:.1f}, hub down {max(no_hub) * 1000:.1f}, "
             f"PostgreSQL down {max(no_db) * 1000:.1f})"
         )
-        assert len(up) >= 5 and len(no_hub) >= 5 and len(no_db) >= 5
+        assert len(up) >= 3 and len(no_hub) >= 3 and len(no_db) >= 3
         assert worst < 0.1  # the engine's own bound under load; the link adds nothing to it
 
 
