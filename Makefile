@@ -20,12 +20,13 @@ DEMO_CONTROLS := --control '50s:ack' --control '2m20s:ack' --control '2m30s:exte
 	--control '5m50s:ack' --control '6m:stop'
 
 .DEFAULT_GOAL := help
-.PHONY: help install debian-packages test check bench demo rehearse screenshots clean distclean
+.PHONY: help install debian-packages test check bench demo clinic-demo rehearse screenshots clean distclean
 
 help:
 	@echo "make demo       generate the demo music, serve the demo session with the web UI"
 	@echo "make rehearse   rehearse the demo session with scripted controls at 30x"
 	@echo "make screenshots  the README's pictures of the web UI, from a real daemon"
+	@echo "make clinic-demo  a clinic hub on its own PostgreSQL with three rooms reporting to it"
 	@echo "make test       install, lint, then run the whole test suite"
 	@echo "make install    Debian packages (as root), venv in $(VENV), package + dev tools"
 	@echo "make check      ruff lint and format check"
@@ -72,6 +73,11 @@ $(DEMO_MUSIC_STAMP): $(wildcard setandsetting/audio/demo_music.py) | $(INSTALL_S
 # sound card the session runs silently and says so.
 demo: install $(DEMO_MUSIC_STAMP)
 	$(VENV)/bin/setandsetting demo --port $(DEMO_PORT)
+
+# A clinic: its hub on a PostgreSQL of its own (in a temporary folder) and three rooms
+# running the demo session silently, reporting to it; open the printed dashboard address.
+clinic-demo: install $(DEMO_MUSIC_STAMP)
+	$(VENV_PYTHON) scripts/clinic-demo
 
 # The same session on a simulated clock, with the live controls above, at 30x real time.
 rehearse: install $(DEMO_MUSIC_STAMP)

@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "init": "setandsetting.cli.init",
     "doctor": "setandsetting.cli.doctor",
     "demo": "setandsetting.cli.demo",
+    "clinic": "setandsetting.cli.clinic",
 }
 
 

@@ -199,6 +199,15 @@ def status(args: argparse.Namespace) -> int:
     return 0
 
 
+def clinic_link_text(link: dict[str, Any]) -> str:
+    """The room's link to the clinic hub in a few words, as status and the Live page say it."""
+    if link.get("up"):
+        return f"up: {link.get('room')} at {link.get('url')}"
+    waiting = link.get("pending") or 0
+    held = f"; {waiting} event(s) kept for it" if waiting else ""
+    return f"clinic link down since {link.get('since') or 'start'} ({link.get('why')}){held}"
+
+
 def status_lines(snap: dict[str, Any]) -> list[str]:
     """The session at a glance, one fact a line."""
     index, phases = snap.get("phase_index", 0), snap.get("phases", [])
@@ -247,5 +256,8 @@ def status_lines(snap: dict[str, Any]) -> list[str]:
     lines.append(("session ends", "open (when you stop)" if end is None else format_clock(end)))
     if snap.get("journal_degraded"):
         lines.append(("JOURNAL", str(snap["journal_degraded"])))
+    if snap.get("clinic"):
+        link = snap["clinic"]
+        lines.append(("clinic" if link.get("up") else "CLINIC", clinic_link_text(link)))
     width = max(len(label) for label, _ in lines)
     return [f"{label:<{width}}  {text}" for label, text in lines]

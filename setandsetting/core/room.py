@@ -118,6 +118,22 @@ class ServerSettings(Frozen):
         return seconds
 
 
+def _hub_url(value: str) -> str:
+    scheme, sep, rest = value.partition("://")
+    host = rest.split("/", 1)[0]
+    if not sep or scheme not in ("http", "https") or not host or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not the hub's address; write e.g. http://clinic:8800")
+    return value.rstrip("/")
+
+
+class ClinicSettings(Frozen):
+    """Where this room reports to: the clinic hub, under which name, with which token."""
+
+    url: Annotated[str, AfterValidator(_hub_url)]
+    room: str = Field(min_length=1, max_length=64)
+    token_file: str = Field(min_length=1)  # relative to the room folder; kept 0600
+
+
 class Room(Frozen):
     audio: AudioSettings = AudioSettings()
     library: list[str] = []
@@ -126,3 +142,4 @@ class Room(Frozen):
     on_quiet: list[CuePayload] = []
     server: ServerSettings = ServerSettings()
     resume_window: Duration = 900.0
+    clinic: ClinicSettings | None = None

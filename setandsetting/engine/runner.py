@@ -63,8 +63,12 @@ class SessionRunner:
         devices: DevicesFactory = default_devices,
         journal: Journal | None = None,
         midi_input: bool = True,
+        prepare: Callable[[str], None] | None = None,
     ) -> None:
+        """`prepare(patient)` runs before a new session is compiled (the clinic link
+        brings the patient's folder up to date there); it must not raise."""
         self.folder = folder
+        self._prepare = prepare
         self._devices = devices
         self._journal = journal
         self._writer: JournalWriter | None = None
@@ -114,6 +118,8 @@ class SessionRunner:
         with self._lock:
             if self.running:
                 raise SessionBusy("a session is already running in this room")
+            if self._prepare is not None:
+                self._prepare(patient)
             compiled = self.folder.compile(profile_path, patient)
             started = datetime.now(UTC)
             session_id = self.journal.begin_session(

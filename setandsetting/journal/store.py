@@ -479,6 +479,32 @@ class Journal:
             ).fetchall()
         return [event_from_row(*row) for row in rows]
 
+    def events_after(
+        self, session_id: str, after_seq: int, limit: int
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """(seq, event) of up to `limit` events after `after_seq`, in order: what the
+        clinic outbox sends next."""
+        with self._read() as con:
+            rows = con.execute(
+                "SELECT seq, type, t, wall, data FROM events WHERE session_id = ? AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (session_id, after_seq, limit),
+            ).fetchall()
+        return [(row[0], event_from_row(*row[1:])) for row in rows]
+
+    def last_seq(self, session_id: str) -> int:
+        """The seq of the session's last event (0 before its first)."""
+        with self._read() as con:
+            row = con.execute(
+                "SELECT coalesce(max(seq), 0) FROM events WHERE session_id = ?", (session_id,)
+            ).fetchone()
+        return int(row[0])
+
+    def data_version(self) -> int:
+        """Changes whenever another connection has committed: a cheap 'anything new?'."""
+        with self._read() as con:
+            return int(con.execute("PRAGMA data_version").fetchone()[0])
+
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Rows of one SQL statement, for reports that aggregate in SQLite (`log stats`)."""
         with self._read() as con:

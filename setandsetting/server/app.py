@@ -40,8 +40,10 @@ def create_app(
     runner: SessionRunner,
     settings: ServerSettings,
     clock: Callable[[], float] = boot_clock,
+    clinic_link: Callable[[], dict[str, Any]] | None = None,
 ) -> FastAPI:
-    """The app; `clock` times logins and login attempts (tests step it)."""
+    """The app; `clock` times logins and login attempts (tests step it); `clinic_link`
+    says how the room's link to the clinic hub is (in every status), when it has one."""
     # FastAPI's own /docs and /redoc load Swagger from a CDN (blank in an offline room, and
     # white): pages.py renders /docs from the same OpenAPI document, dark and local, and
     # serves /openapi.json itself (JSON, or a dark viewer to a browser).
@@ -53,7 +55,8 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    hub = EventHub(lambda: session.status_of(runner))
+    app.state.clinic_link = clinic_link
+    hub = EventHub(lambda: session.status_of(runner, clinic_link))
     runner.subscribe(hub.publish)
     app.state.hub = hub
     app.state.runner = runner

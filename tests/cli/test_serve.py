@@ -325,3 +325,59 @@ def test_start_names_a_profile_as_every_command_does(tmp_path: Path) -> None:
         "(did you mean 'demo'?)\n"
     )
     assert "Traceback" not in done.stdout
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_room_with_a_clinic_serves_while_the_hub_is_away_then_reports_to_it(
+    tmp_path: Path, clinic_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The hub not there: the session plays and status says the link is down since when;
+    the hub comes: the link is up and the hub holds what the room journaled."""
+    from setandsetting.clinic.store import ClinicStore
+    from tests.support.clinic import HubThread
+
+    store = ClinicStore.open(clinic_db)
+    hub = HubThread(store, port=free_port())
+    room = make_room_with_clinic(tmp_path / "room", hub.url, store.add_room("Room 2"))
+    try:
+        with spawned(tmp_path / "logs") as started:
+            serve = started.spawn(_serve_short(room))
+            url = wait_served(room, serve)
+            link = _status(url)["clinic"]
+            assert (link["up"], link["room"], link["url"]) == (False, "Room 2", hub.url)
+            code, out, _ = cli(capsys, room, "status")
+            assert code == 0
+            [line] = [line for line in out.splitlines() if line.startswith("CLINIC ")]
+            assert line.split(None, 1)[1].startswith(
+                f"clinic link down since {link['since']} (the clinic hub at {hub.url} "
+                "cannot be reached ("
+            )
+            hub.start()
+            deadline = time.monotonic() + 15
+            while not _status(url)["clinic"]["up"]:
+                assert time.monotonic() < deadline, _status(url)["clinic"]
+                time.sleep(0.1)
+            session_id = _status(url)["session_id"]
+            deadline = time.monotonic() + 5
+            while not store.room_events("Room 2").get(session_id):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert store.room_events("Room 2")[session_id][0]["type"] == "session_started"
+            serve.popen.send_signal(signal.SIGTERM)
+            assert serve.wait() == 0
+    finally:
+        if hub._thread is not None:
+            hub.stop()
+        store.close()
+
+
+def make_room_with_clinic(root: Path, url: str, token: str) -> Path:
+    from tests.support.clinic import clinic_room
+
+    make_api_room(root)
+    settings = (root / "room.yaml").read_text()
+    clinic_room(root, url, "Room 2", token)
+    with (root / "room.yaml").open("a") as handle:
+        handle.write(settings)
+    return root

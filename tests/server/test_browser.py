@@ -119,7 +119,7 @@ def test_a_staff_checkin_chimes_in_the_browser_and_is_acknowledged(
     expect(banner).to_be_visible()
     expect(page.locator("#checkin-message")).to_contain_text("vitals: BP and pulse")
     expect(page.locator("body")).to_have_attribute("data-chimes", "1")
-    assert page.evaluate("live.audio.state") == "running"
+    assert page.evaluate("bell.audio.state") == "running"
     screenshot(page, shots, "live")
 
     page.click("#btn-ack")

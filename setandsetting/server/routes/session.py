@@ -6,11 +6,12 @@ routes are plain `def` and run in FastAPI's thread pool; the SSE stream is async
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from setandsetting.core.controls import NEEDS_VALUE, USER_ACTIONS, parse_control
@@ -27,17 +28,22 @@ router = APIRouter(prefix="/api")
 NOTE_MAX_BYTES = 4096  # a note is a few lines; longer is refused (413), nothing journaled
 
 
-def status_of(runner: SessionRunner) -> dict[str, Any]:
-    """/api/status: the engine's snapshot plus who and what; {"running": false} otherwise.
+def status_of(
+    runner: SessionRunner, clinic_link: Callable[[], dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """/api/status: the engine's snapshot plus who and what; {"running": false} otherwise;
+    with the clinic link's state when the room reports to a clinic hub.
 
     `wall` is the daemon's clock as it answers (every status on the event stream carries
     it: the page's heartbeat, and the clock its controls' `pressed_at` is written in)."""
+    link = {} if clinic_link is None else {"clinic": clinic_link()}
     engine, compiled = runner.engine, runner.compiled
     if engine is None or not engine.running or compiled is None:
-        return {"running": False}
+        return {"running": False, **link}
     wall = datetime.now(UTC).isoformat(timespec="milliseconds")
     snap = engine.snapshot()
     return {
+        **link,
         "running": not snap.get("ended"),  # a stopped session is fading out: not steerable
         "session_id": runner.session_id,
         "profile": compiled.profile_path.stem,
@@ -69,8 +75,8 @@ def _profile_summary(path: Path) -> dict[str, Any]:
 
 
 @router.get("/status")
-def get_status(runner: Runner) -> dict[str, Any]:
-    return status_of(runner)
+def get_status(runner: Runner, request: Request) -> dict[str, Any]:
+    return status_of(runner, request.app.state.clinic_link)
 
 
 @router.get("/profiles")

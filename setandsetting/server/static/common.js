@@ -26,6 +26,42 @@ async function api(method, url, body) {
   return { ok: response.ok, status: response.status, data };
 }
 
+// The staff chime in the browser (the Live page, the clinic dashboard): a soft bell, a few
+// inharmonic partials, slow attack, long decay, low level. A browser plays sound only after
+// a touch, so the page unlocks it on one; `data-chimes` on the body counts the rings.
+const bell = { audio: null };
+
+function unlockBell() {
+  if (!bell.audio) {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return false;
+    bell.audio = new Ctx();
+  }
+  bell.audio.resume();
+  return true;
+}
+
+function ringBell() {
+  document.body.dataset.chimes = String(Number(document.body.dataset.chimes || 0) + 1);
+  const ctx = bell.audio;
+  if (!ctx || ctx.state !== "running") return;
+  const t0 = ctx.currentTime + 0.02;
+  const master = ctx.createGain();
+  master.gain.value = 0.12;
+  master.connect(ctx.destination);
+  for (const [ratio, amp, decay] of [[1, 1, 3.5], [2.76, 0.35, 2.2], [5.4, 0.12, 1.2]]) {
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.value = 528 * ratio;
+    gain.gain.setValueAtTime(0, t0);
+    gain.gain.linearRampToValueAtTime(amp, t0 + 0.03);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t0 + decay);
+    osc.connect(gain).connect(master);
+    osc.start(t0);
+    osc.stop(t0 + decay + 0.1);
+  }
+}
+
 let toastTimer = null;
 function toast(message, kind) {
   const el = document.getElementById("toast");

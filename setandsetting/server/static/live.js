@@ -10,42 +10,14 @@ const PHASE_COLORS = ["#5a6e84", "#5f7a5c", "#8a7452", "#7d5f72", "#5b7d7d", "#7
 const STALE_MS = 3000;  // no heartbeat for this long: not live
 const RECONNECT_MS = 2000;  // while not live, a fresh event stream this often
 const live = {
-  status: null, lastPush: 0, polling: false, heard: new Map(), audio: null,
+  status: null, lastPush: 0, polling: false, heard: new Map(),
   lastBeat: 0, offset: 0, stale: false, source: null, lastConnect: 0, dismissing: null,
 };
 
 // ---------------------------------------------------------------- the chime
 
 function unlockAudio() {
-  if (!live.audio) {
-    const Ctx = window.AudioContext || window.webkitAudioContext;
-    if (!Ctx) return;
-    live.audio = new Ctx();
-  }
-  live.audio.resume();
-  document.getElementById("sound-state").textContent = "Staff chime in this browser: on.";
-}
-
-// A soft bell: a few inharmonic partials, slow attack, long decay, low level.
-function chime() {
-  document.body.dataset.chimes = String(Number(document.body.dataset.chimes || 0) + 1);
-  const ctx = live.audio;
-  if (!ctx || ctx.state !== "running") return;
-  const t0 = ctx.currentTime + 0.02;
-  const master = ctx.createGain();
-  master.gain.value = 0.12;
-  master.connect(ctx.destination);
-  for (const [ratio, amp, decay] of [[1, 1, 3.5], [2.76, 0.35, 2.2], [5.4, 0.12, 1.2]]) {
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    osc.frequency.value = 528 * ratio;
-    gain.gain.setValueAtTime(0, t0);
-    gain.gain.linearRampToValueAtTime(amp, t0 + 0.03);
-    gain.gain.exponentialRampToValueAtTime(0.0001, t0 + decay);
-    osc.connect(gain).connect(master);
-    osc.start(t0);
-    osc.stop(t0 + decay + 0.1);
-  }
+  if (unlockBell()) document.getElementById("sound-state").textContent = "Staff chime in this browser: on.";
 }
 
 // Chime once per staff check-in and again at each reminder.
@@ -55,7 +27,7 @@ function chimeForPending(pending) {
     seen.set(p.id, p.escalations);
     if (p.audience !== "staff" && p.audience !== "both") continue;
     const before = live.heard.get(p.id);
-    if (before === undefined || p.escalations > before) chime();
+    if (before === undefined || p.escalations > before) ringBell();
   }
   live.heard = seen;
 }
@@ -232,9 +204,18 @@ function setControls() {
   }
 }
 
+// The clinic hub out of reach: the room plays on; the staff should know the dashboard lags.
+function renderClinic(link) {
+  document.getElementById("clinic-banner").hidden = !link || link.up;
+  if (!link || link.up) return;
+  const waiting = link.pending ? `; ${link.pending} event(s) kept for it` : "";
+  setText("clinic-why", `since ${link.since} (${link.why})${waiting}`);
+}
+
 function render(s) {
   live.status = s;
   renderSound(s.audio_faults || []);
+  renderClinic(s.clinic);
   const running = Boolean(s.running) && !s.ended;
   document.getElementById("live").dataset.running = String(running);
   document.getElementById("no-session").hidden = running;

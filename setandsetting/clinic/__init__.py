@@ -1,0 +1,1 @@
+"""The clinic: many rooms, one hub (PostgreSQL), one staff view."""
