@@ -70,6 +70,7 @@ def test_snapshot_of_a_running_session():
                 "due_t": 60.0,
                 "audience": "staff",
                 "escalations": 0,
+                "record": [],
             }
         ],
         "next_checkin": {"t": 90.0, "kind": "vitals", "audience": "staff"},

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from setandsetting.core.controls import Control
 from setandsetting.core.events import Event
+from setandsetting.core.session import clinical
 from setandsetting.core.session.levels import curve_level, curve_time, nudge_factor, voices
 from setandsetting.core.session.moments import earliest_next, phase_end
 from setandsetting.core.session.state import (
@@ -188,21 +189,6 @@ def _level(run: Run, c: Control, t: float) -> str | None:
     return None
 
 
-def _ack(run: Run, c: Control, t: float) -> str | None:
-    s = run.state
-    if not s.pending:
-        return "no check-in is waiting"
-    chosen = [p for p in s.pending if c.value in (None, "", p.id)]
-    if not chosen:
-        return f"no waiting check-in is called {c.value!r}"
-    for p in chosen:
-        run.emit(
-            "checkin_acknowledged", t, id=p.id, kind=p.rule.kind, latency_s=round(t - p.due_t, 3)
-        )
-    run.set(pending=tuple(p for p in s.pending if p not in chosen))
-    return None
-
-
 def _note(run: Run, c: Control, t: float) -> str | None:
     text = str(c.value or "").strip()
     if not text:
@@ -212,6 +198,9 @@ def _note(run: Run, c: Control, t: float) -> str | None:
 
 
 def _stop(run: Run, c: Control, t: float) -> str | None:
+    reason = clinical.stop_floor(run, c, t)
+    if reason:
+        return reason
     finish(run, t, str(c.value or "stopped"))
     return None
 
@@ -310,7 +299,10 @@ _HANDLERS: dict[str, Handler] = {
     "quiet": _quiet,
     "skip": _skip,
     "level": _level,
-    "ack": _ack,
+    "ack": clinical.ack,
+    "dose": clinical.dose,
+    "ready": clinical.ready,
+    "facts": clinical.facts,
     "note": _note,
     "stop": _stop,
     "track_failed": _track_failed,

@@ -13,6 +13,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from setandsetting.core.session.state import EPS, MAX_ESCALATIONS, State, Voice
+from setandsetting.core.units import format_duration
 
 
 class MomentKind(IntEnum):
@@ -26,12 +27,13 @@ class MomentKind(IntEnum):
     CHECKIN = 3
     ESCALATE = 4
     TRACK_TURN = 5
+    RECHECK = 6
 
 
 class Moment(NamedTuple):
     """One planned moment. `what` is the voice id (VOICE_GONE, TRACK_TURN), the CuePlan
     (CUE), the index of the rule in the phase's check-ins (CHECKIN), the pending check-in's
-    id (ESCALATE), or None (PHASE_END)."""
+    id (ESCALATE), the Recheck (RECHECK), or None (PHASE_END)."""
 
     at: float
     kind: MomentKind
@@ -49,6 +51,36 @@ def phase_end(state: State) -> float | None:
         if anchor < len(state.phase_starts):
             end = max(end, state.phase_starts[anchor] + at_least)
     return end
+
+
+def dose_time(state: State) -> float | None:
+    """When the first dose was given: the `dose` control's time, else (no dose recorded
+    yet) the start of the phase called `dosing`, once it has begun; None before either."""
+    if state.clinical.first_dose_t is not None:
+        return state.clinical.first_dose_t
+    for plan in state.timeline.phases:
+        if plan.id == "dosing" and plan.index < len(state.phase_starts):
+            return state.phase_starts[plan.index]
+    return None
+
+
+def discharge_floor(state: State) -> tuple[float | None, str] | None:
+    """The earliest moment the session may end, as (time, why), while it lies ahead: the
+    latest `not_before` floor of this phase and those to come. The time is None when its
+    anchor phase has not begun (the floor is still ahead, its moment not yet known)."""
+    worst: tuple[float | None, str] | None = None
+    phases = state.timeline.phases
+    for plan in phases[state.phase :]:
+        if plan.not_before is None:
+            continue
+        anchor, at_least = plan.not_before
+        why = f"{plan.id} lasts until {format_duration(at_least)} after {phases[anchor].id} began"
+        if anchor >= len(state.phase_starts):
+            return None, why
+        floor = state.phase_starts[anchor] + at_least
+        if floor > state.t + EPS and (worst is None or floor > worst[0]):  # type: ignore[operator]
+            worst = (floor, why)
+    return worst
 
 
 def earliest_next(state: State) -> float | None:
@@ -103,6 +135,7 @@ def upcoming(state: State) -> list[Moment]:
     v = state.voice
     if v is not None:
         out.append(Moment(turn_time(state, v), MomentKind.TRACK_TURN, v.id))
+    out += [Moment(r.due_t, MomentKind.RECHECK, r) for r in state.clinical.rechecks]
     return out
 
 
@@ -131,6 +164,8 @@ def chime_moments(state: State) -> list[tuple[float, str]]:
             out.append((at, state.plan.checkins[what].audience))
         elif kind == MomentKind.ESCALATE:
             out.append((at, pending[what].rule.audience))
+        elif kind == MomentKind.RECHECK:
+            out.append((at, "staff"))
     return out
 
 
@@ -144,6 +179,7 @@ def pending_checkins(state: State) -> list[dict[str, Any]]:
             "due_t": p.due_t,
             "audience": p.rule.audience,
             "escalations": p.escalations,
+            "record": list(p.rule.record),
         }
         for p in state.pending
     ]
