@@ -1,5 +1,5 @@
 """`status`, `pause`, `resume`, `extend`, `next`, `skip`, `level`, `quiet`, `ack`, `note`,
-`stop`: steer the running session through the room daemon's HTTP API.
+`stop`, `dose`, `ready`: steer the running session through the room daemon's HTTP API.
 
 The daemon is found where the room's daemon wrote its address beside the room lock
 (room/lock.py), whatever port it chose; --url overrides. The CLI is a plain HTTP client
@@ -31,6 +31,7 @@ WITH_VALUE = {
     "extend": ("DURATION", "extend the current phase, e.g. 10m"),
     "level": ("CHANGE", "change the music level: -6dB, +3dB, -5%%, or set it: 40%%"),
     "note": ("TEXT", "write a note into the session journal"),
+    "dose": ("NAME AMOUNT [route=R] [lot=L]", "record a dose given, e.g. esketamine 56mg lot=A1"),
 }
 WITHOUT_VALUE = {
     "pause": "hold the music (fade out; the session clock goes on)",
@@ -38,7 +39,7 @@ WITHOUT_VALUE = {
     "next": "move on to the next phase (if its floor allows)",
     "skip": "skip to the next track",
     "quiet": "QUIET: music and chimes fade out at once, quiet cues are sent",
-    "stop": "end the session gently",
+    "ready": "record that the patient is judged ready to leave",
 }
 
 
@@ -61,12 +62,24 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument("value", metavar=metavar, nargs="?")  # it back as the value
             p.set_defaults(dashed_value=True)
         else:
-            p.add_argument("value", metavar=metavar, nargs="+" if action == "note" else None)
+            words = "+" if action in ("note", "dose") else None
+            p.add_argument("value", metavar=metavar, nargs=words)
         p.set_defaults(func=control, action=action)
-    p = sub.add_parser("ack", help="acknowledge the waiting check-in (or the one named)")
+    p = sub.add_parser(
+        "ack", help="acknowledge the waiting check-in (or the one named), with readings"
+    )
     common(p)
-    p.add_argument("value", metavar="ID", nargs="?", help="a check-in id from `status`")
+    p.add_argument(
+        "value",
+        metavar="[ID] [bp=S/D hr=N spo2=N rr=N sedation=0-5 dissociation=yes|no note=TEXT]",
+        nargs="*",
+        help="a check-in id from `status`, then the readings taken",
+    )
     p.set_defaults(func=control, action="ack")
+    p = sub.add_parser("stop", help="end the session gently (before its floor: say why)")
+    common(p)
+    p.add_argument("value", metavar="REASON", nargs="*", help="why it ends before its floor")
+    p.set_defaults(func=control, action="stop")
 
 
 def daemon_url(args: argparse.Namespace) -> str:
@@ -147,6 +160,7 @@ def _error_text(err: urllib.error.HTTPError) -> str:
 
 def control(args: argparse.Namespace) -> int:
     value = " ".join(args.value) if isinstance(args.value, list) else args.value
+    value = value or None
     try:  # the daemon parses it again: this only refuses a mistyped control without it
         parse_control(args.action if value is None else f"{args.action} {value}")
     except ValueError as err:
