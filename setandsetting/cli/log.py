@@ -8,6 +8,7 @@ traceback, through the CLI's one error road.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -37,15 +38,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="journaled sessions, newest first")
     p.add_argument("--patient", help="only this patient's sessions")
     p.add_argument("--limit", type=int, help="only the last N sessions")
+    p.add_argument("--json", action="store_true", help="as JSON: id, patient, profile, times")
     p.set_defaults(func=_list)
+
+    p = sub.add_parser("patient", help="a patient's course across sessions")
+    p.add_argument("patient_id", metavar="ID", help="a pseudonymous patient ID")
+    p.set_defaults(func=_patient)
 
     p = sub.add_parser("show", help="one session: planned vs actual, tracks, check-ins, notes")
     p.add_argument("session", help="a session id from `log list`")
     p.set_defaults(func=_show)
 
-    p = sub.add_parser("export", help="one session as CSV, JSON or printable HTML")
+    p = sub.add_parser(
+        "export", help="one session as CSV, JSON, printable HTML, the REMS form or FHIR"
+    )
     p.add_argument("session", help="a session id from `log list`")
-    p.add_argument("--format", choices=("csv", "json", "html"), required=True)
+    p.add_argument("--format", choices=("csv", "json", "html", "rems", "fhir"), required=True)
     p.add_argument("--output", type=Path, help="write to FILE instead of standard output")
     p.set_defaults(func=_export)
 
@@ -65,6 +73,9 @@ def _query(args: argparse.Namespace, read: Callable[[Journal], T]) -> T | None:
 
 def _list(args: argparse.Namespace) -> int:
     sessions = _query(args, lambda j: j.sessions(patient=args.patient, limit=args.limit))
+    if args.json:
+        print(json.dumps([session_entry(s) for s in sessions or []], indent=2))
+        return 0
     if sessions is None:
         print(f"no sessions journaled in {args.room}")
         return 0
@@ -100,6 +111,14 @@ def _export(args: argparse.Namespace) -> int:
         text = to_csv(events)
     elif args.format == "json":
         text = to_json(session, events)
+    elif args.format == "rems":
+        from setandsetting.journal.rems import to_rems
+
+        text = to_rems(build_review(session, events))
+    elif args.format == "fhir":
+        from setandsetting.journal.fhir import to_fhir  # the FHIR models: only for this
+
+        text = to_fhir(build_review(session, events))
     else:
         text = to_html(build_review(session, events), events)
     if args.output is None:
@@ -113,6 +132,34 @@ def _export(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"{args.output}: cannot write ({exc.strerror})") from None
     print(f"wrote {args.output}")
+    return 0
+
+
+def session_entry(s: SessionSummary) -> dict[str, Any]:
+    """One session for `log list --json`."""
+    return {
+        "id": s.id,
+        "patient": s.patient,
+        "profile": s.profile_name,
+        "started": s.started_wall.isoformat(),
+        "ended": s.ended_wall.isoformat() if s.ended_wall else None,
+        "reason": s.end_reason,
+    }
+
+
+def _patient(args: argparse.Namespace) -> int:
+    from setandsetting.core.types import check_patient_id
+    from setandsetting.journal.course import course, render_course
+
+    try:
+        patient = check_patient_id(args.patient_id)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    found = _query(args, lambda j: course(j, patient))
+    if not found:
+        print(f"no sessions journaled for {patient}")
+        return 0
+    sys.stdout.write(render_course(patient, found))
     return 0
 
 

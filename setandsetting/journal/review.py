@@ -11,6 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from setandsetting.core.units import format_clock, format_duration
+from setandsetting.journal.clinical import (
+    ClinicalRecord,
+    clinical_header,
+    clinical_record,
+    clinical_tables,
+)
 from setandsetting.journal.store import SessionSummary
 
 
@@ -94,6 +100,7 @@ class SessionReview:
     notes: tuple[Note, ...]
     errors: tuple[ErrorReview, ...]
     resumes: tuple[Resume, ...]
+    clinical: ClinicalRecord
 
 
 def _phases(
@@ -237,6 +244,7 @@ def build_review(session: SessionSummary, events: list[dict[str, Any]]) -> Sessi
             for ev in events
             if ev["type"] == "session_resumed"
         ),
+        clinical=clinical_record(events),
     )
 
 
@@ -276,7 +284,14 @@ def phase_change(phase: PhaseReview) -> str:
 
 
 def review_tables(review: SessionReview) -> list[tuple[str, list[str], list[list[str]]]]:
-    """Each section as (title, headers, rows of cells): one source for text and HTML."""
+    """Each section as (title, headers, rows of cells): one source for text and HTML. The
+    clinical record's sections (doses, vitals, alerts) come when it holds anything."""
+    c = review.clinical
+    clinical = clinical_tables(c) if c.doses or c.readings or c.skipped else []
+    return [*_timing_tables(review), *clinical]
+
+
+def _timing_tables(review: SessionReview) -> list[tuple[str, list[str], list[list[str]]]]:
     return [
         (
             "Phases",
@@ -360,6 +375,7 @@ def review_header(review: SessionReview) -> list[tuple[str, str]]:
         ("Profile", f"{review.profile_name} ({review.profile_path})"),
         ("Started", _wall(review.started_wall)),
         ("Ended", ended),
+        *clinical_header(review.clinical),
     ]
 
 
