@@ -52,7 +52,8 @@ def _bp(record: ClinicalRecord, reading: ReadingRecord | None) -> str | None:
     rel = ""
     if first is not None:
         minutes = (reading.t - first) / 60.0
-        rel = f", {abs(minutes):.0f} min {'after' if minutes >= 0 else 'before'} the first dose"
+        side = "after" if minutes >= 0 else "before"
+        rel = f", {round(abs(minutes), 1):g} min {side} the first dose"
     return f"{format_value('bp', reading.values['bp'])} mm[Hg] at {_time(reading)}{rel}"
 
 
@@ -135,7 +136,7 @@ def rems_fields(review: SessionReview) -> list[Field]:
     ]  # fmt: skip
     ready = None
     if c.ready_s is not None and c.first_dose_s is not None:
-        ready = f"{(c.ready_s - c.first_dose_s) / 60.0:.0f} minutes after the first device"
+        ready = f"{round((c.ready_s - c.first_dose_s) / 60.0, 1):g} minutes after the first device"
     fields += [
         Field(
             "Evaluation",
