@@ -120,10 +120,11 @@ def check(path: Path, room: Path | None = None, patient: str | None = None) -> l
         if kind is None:
             message = "not a profile (no `phases:`) or a playlist (no `tracks:`)"
             return [Problem(str(path), 1, 1, (), message)]
-        LOADERS[kind](path)
-        if kind == "playlist":
+        if kind == "playlist":  # loads it, then checks what it names
             return track_problems(path)
-        if kind == "profile" and room is not None:
+        if kind != "profile" or room is None:
+            LOADERS[kind](path)
+        else:  # slot_problems loads the profile once, for its own problems and its slots
             folder = RoomFolder(room)
             missing, playing = slot_problems(folder, path, patient)
             # each playlist named as the room was given, so it reads (and de-duplicates)

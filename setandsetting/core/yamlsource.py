@@ -248,7 +248,7 @@ def _syntax_problem(exc: YAMLError, text: str, file: str) -> Problem:
 
 def parse_yaml(text: str, file: str, *, expect: str, allow_empty: bool = False) -> YamlDoc:
     """Parse one YAML document; `expect` says what the file should hold if it is empty."""
-    yaml = YAML(typ="rt")
+    yaml = YAML(typ="safe", pure=True)  # no comment gathering: about a fifth faster
     yaml.Composer = _PositionComposer
     yaml.max_depth = MAX_DEPTH
     try:

@@ -51,8 +51,8 @@ def control_fields(control: Control) -> dict[str, Any]:
     return fields
 
 
-# What tells two events of one type apart, besides their time.
-IDENTITY = ("id", "phase", "voice", "path", "reason", "count", "action")
+# What tells two events of one type apart, besides their time (tests read the journal by it).
+IDENTITY = ("id", "phase", "voice", "path", "reason", "count", "action", "output")
 # Controls are journaled at millisecond precision, so replayed times may differ from the
 # dead process's by that rounding (and whatever it carried into later moments).
 SAME_T_S = 0.002

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from setandsetting.cli import control as control_module
 from setandsetting.cli.control import control
 from setandsetting.core.controls import LEVEL_GRAMMAR, NEEDS_VALUE, USER_ACTIONS
 from tests.support.daemon import free_port, make_api_room
+from tests.support.processes import stop_gently
 
 
 @pytest.fixture
@@ -48,13 +48,7 @@ def served_room(tmp_path: Path) -> Iterator[tuple[Path, str]]:
             time.sleep(0.1)
         yield room, url
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_gently(proc)
         log.close()
     assert proc.returncode == 0, (tmp_path / "serve.log").read_text()[-2000:]
 

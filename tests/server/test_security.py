@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import http.client
 import json
-import signal
 import stat
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from setandsetting.server.security import (
     proxy_options,
 )
 from tests.support.daemon import BASE, TOKEN, client, daemon, free_port, make_api_room, served
+from tests.support.processes import stop_gently
 
 LAN = "192.168.1.20"
 TOKEN_GUESS = "not-the-token"
@@ -337,12 +337,7 @@ def test_serve_bound_to_all_interfaces_wants_the_login_from_loopback_too(
         assert _call(port, "POST", "/api/logout", signed_in)[0] == 200
         assert _call(port, "GET", "/api/status", signed_in)[0] == 401
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_gently(proc)
 
 
 @pytest.mark.parametrize(("proxies", "second_client"), [((), 429), (("127.0.0.1",), 403)])

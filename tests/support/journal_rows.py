@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from setandsetting.engine.resume import IDENTITY
+
 Row = tuple[int, str, float, str, str]
-# What tells two events of one type apart, besides their time (as engine/resume.py).
-IDENTITY = ("id", "phase", "voice", "path", "reason", "count", "action", "output")
 
 
 def rows(db: Path) -> list[Row]:

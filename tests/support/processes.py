@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -68,6 +69,18 @@ class Processes:
             if proc.popen.poll() is None:
                 proc.popen.kill()
             proc.popen.wait()
+
+
+def stop_gently(popen: subprocess.Popen[bytes], limit_s: float = 15.0) -> None:
+    """SIGTERM, as systemd stops the daemon; SIGKILL only if it has not ended in time."""
+    if popen.poll() is not None:
+        return
+    popen.send_signal(signal.SIGTERM)
+    try:
+        popen.wait(limit_s)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        popen.wait(5)
 
 
 @contextmanager
