@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from setandsetting.core import session
+from setandsetting.core.clinical_view import clinical_view
 from setandsetting.core.session import MomentKind, State
 from setandsetting.core.units import format_clock, format_duration, format_level
 
@@ -60,6 +61,7 @@ def snapshot(state: State, t: float, faults: Mapping[str, str] | None = None) ->
         "max_level": state.timeline.max_level,
         "pending": session.pending_checkins(state),
         "next_checkin": None if nxt is None else {"t": nxt[0], "kind": nxt[1], "audience": nxt[2]},
+        "clinical": clinical_view(state, t),
     }
 
 

@@ -74,6 +74,23 @@ def test_snapshot_of_a_running_session():
             }
         ],
         "next_checkin": {"t": 90.0, "kind": "vitals", "audience": "staff"},
+        "clinical": {
+            "dose_t": None,
+            "since_dose_s": None,
+            "doses": 0,
+            "alerts": [],
+            "thresholds": [
+                "BP > 140/90 before the dose",
+                "BP ≥ 180/110",
+                "HR > 120",
+                "HR < 45",
+                "SpO2 < 92%",
+            ],
+            "rechecks": [],
+            "ready_t": None,
+            "discharge_floor_t": None,
+            "intention": "",
+        },
     }
 
 

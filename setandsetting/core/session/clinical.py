@@ -94,6 +94,9 @@ def _record(run: Run, readings: Readings, checkin: Pending | None, t: float) -> 
             sound=sound,
             level=round(level, 4),
         )
+    if raised:
+        shown = tuple((t, a.what, a.message) for a in raised)
+        run.set(clinical=replace(run.state.clinical, alerts=run.state.clinical.alerts + shown))
     after = s.timeline.alerts.recheck_after
     if raised and after:
         measures = tuple(dict.fromkeys(a.measure for a in raised))
@@ -101,11 +104,8 @@ def _record(run: Run, readings: Readings, checkin: Pending | None, t: float) -> 
         names = " and ".join(NAMES[m] for m in measures)
         why = f"{names} ({'; '.join(a.message for a in raised)} at {format_clock(t)})"
         recheck = Recheck(f"recheck.{n}", t + after, measures, why)
-        run.set(
-            clinical=replace(
-                s.clinical, rechecks=(*s.clinical.rechecks, recheck), rechecks_made=n + 1
-            )
-        )
+        c = run.state.clinical
+        run.set(clinical=replace(c, rechecks=(*c.rechecks, recheck), rechecks_made=n + 1))
 
 
 def dose(run: Run, c: Control, t: float) -> str | None:
@@ -129,7 +129,7 @@ def facts(run: Run, c: Control, t: float) -> str | None:
     if s.clinical.facts:
         return "the session facts are already recorded"
     given = facts_from_fields(c.data or {})
-    run.set(clinical=replace(s.clinical, facts=True))
+    run.set(clinical=replace(s.clinical, facts=True, intention=given.intention))
     run.emit("session_facts", t, **given.to_fields())
     return None
 

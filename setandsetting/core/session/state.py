@@ -87,6 +87,8 @@ class Clinical:
     facts: bool = False
     rechecks: tuple[Recheck, ...] = ()
     rechecks_made: int = 0
+    alerts: tuple[tuple[float, str, str], ...] = ()  # (t, what, message), for the screens
+    intention: str = ""
 
 
 @dataclass(frozen=True, slots=True)
