@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from setandsetting.cli.common import CommandError
 from setandsetting.core.units import format_clock
-from setandsetting.journal.export import to_csv, to_html, to_json
+from setandsetting.journal.export import FORMATS, export
 from setandsetting.journal.review import build_review, render_text, text_table
 from setandsetting.journal.stats import compute_stats, render_stats
 from setandsetting.journal.store import Journal, SessionSummary, UnknownSession
@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "export", help="one session as CSV, JSON, printable HTML, the REMS form or FHIR"
     )
     p.add_argument("session", help="a session id from `log list`")
-    p.add_argument("--format", choices=("csv", "json", "html", "rems", "fhir"), required=True)
+    p.add_argument("--format", choices=tuple(FORMATS), required=True)
     p.add_argument("--output", type=Path, help="write to FILE instead of standard output")
     p.set_defaults(func=_export)
 
@@ -107,20 +107,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     session, events = _load(args)
-    if args.format == "csv":
-        text = to_csv(events)
-    elif args.format == "json":
-        text = to_json(session, events)
-    elif args.format == "rems":
-        from setandsetting.journal.rems import to_rems
-
-        text = to_rems(build_review(session, events))
-    elif args.format == "fhir":
-        from setandsetting.journal.fhir import to_fhir  # the FHIR models: only for this
-
-        text = to_fhir(build_review(session, events))
-    else:
-        text = to_html(build_review(session, events), events)
+    text = export(args.format, session, events)
     if args.output is None:
         sys.stdout.write(text)
         return 0

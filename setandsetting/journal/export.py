@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from setandsetting.core.units import format_clock
-from setandsetting.journal.review import SessionReview, review_header, review_tables
+from setandsetting.journal.review import SessionReview, build_review, review_header, review_tables
 from setandsetting.journal.store import BASE_FIELDS, SessionSummary
 
 CSV_COLUMNS = ("seq", "type", "t", "wall", "data")
@@ -229,3 +229,31 @@ def to_html(review: SessionReview, events: list[dict[str, Any]]) -> str:
         f"<title>Session {escape(review.session_id)}</title><style>{STYLE}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
     )
+
+
+# Every export format: its media type and file suffix (`log export`, the API, the Review page).
+FORMATS: dict[str, tuple[str, str]] = {
+    "csv": ("text/csv", "csv"),
+    "json": ("application/json", "json"),
+    "html": ("text/html", "html"),
+    "rems": ("text/html", "rems.html"),
+    "fhir": ("application/fhir+json", "fhir.json"),
+}
+
+
+def export(fmt: str, session: SessionSummary, events: list[dict[str, Any]]) -> str:
+    """One session in one of FORMATS; the REMS and FHIR modules load only for theirs."""
+    if fmt == "csv":
+        return to_csv(events)
+    if fmt == "json":
+        return to_json(session, events)
+    review = build_review(session, events)
+    if fmt == "rems":
+        from setandsetting.journal.rems import to_rems
+
+        return to_rems(review)
+    if fmt == "fhir":
+        from setandsetting.journal.fhir import to_fhir
+
+        return to_fhir(review)
+    return to_html(review, events)
