@@ -203,9 +203,67 @@ def test_level_buttons_nudge_and_stop_needs_a_second_touch(page: Page, ui_server
     page.click("#btn-stop-cancel")
     expect(page.locator("#stop-confirm")).to_be_hidden()
     page.click("#btn-stop")
-    page.click("#btn-stop-confirm")
+    page.click("#btn-stop-confirm")  # before peak's floor: the reason is asked, then journaled
+    expect(page.locator("#stop-reason-why")).to_contain_text("the session may not end before")
+    assert ui_server.runner.running
+    page.fill("#stop-reason", "the patient asked to leave")
+    page.click("#stop-reason-save")
     expect(page.locator("#no-session")).to_be_visible()
     ui_server.wait_until_stopped()
+    journaled = ui_server.runner.journal.events(ui_server.runner.session_id)
+    assert [e["reason"] for e in journaled if e["type"] == "stop_reason"] == [
+        "the patient asked to leave"
+    ]
+
+
+def test_a_bp_reading_entered_on_the_pad_raises_the_alert_banner_and_is_seen(
+    page: Page, ui_server: UiServer
+) -> None:
+    session_id = start_fast(ui_server)
+    open_live(page, ui_server)
+    banner = page.locator("#checkin-banner")
+    expect(banner).to_be_visible()  # peak's staff vitals check-in, at 0:04
+    page.click("#btn-vitals")
+    expect(page.locator("#pad-for")).to_have_text("Reading for peak.0.0")
+    for key in "150/95":
+        page.click(f"#vitals-pad [data-key='{key}']")
+    page.click("#vitals-pad [data-measure='hr']")
+    for key in "88":
+        page.click(f"#vitals-pad [data-key='{key}']")
+    expect(page.locator("#pad-display")).to_contain_text("bp=150/95 hr=88")
+    page.click("#pad-save")
+    alert = page.locator("#alert-banner")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("BP 150/95 above 140/90 before the dose: consider delaying")
+    expect(banner).to_be_hidden()  # the reading acknowledged the check-in
+    expect(page.locator("#vitals-pad")).to_be_hidden()
+    page.click("#btn-alert-seen")
+    expect(alert).to_be_hidden()
+    journaled = ui_server.runner.journal.events(session_id)
+    [recorded] = [e for e in journaled if e["type"] == "vitals_recorded"]
+    assert (recorded["checkin"], recorded["readings"]) == ("peak.0.0", {"bp": [150, 95], "hr": 88})
+    assert [e["what"] for e in journaled if e["type"] == "vitals_alert"] == ["bp_pre_dose_above"]
+    page.reload()  # seen in this browser: it stays seen
+    open_live(page, ui_server)
+    expect(page.locator("#since-dose")).to_have_text("no dose yet")
+    expect(alert).to_be_hidden()
+
+
+def test_an_implausible_reading_on_the_pad_is_refused_and_nothing_is_journaled(
+    page: Page, ui_server: UiServer
+) -> None:
+    session_id = start_fast(ui_server)
+    open_live(page, ui_server)
+    page.click("#btn-vitals")
+    page.click("#vitals-pad [data-measure='spo2']")
+    for key in "120":
+        page.click(f"#vitals-pad [data-key='{key}']")
+    before = len(ui_server.runner.journal.events(session_id))
+    page.click("#pad-save")
+    expect(page.locator("#toast")).to_have_text("spo2=120: 120 is not plausible (50-100 %)")
+    expect(page.locator("#vitals-pad")).to_be_visible()
+    journaled = ui_server.runner.journal.events(session_id)
+    assert not [e for e in journaled[before:] if e["type"] in ("control", "vitals_recorded")]
 
 
 def test_reorder_copy_add_and_remove_keep_the_yaml_comments(

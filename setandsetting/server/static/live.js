@@ -103,6 +103,7 @@ function renderSound(faults) {
 
 function render(s) {
   live.status = s;
+  if (window.renderClinical) window.renderClinical(s);  // vitals.js: alerts, dose, the pad
   renderSound(s.audio_faults || []);
   const running = Boolean(s.running) && !s.ended;
   document.getElementById("live").dataset.running = String(running);
@@ -150,7 +151,7 @@ function render(s) {
 const CONFIRMATIONS = {
   pause: "Music held", resume: "Music resumed", extend: "Phase extended", next: "Moving on",
   skip: "Track skipped", quiet: "QUIET: music down", ack: "Check-in acknowledged",
-  note: "Note saved", stop: "Session stopping",
+  note: "Note saved", stop: "Session stopping", dose: "Dose recorded", ready: "Ready to leave",
 };
 
 async function control(action, value) {
