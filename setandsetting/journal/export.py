@@ -16,6 +16,7 @@ from typing import Any
 from setandsetting.core.units import format_clock
 from setandsetting.journal.review import SessionReview, build_review, review_header, review_tables
 from setandsetting.journal.store import BASE_FIELDS, SessionSummary
+from setandsetting.journal.vitals_chart import vitals_svg
 
 CSV_COLUMNS = ("seq", "type", "t", "wall", "data")
 
@@ -185,6 +186,13 @@ svg .level { fill: none; stroke: #1f4e8c; stroke-width: 1.5; }
 svg .checkin.ack { fill: #2e7d32; } svg .checkin.pending { fill: none; stroke: #555; }
 svg .checkin.missed { stroke: #c62828; stroke-width: 2; fill: none; }
 svg .note { fill: #f0a500; }
+svg.vitals .axis, svg.vitals .phase-name { font-size: 9px; fill: #333; }
+svg.vitals .grid { stroke: #ddd; stroke-width: .5; }
+svg.vitals .bp { stroke: #8c3b1f; stroke-width: 4; stroke-linecap: round; }
+svg.vitals polyline { fill: none; stroke-width: 1.5; }
+svg.vitals .hr { stroke: #1f4e8c; fill: #1f4e8c; } svg.vitals polyline.hr { fill: none; }
+svg.vitals .spo2 { stroke: #2e7d32; fill: #2e7d32; } svg.vitals polyline.spo2 { fill: none; }
+svg.vitals .dose { stroke: #a86d00; stroke-dasharray: 3 3; }
 @media screen {  /* opened in the dark treatment room: no white page; printed: as above */
   html { background: #101216; color-scheme: dark; }
   body { color: #c4c1b8; }
@@ -216,6 +224,9 @@ def to_html(review: SessionReview, events: list[dict[str, Any]]) -> str:
         "<h2>Timeline</h2>",
         timeline_svg(review, events),
     ]
+    vitals = vitals_svg(review)
+    if vitals:
+        body += ["<h2>Vitals</h2>", vitals]
     for title, headers, rows in review_tables(review):
         body.append(f"<h2>{escape(title)}</h2><table><thead><tr>")
         body.append("".join(f"<th>{escape(h)}</th>" for h in headers) + "</tr></thead><tbody>")

@@ -248,3 +248,21 @@ def test_implausible_readings_and_bad_doses_are_refused_before_the_daemon_is_ask
     assert main([*argv, *URL]) == 2
     out, err = capsys.readouterr()
     assert (out, err, sent) == ("", line, [])
+
+
+def test_status_shows_the_time_since_the_dose_and_the_latest_alerts() -> None:
+    from setandsetting.core import session
+    from setandsetting.core.controls import parse_control
+    from setandsetting.core.status import snapshot
+    from tests.support.timelines import timeline
+
+    tl = timeline({"name": "s", "phases": [{"id": "dosing", "duration": "open"}]})
+    state, _ = session.start(tl)
+    state, _ = session.apply(state, parse_control("dose ketamine 35mg"), 60.0)
+    state, _ = session.apply(state, parse_control("ack spo2=90"), 90.0)
+    snap = {"session_id": "S", "patient": "P", "profile": "s", **snapshot(state, 150.0)}
+    lines = control_module.status_lines(snap)
+    assert [line for line in lines if line.startswith(("since", "ALERT"))] == [
+        "since dose     0:01:30",
+        "ALERT          SpO2 90% below 92% (at 0:01:30)",
+    ]

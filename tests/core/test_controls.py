@@ -7,6 +7,10 @@ from setandsetting.core.controls import USER_ACTIONS, Control, parse_control, pa
 GRAMMAR = "write a change (level -2dB, level +3dB, level -5%) or a level (level 40%)"
 READINGS = "write readings as bp=S/D hr=N spo2=N rr=N sedation=0-5 dissociation=yes|no note=TEXT"
 DOSE = "write dose NAME AMOUNT [route=R] [lot=L], e.g. dose esketamine 56mg lot=A123"
+DOSE_56 = Control(
+    "dose",
+    data={"name": "esketamine", "amount": 56.0, "unit": "mg", "route": None, "lot": "A123"},
+)
 ONE_OF = "one of extend, next, pause, resume, skip, level, quiet, ack, note, stop, dose, ready"
 
 
@@ -37,16 +41,7 @@ ONE_OF = "one of extend, next, pause, resume, skip, level, quiet, ack, note, sto
         ),
         (
             "dose esketamine 56mg lot=A123",
-            Control(
-                "dose",
-                data={
-                    "name": "esketamine",
-                    "amount": 56.0,
-                    "unit": "mg",
-                    "route": None,
-                    "lot": "A123",
-                },
-            ),
+            DOSE_56,
         ),
         (
             "dose Ketamine 35 mg route=IM",
@@ -201,16 +196,7 @@ def test_parse_timed_control_refuses_with_the_text_it_was_given(text, message):
             "ack a.0.0 hr=72 note=calm",
         ),
         (
-            Control(
-                "dose",
-                data={
-                    "name": "esketamine",
-                    "amount": 56.0,
-                    "unit": "mg",
-                    "route": None,
-                    "lot": "A123",
-                },
-            ),
+            DOSE_56,
             "dose esketamine 56mg lot=A123",
         ),
     ],
