@@ -106,6 +106,38 @@ def test_start_page_runs_the_preflight_and_the_phase_advances(
     expect(page.locator("#live")).to_have_attribute("data-feed", "sse")
 
 
+def test_an_intranasal_session_starts_with_the_facts_the_start_page_asks(
+    page: Page, ui_server: UiServer
+) -> None:
+    """The questions appear for the route that asks them, each answered with a touch; what
+    the page sends is refused until every one is answered. (The start request is sent as
+    the Start button sends it, without waiting seconds for the device preflight.)"""
+    nasal = "name: Nasal\nroute: intranasal\nphases:\n  - {id: dosing, duration: open}\n"
+    (ui_server.folder.root / "profiles" / "nasal.yaml").write_text(nasal)
+    page.goto(f"{ui_server.url}/start?patient=P-0042&profile=nasal")
+    questions = page.locator("#facts-meds .yes-no")
+    expect(questions).to_have_count(6)
+    page.fill("#intention", "to rest and let go")
+    send = (
+        "api('POST', '/api/session', {patient: 'P-0042', profile: 'nasal', facts: sessionFacts()})"
+    )
+    refused = page.evaluate(send)
+    assert refused["status"] == 400
+    assert "records concomitant medications" in refused["data"]["error"]
+    assert not ui_server.runner.running
+    for i in range(6):
+        answer = "yes" if i == 4 else "no"  # opioids: yes; not the first treatment
+        questions.nth(i).locator(f"button[data-answer='{answer}']").click()
+    expect(questions.nth(4).locator("button[data-answer='yes']")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    assert page.evaluate(send)["status"] == 201
+    journaled = ui_server.runner.journal.events(ui_server.runner.session_id)
+    [facts] = [e for e in journaled if e["type"] == "session_facts"]
+    assert (facts["first_treatment"], facts["intention"]) == (False, "to rest and let go")
+    assert [k for k, v in facts["medications"].items() if v] == ["opioids"]
+
+
 def test_a_staff_checkin_chimes_in_the_browser_and_is_acknowledged(
     page: Page, ui_server: UiServer, shots: Path
 ) -> None:

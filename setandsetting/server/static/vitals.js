@@ -6,12 +6,14 @@
 
 const MEASURE_NAMES = { bp: "BP", hr: "HR", spo2: "SpO2", rr: "RR", sedation: "MOAA/S",
   dissociation: "Dissociation" };
-const pad = { measure: "bp", values: {}, checkin: null, asked: [] };
+const pad = { measure: "bp", values: {}, checkin: null, asked: [], session: null };
 const SEEN_KEY = "sas-alerts-seen";
 
 // ---------------------------------------------------------------- the alert banner
 
-function seenUntil() { return Number(sessionStorage.getItem(SEEN_KEY) || -1); }
+// Seen is remembered per session in this tab: a new session's alerts are all fresh.
+function seenKey() { return `${SEEN_KEY}:${pad.session || ""}`; }
+function seenUntil() { return Number(sessionStorage.getItem(seenKey()) || -1); }
 
 function renderAlerts(alerts) {
   const fresh = alerts.filter((a) => a.t > seenUntil());
@@ -30,6 +32,7 @@ function renderAlerts(alerts) {
 function renderClinical(s) {
   const c = s.clinical;
   if (!c) return;
+  pad.session = s.session_id;
   renderAlerts(c.alerts || []);
   setText("since-dose", c.since_dose_s === null || c.since_dose_s === undefined
     ? "no dose yet" : clock(c.since_dose_s));
@@ -122,7 +125,7 @@ function bindClinical() {
   }
   document.getElementById("btn-alert-seen").addEventListener("click", () => {
     const banner = document.getElementById("alert-banner");
-    sessionStorage.setItem(SEEN_KEY, banner.dataset.until || "-1");
+    sessionStorage.setItem(seenKey(), banner.dataset.until || "-1");
     banner.hidden = true;
     banner.dataset.count = "0";
   });
