@@ -20,11 +20,12 @@ DEMO_CONTROLS := --control '50s:ack' --control '2m20s:ack' --control '2m30s:exte
 	--control '5m50s:ack' --control '6m:stop'
 
 .DEFAULT_GOAL := help
-.PHONY: help install debian-packages test check bench demo rehearse clean distclean
+.PHONY: help install debian-packages test check bench demo rehearse screenshots clean distclean
 
 help:
 	@echo "make demo       generate the demo music, serve the demo session with the web UI"
 	@echo "make rehearse   rehearse the demo session with scripted controls at 30x"
+	@echo "make screenshots  the README's pictures of the web UI, from a real daemon"
 	@echo "make test       install, lint, then run the whole test suite"
 	@echo "make install    Debian packages (as root), venv in $(VENV), package + dev tools"
 	@echo "make check      ruff lint and format check"
@@ -50,7 +51,7 @@ check: $(INSTALL_STAMP)
 # Tests that plan and rehearse this repository's own room need its demo music.
 # pytest exits 5 when it ran no test at all; like any non-zero exit, make fails on it.
 test: install check $(DEMO_MUSIC_STAMP)
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 bench: install
 	@set -e; found=0; \
@@ -65,15 +66,23 @@ $(DEMO_MUSIC_STAMP): $(wildcard setandsetting/audio/demo_music.py) | $(INSTALL_S
 	touch $@
 
 # A real session (music, chimes, cues, journal) in the room daemon; open the printed URL.
-# Ctrl-C stops the daemon, not the session (`setandsetting stop` ends it; the next `make demo`
-# resumes it). With no sound card the session runs silently and says so.
+# `setandsetting demo` is the same from an installed package (it makes the room and the
+# music where they are missing); here the repository is the room. Ctrl-C stops the daemon,
+# not the session (`setandsetting stop` ends it; the next `make demo` resumes it). With no
+# sound card the session runs silently and says so.
 demo: install $(DEMO_MUSIC_STAMP)
-	$(VENV)/bin/setandsetting serve --port $(DEMO_PORT) --start demo --patient $(DEMO_PATIENT)
+	$(VENV)/bin/setandsetting demo --port $(DEMO_PORT)
 
 # The same session on a simulated clock, with the live controls above, at 30x real time.
 rehearse: install $(DEMO_MUSIC_STAMP)
 	$(VENV)/bin/setandsetting rehearse profiles/demo.yaml --patient $(DEMO_PATIENT) --speed 30 \
 		$(DEMO_CONTROLS)
+
+# The README's pictures (docs/screenshots): a real daemon on the demo session in a scratch
+# room, photographed by Debian's chromium through Playwright; both stopped by PID after.
+# Review shows the rehearsal above, journaled.
+screenshots: install $(DEMO_MUSIC_STAMP)
+	$(VENV_PYTHON) scripts/screenshots.py docs/screenshots $(DEMO_CONTROLS)
 
 clean:
 	rm -rf $(DEMO_MUSIC_DIR) .pytest_cache .ruff_cache .hypothesis build

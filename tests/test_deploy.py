@@ -1,6 +1,7 @@
-"""deploy/setandsetting-room.service: a unit systemd accepts, running `serve` in the room
+"""deploy/: setandsetting-room.service, a unit systemd accepts, running `serve` in the room
 folder as its own user, with the sound server's environment, stopped by SIGTERM with time
-for the fade, restarted when it fails."""
+for the fade, restarted when it fails; setandsetting-backup.service and .timer, the
+journal backed up nightly by the same user in the same room."""
 
 from __future__ import annotations
 
@@ -18,13 +19,15 @@ from setandsetting.engine.conductor import END_FADE_S
 
 REPO = Path(__file__).resolve().parents[1]
 UNIT = REPO / "deploy" / "setandsetting-room.service"
+BACKUP = REPO / "deploy" / "setandsetting-backup.service"
+TIMER = REPO / "deploy" / "setandsetting-backup.timer"
 INSTALLED = "/opt/setandsetting/.venv/bin/setandsetting"
 
 
-def _unit() -> configparser.ConfigParser:
+def _unit(path: Path = UNIT) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys keep their case
-    parser.read_string(UNIT.read_text(encoding="utf-8"))
+    parser.read_string(path.read_text(encoding="utf-8"))
     return parser
 
 
@@ -47,17 +50,36 @@ def test_the_unit_serves_the_room_and_is_restarted_when_it_fails() -> None:
     assert unit["Install"]["WantedBy"] == "multi-user.target"
 
 
+def test_the_backup_runs_nightly_as_the_room_user_in_the_room() -> None:
+    room, backup, timer = _unit()["Service"], _unit(BACKUP), _unit(TIMER)
+    assert backup.sections() == ["Unit", "Service"]  # started by the timer, not at boot
+    service = backup["Service"]
+    assert service["Type"] == "oneshot"
+    assert service["ExecStart"] == f"{INSTALLED} log backup /var/backups/setandsetting"
+    for key in ("User", "Group", "WorkingDirectory"):
+        assert service[key] == room[key]
+    assert service["UMask"] == "0077"
+    assert timer.sections() == ["Unit", "Timer", "Install"]
+    assert timer["Timer"]["OnCalendar"] == "*-*-* 03:00:00"
+    assert timer["Timer"]["Persistent"] == "true"  # a night missed: at the next boot
+    assert timer["Install"]["WantedBy"] == "timers.target"
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
-def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
-    """No unknown key, no bad value. Its ExecStart exists only where it is installed, so
-    the copy verified here points at this Python's own `setandsetting` script."""
+@pytest.mark.parametrize("units", [(UNIT,), (BACKUP, TIMER)], ids=["room", "backup"])
+def test_systemd_accepts_the_units(tmp_path: Path, units: tuple[Path, ...]) -> None:
+    """No unknown key, no bad value. ExecStart exists only where it is installed, so the
+    copies verified here point at this Python's own `setandsetting` script."""
     script = Path(sys.executable).parent / "setandsetting"
-    text = UNIT.read_text(encoding="utf-8")
-    assert text.count(INSTALLED) == 1 and script.is_file()
-    copy = tmp_path / UNIT.name
-    copy.write_text(text.replace(INSTALLED, str(script)), encoding="utf-8")
+    assert script.is_file()
+    copies = []
+    for unit in units:
+        text = unit.read_text(encoding="utf-8")
+        assert text.count(INSTALLED) == (unit.suffix == ".service")
+        copies.append(tmp_path / unit.name)
+        copies[-1].write_text(text.replace(INSTALLED, str(script)), encoding="utf-8")
     done = subprocess.run(
-        ["systemd-analyze", "verify", str(copy)],
+        ["systemd-analyze", "verify", *map(str, copies)],
         capture_output=True,
         text=True,
         timeout=60,

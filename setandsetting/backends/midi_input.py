@@ -5,11 +5,13 @@
         footswitch: {port: "FS-1", map: {note 60: ack, note 62: quiet, cc 7: level}}
 
 Keys are `note N` or `cc N`, optionally `ch C` (1-16) to listen on one channel only.
-Actions: ack, quiet, resume, next, `level +N%` / `level -N%` (a nudge), and `level` (a CC
-knob: data {"value": 0..127}). Notes fire on note_on with velocity > 0 only, so a switch's
-release never fires twice; a CC mapped to anything but `level` fires when it rises to 64 or
-more (a pedal pressed). Each report is BackendReport("control", kind=<action as written>),
-and `control_from_input` says which session Control it is.
+Actions: ack, quiet, resume, next, `level up` / `level down` (the one fixed step the Live
+page and the CLI take too), `level +N%` / `level -2dB` (a step of its own), and `level` (a
+CC knob: data {"value": 0..127}). An input without a `map` gets DEFAULT_MAP. Notes fire on
+note_on with velocity > 0 only, so a switch's release never fires twice; a CC mapped to
+anything but `level` fires when it rises to 64 or more (a pedal pressed). Each report is
+BackendReport("control", kind=<action as written>), and `control_from_input` says which
+session Control it is.
 Ports are matched by prefix and (re)opened by a watcher thread like MIDI outputs. The same
 thread drains what arrived from rtmidi's queue at each step (every POLL_S, 50 ms: a press is
 reported at most that late), and `report` only queues.
@@ -43,6 +45,9 @@ from setandsetting.backends.midi import (
 from setandsetting.core.controls import Control, parse_control
 
 ACTIONS = ("ack", "quiet", "resume", "next", "level")
+# A four-switch pedal's map when room.yaml gives none: the level steps are `level up` and
+# `level down`, the very step of the Live page's buttons and the CLI (LEVEL_STEP_DB).
+DEFAULT_MAP = {"note 60": "ack", "note 62": "quiet", "note 64": "level down", "note 65": "level up"}
 KNOB_RANGE_PCT = 50.0  # a level knob spans -50 % .. +50 % around the profile's curve
 _KEY = re.compile(r"^\s*(note|cc)\s+(\d{1,3})(?:\s+ch\s+(\d{1,2}))?\s*$", re.IGNORECASE)
 
@@ -215,7 +220,7 @@ class MidiControlInput:
         self._inputs = []
         for name, spec in inputs.items():
             prefix, mapping = _spec(name, spec)
-            bindings = [parse_binding(key, action) for key, action in mapping.items()]
+            bindings = [parse_binding(k, action) for k, action in (mapping or DEFAULT_MAP).items()]
             self._inputs.append(_Input(name, prefix, bindings, api, report))
         self._lock = threading.Lock()
         self._watcher = (

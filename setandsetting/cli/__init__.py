@@ -47,6 +47,9 @@ COMMANDS: dict[str, str] = {
     "ready": "setandsetting.cli.control",
     "playlist": "setandsetting.cli.playlist",
     "test-sound": "setandsetting.cli.sound",
+    "init": "setandsetting.cli.init",
+    "doctor": "setandsetting.cli.doctor",
+    "demo": "setandsetting.cli.demo",
 }
 
 

@@ -1,5 +1,6 @@
-"""`status`, `pause`, `resume`, `extend`, `next`, `skip`, `level`, `quiet`, `ack`, `note`,
-`stop`, `dose`, `ready`: steer the running session through the room daemon's HTTP API.
+"""`status`, `pause`, `resume`, `extend`, `next`, `skip`, `level`, `quiet`, `ack`,
+`dismiss`, `note`, `stop`, `dose`, `ready`: steer the running session through the room
+daemon's HTTP API.
 
 The daemon is found where the room's daemon wrote its address beside the room lock
 (room/lock.py), whatever port it chose; --url overrides. The CLI is a plain HTTP client
@@ -22,14 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from setandsetting.cli.common import CommandError
-from setandsetting.core.controls import parse_control
+from setandsetting.core.controls import LEVEL_STEP_DB, parse_control
 from setandsetting.core.events import describe
 from setandsetting.core.units import format_clock, format_duration, format_level
 
 TIMEOUT_S = 10.0
 WITH_VALUE = {
     "extend": ("DURATION", "extend the current phase, e.g. 10m"),
-    "level": ("CHANGE", "change the music level: -6dB, +3dB, -5%%, or set it: 40%%"),
+    "level": (
+        "CHANGE",
+        f"change the music level: up or down (one {LEVEL_STEP_DB:g}dB step, as the Live page's "
+        "buttons and the foot switch), -6dB, +3dB, -5%%, or set it: 40%%",
+    ),
     "note": ("TEXT", "write a note into the session journal"),
     "dose": ("NAME AMOUNT [route=R] [lot=L]", "record a dose given, e.g. esketamine 56mg lot=A1"),
 }
@@ -80,6 +85,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     common(p)
     p.add_argument("value", metavar="REASON", nargs="*", help="why it ends before its floor")
     p.set_defaults(func=control, action="stop")
+    p = sub.add_parser(
+        "dismiss",
+        help="take a waiting check-in off the screens undone, with the reason (journaled)",
+    )
+    common(p)
+    p.add_argument(
+        "value", metavar="[ID] REASON", nargs="+", help="e.g. peak.0.1 vitals taken by hand"
+    )
+    p.set_defaults(func=control, action="dismiss")
 
 
 def daemon_url(args: argparse.Namespace) -> str:
@@ -166,10 +180,25 @@ def control(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise CommandError(str(err)) from None
     result = request(args, "POST", "/api/control", {"action": args.action, "value": value})
-    for event in result.get("events", []):
-        if event.get("type") != "control":
-            print(f"{format_clock(event['t']):>9}  {describe(event)}")
+    events = [e for e in result.get("events", []) if e.get("type") != "control"]
+    for event in events:
+        print(f"{format_clock(event['t']):>9}  {describe(event)}")
+    if args.action in ("next", "ack", "dismiss") and events:
+        print("\n".join(waiting_lines(result.get("pending", []))))
     return 0
+
+
+def waiting_lines(pending: list[dict[str, Any]]) -> list[str]:
+    """The check-ins still waiting: they stay on every screen until acknowledged or
+    dismissed, whatever phase the session has moved to."""
+    if not pending:
+        return ["no check-in is waiting"]
+    return [
+        f"STILL WAITING  {p['kind']}: {p['message']} (due {format_clock(p['due_t'])} in "
+        f"{p['phase']}, {format_duration(p['overdue_s'])} overdue; ack {p['id']} or "
+        f"dismiss {p['id']} REASON)"
+        for p in pending
+    ]
 
 
 def status(args: argparse.Namespace) -> int:

@@ -1,6 +1,10 @@
-"""`setandsetting log list|show|export|stats`: review journaled sessions.
+"""`setandsetting log list|show|export|stats|backup|verify`: journaled sessions, and their
+safe keeping.
 
 Reading never creates a journal: with no `sessions.db` there is simply nothing to list.
+`backup DEST` copies the journal consistently while a session writes (SQLite's online
+backup, journal/backup.py) and checks the copy; `verify FILE` checks a copy: exit 1 when
+it is not sound.
 A bad journal or an unknown session (JournalError) is exit 2 with one clear line, never a
 traceback, through the CLI's one error road.
 """
@@ -12,11 +16,13 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from setandsetting.cli.common import CommandError
 from setandsetting.core.units import format_clock
+from setandsetting.journal.backup import Verified, backup, verify
 from setandsetting.journal.export import FORMATS, export
 from setandsetting.journal.review import build_review, render_text, text_table
 from setandsetting.journal.stats import compute_stats, render_stats
@@ -24,6 +30,7 @@ from setandsetting.journal.store import Journal, SessionSummary, UnknownSession
 from setandsetting.room.folder import JOURNAL_NAME
 
 T = TypeVar("T")
+EXIT_NOT_SOUND = 1
 
 
 def journal_path(room: Path) -> Path:
@@ -60,6 +67,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stats", help="across sessions: acknowledgement latency, extensions")
     p.add_argument("--patient", help="only this patient's sessions")
     p.set_defaults(func=_stats)
+
+    p = sub.add_parser("backup", help="a consistent copy of the journal, also during a session")
+    p.add_argument("dest", type=Path, help="a new file, or a folder (a dated file in it)")
+    p.set_defaults(func=_backup)
+
+    p = sub.add_parser("verify", help="check a backup: integrity, every session readable")
+    p.add_argument("file", type=Path, help="a copy of the journal")
+    p.set_defaults(func=_verify)
 
 
 def _query(args: argparse.Namespace, read: Callable[[Journal], T]) -> T | None:
@@ -156,4 +171,31 @@ def _stats(args: argparse.Namespace) -> int:
         print(f"no sessions journaled in {args.room}")
         return 0
     sys.stdout.write(render_stats(stats))
+    return 0
+
+
+def _counts(verified: Verified) -> str:
+    total = sum(verified.events.values())
+    return f"{verified.sessions} session{'' if verified.sessions == 1 else 's'}, {total} events"
+
+
+def _backup(args: argparse.Namespace) -> int:
+    source = journal_path(args.room)
+    if not source.exists():
+        raise CommandError(f"no journal in {args.room} yet: nothing to back up")
+    copy = backup(source, args.dest, datetime.now(UTC))
+    print(f"backed up {source} to {copy.path} ({_counts(copy)}; verified)")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    verified = verify(args.file)
+    if not verified.ok:
+        for problem in verified.problems:
+            print(f"{args.file}: NOT SOUND — {problem}")
+        return EXIT_NOT_SOUND
+    print(f"{args.file}: sound — integrity ok, {_counts(verified)}, every session readable")
+    rows = [[kind, str(n)] for kind, n in sorted(verified.events.items())]
+    if rows:
+        print("\n".join(text_table(rows, indent="  ")))
     return 0

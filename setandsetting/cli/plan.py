@@ -45,7 +45,8 @@ def render(plan: dict[str, Any]) -> str:
     rows: list[tuple[float, str]] = []
     for t in plan["tracks"]:
         length = "" if t["duration_s"] is None else f" ({format_duration(t['duration_s'])})"
-        rows.append((t["start_s"], f"track    {t['phase']:<14}{t['title']}{length}"))
+        phases = "→".join(t["phases"][:: max(1, len(t["phases"]) - 1)])  # a→c
+        rows.append((t["start_s"], f"track    {phases:<14}{t['title']}{length}"))
     for c in plan["checkins"]:
         ack = ", ack required" if c["ack"] == "required" else ""
         rows.append((c["at_s"], f"check-in {c['phase']:<14}{c['kind']} for {c['audience']}{ack}"))

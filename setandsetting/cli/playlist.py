@@ -1,7 +1,9 @@
-"""`setandsetting playlist show|add|remove|move|copy-default|avoid`: a patient's playlists.
+"""`setandsetting playlist show|add|remove|move|copy-default|avoid|fit`: a patient's playlists.
 
 Edits the room folder directly (no daemon needed), through the same room.playlists and
-room.avoid modules as the web UI: atomic writes, comments kept. Track numbers here count
+room.avoid modules as the web UI: atomic writes, comments kept. `fit` proposes a playlist
+from the library for a phase's planned length (room.fit, the rule in core.fit) and, with
+`--save`, makes it the patient's playlist for the slot. Track numbers here count
 from 1, as shown. An edit for a patient the room has no folder for is refused unless
 `--new-patient` says so: a mistyped ID must not quietly become a new patient.
 """
@@ -10,12 +12,16 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from setandsetting.cli.common import CommandError, room_of
+from setandsetting.cli.common import CommandError, profile_of, room_of
 from setandsetting.core.types import check_patient_id
 from setandsetting.core.units import format_duration
 from setandsetting.room import avoid, playlists
+
+if TYPE_CHECKING:
+    from setandsetting.core.fit import Proposal
+    from setandsetting.journal.store import Journal
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,6 +72,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--remove", action="append", default=[], metavar="ENTRY")
     new_patient(p)
     p.set_defaults(func=_avoid)
+
+    p = cmds.add_parser("fit", help="propose a playlist from the library that fills a phase")
+    p.add_argument("patient")
+    p.add_argument("slot")
+    p.add_argument("--profile", required=True, help="a profile's name or file")
+    p.add_argument("--phase", required=True, metavar="ID", help="the phase whose length to fill")
+    p.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="only tracks with it: instrumental, vocals or FIELD=VALUE (as `library list`)",
+    )
+    p.add_argument(
+        "--not-heard",
+        type=int,
+        default=0,
+        metavar="N",
+        help="leave out what the patient heard in their last N sessions",
+    )
+    p.add_argument("--save", action="store_true", help="make it the patient's playlist")
+    new_patient(p)
+    p.set_defaults(func=_fit, error_prefix="setandsetting playlist fit: ")
 
 
 def _edit(
@@ -138,3 +167,71 @@ def _avoid(args: argparse.Namespace) -> int:
         current = _edit(args, avoid.set_avoid, wanted)
     print("\n".join(current) if current else "(nothing avoided)")
     return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from setandsetting.core.catalogue import parse_conditions
+    from setandsetting.room.fit import propose
+
+    if args.not_heard < 0:
+        raise CommandError("--not-heard: a number of sessions, 0 or more")
+    try:
+        conditions = parse_conditions(args.tag)
+    except ValueError as err:
+        raise CommandError(f"--tag: {err}") from None
+    profile = profile_of(args, args.profile, "--profile: ")
+    journal = _journal(args) if args.not_heard else None
+    try:
+        proposal: Proposal = _edit(
+            args,
+            lambda folder, patient: propose(
+                folder,
+                patient,
+                args.slot,
+                profile,
+                args.phase,
+                conditions=conditions,
+                not_heard=args.not_heard,
+                journal=journal,
+            ),
+            writes=False,
+        )
+    finally:
+        if journal is not None:
+            journal.close()
+    print(
+        f"{args.slot} for {args.patient}: phase {args.phase} lasts "
+        f"{format_duration(proposal.target_s)} (crossfade {format_duration(proposal.crossfade)})"
+    )
+    for number, entry in enumerate(proposal.tracks, 1):
+        length = format_duration(entry.duration_s)
+        voice = f"  [{entry.vocals}]" if entry.vocals else ""
+        print(f"  {number:>2}. {entry.title}  {length}  {entry.path}{voice}")
+    print(f"  {_verdict(proposal)}")
+    if proposal.left_out:
+        print("  left out: " + ", ".join(f"{n} {why}" for why, n in proposal.left_out))
+    if not proposal.tracks:
+        raise CommandError("no track in the library can be proposed")
+    if not args.save:
+        print(f"(review it, then add --save to make it {args.patient}'s {args.slot} playlist)")
+        return 0
+    tracks = [{"path": e.path, "title": e.title} for e in proposal.tracks]
+    _print_slot(_edit(args, playlists.set_tracks, args.slot, tracks))
+    return 0
+
+
+def _verdict(proposal: Proposal) -> str:
+    gap = proposal.length_s - proposal.target_s
+    how = f"{format_duration(abs(gap))} {'long' if gap > 0 else 'short'}" if abs(gap) >= 0.5 else ""
+    length = f"lasts {format_duration(proposal.length_s)}"
+    if proposal.within:
+        return f"{length}: fills the phase to within one crossfade" + (f" ({how})" if how else "")
+    return f"{length}: the closest found, {how} (no choice fills it to within one crossfade)"
+
+
+def _journal(args: argparse.Namespace) -> Journal | None:
+    """The room's journal for what the patient heard, or None when there is none yet."""
+    from setandsetting.journal.store import Journal
+
+    path = room_of(args).journal_path
+    return Journal.open(path, create=False) if path.exists() else None

@@ -2,8 +2,9 @@
 
 The text form is shared by `rehearse --control T:ACTION`, the CLI, the API and the MIDI
 map: `extend 10m`, `next`, `pause`, `resume`, `skip`, `level -2dB`, `level +5%`,
-`level 40%`, `quiet`, `ack [ID] [READINGS]`, `note TEXT`, `stop [REASON]`, and for the
-clinical record `dose NAME AMOUNT [route=R] [lot=L]` and `ready`.
+`level 40%`, `level up`, `level down`, `quiet`, `ack [ID] [READINGS]`, `dismiss [ID]
+REASON`, `note TEXT`, `stop [REASON]`, and for the clinical record `dose NAME AMOUNT
+[route=R] [lot=L]` and `ready`.
 
 `ack` takes readings after the optional check-in id (`ack arrival.0.0 bp=150/95 hr=88`,
 core/vitals.py), checked here: an implausible value is refused before anything reaches
@@ -14,6 +15,8 @@ program's own stops (a rehearsal's end, `run`'s confirmed Ctrl-C) carry none.
 
 A level with a sign is a change (`-6dB`, `+3dB`, `-5%`), one without a sign is where to
 set it (`40%`); a number without a unit is refused, since `level 5` could mean either.
+`level up` and `level down` are the one fixed step (LEVEL_STEP_DB) every surface offers:
+the Live page's buttons, the CLI and the foot switch's default map.
 """
 
 from __future__ import annotations
@@ -35,15 +38,24 @@ USER_ACTIONS = (
     "level",
     "quiet",
     "ack",
+    "dismiss",
     "note",
     "stop",
     "dose",
     "ready",
 )
-NEEDS_VALUE = frozenset({"extend", "level", "note", "dose"})  # of USER_ACTIONS: refused without one
+NEEDS_VALUE = frozenset({"extend", "level", "note", "dismiss", "dose"})  # refused without one
 ALIASES = {"hold": "pause", "advance": "next", "acknowledge": "ack"}
-LEVEL_GRAMMAR = "write a change (level -2dB, level +3dB, level -5%) or a level (level 40%)"
+LEVEL_STEP_DB = 2.0  # `level up` / `level down`: a step heard alike at any level
+LEVEL_WORDS = {"up": LEVEL_STEP_DB, "down": -LEVEL_STEP_DB}
+LEVEL_GRAMMAR = (
+    f"write level up or level down (a {LEVEL_STEP_DB:g}dB step), a change (level -2dB, "
+    "level +3dB, level -5%) or a level (level 40%)"
+)
 MAX_LEVEL_STEP_DB = 40.0  # a relative change in dB, either way
+MAX_CONTROL_AGE_S = 5.0  # a control pressed longer ago than this is refused, never applied late
+DISMISS_GRAMMAR = "write dismiss [ID] REASON, e.g. dismiss peak.0.1 vitals taken by hand"
+CHECKIN_ID = re.compile(r"[a-z0-9][a-z0-9_-]*\.\d+\.\d+")  # <phase>.<rule>.<occurrence>
 LevelUnit = Literal["%", "dB"]
 _RELATIVE = re.compile(r"([+-])\s*(\d+(?:\.\d+)?)\s*(%|db)", re.IGNORECASE)
 _ABSOLUTE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
@@ -52,7 +64,8 @@ _ABSOLUTE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 @dataclass(frozen=True, slots=True)
 class Control:
     """One control. `value` is seconds (extend), a level change in `unit` or an absolute
-    level 0..1 (level), text (note, ack id)."""
+    level 0..1 (level), text (note), a check-in id (ack, dismiss; None: every waiting one);
+    `message` is dismiss's reason (and a device's words for track_failed)."""
 
     action: str
     value: float | str | None = None
@@ -91,6 +104,8 @@ class Control:
             return "dose " + " ".join(words)
         if self.action == "stop" and self.data and self.data.get("reason"):
             return f"stop {self.data['reason']}"
+        if self.action == "dismiss":
+            return " ".join(str(x) for x in ("dismiss", self.value, self.message) if x)
         return self.action if self.value in (None, "") else f"{self.action} {self.value}"
 
 
@@ -119,6 +134,8 @@ def parse_control(text: str) -> Control:
         return Control("note", arg)
     if action == "ack":
         return _parse_ack(arg)
+    if action == "dismiss":
+        return _parse_dismiss(arg)
     if action == "dose":
         return Control("dose", data=parse_dose(arg).to_fields())
     if action == "stop":
@@ -138,7 +155,19 @@ def _parse_ack(arg: str) -> Control:
     return Control("ack", cid, data={"readings": readings.to_fields()} if readings else None)
 
 
+def _parse_dismiss(arg: str) -> Control:
+    """`dismiss peak.0.1 taken by hand` (that one) or `dismiss taken by hand` (all waiting)."""
+    first, _, rest = arg.partition(" ")
+    cid = first if CHECKIN_ID.fullmatch(first) else None
+    reason = (rest if cid else arg).strip()
+    if not reason:
+        raise ValueError(f"dismissing a check-in needs a reason; {DISMISS_GRAMMAR}")
+    return Control("dismiss", cid, message=reason)
+
+
 def _parse_level(arg: str) -> Control:
+    if arg.lower() in LEVEL_WORDS:
+        return Control("level", LEVEL_WORDS[arg.lower()], unit="dB")
     if m := _RELATIVE.fullmatch(arg):
         value = float(m.group(2)) * (1.0 if m.group(1) == "+" else -1.0)
         unit: LevelUnit = "%" if m.group(3) == "%" else "dB"
@@ -155,6 +184,18 @@ def _parse_level(arg: str) -> Control:
     if not arg:
         raise ValueError(f"level needs a change or a level; {LEVEL_GRAMMAR}")
     raise ValueError(f"'level {arg}' is not a level change; {LEVEL_GRAMMAR}")
+
+
+def stale_reason(pressed_at: float, now: float, limit: float = MAX_CONTROL_AGE_S) -> str | None:
+    """Why a control pressed at wall time `pressed_at` (epoch seconds) is not applied at
+    `now`, or None: one pressed on a screen that had frozen must not act seconds later."""
+    age = now - pressed_at
+    if age <= limit:
+        return None
+    return (
+        f"not applied: pressed {age:.0f}s ago, while the screen was not live "
+        f"(a control older than {limit:g}s is never applied late); press it again if still wanted"
+    )
 
 
 def parse_timed_control(text: str) -> tuple[float, Control]:

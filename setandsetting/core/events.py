@@ -8,19 +8,24 @@ the fields each carries beside `type`, `t` and `wall`:
   stopped | interrupted), `session_resumed` (`gap_s`: how long the program was down),
   `daemon_stopped` (SIGTERM or SIGINT stopped the program, not the session: it resumes)
 - `phase_started` (`phase`, `planned_t`), `phase_extended` (`phase`, `by_s`,
-  `new_end_t`), `phase_advanced` (`phase`, `planned_end_t`: moved on before it)
+  `new_end_t`, and `asked_s` when more was asked than the phase could still take),
+  `phase_advanced` (`phase`, `planned_end_t`: moved on before it; `pending`: the ids of
+  the check-ins still waiting, when any)
 - `track_started` (`path`, `title`, `offset`, `end`, `phase`, `voice`, `level`),
   `track_ended` (`path`, `title`, `phase`, `voice`, `reason`: one of TrackEndReason)
 - `level_changed` (`nudge_pct`, `level`, `shown`: a manual change)
 - `checkin_due` (`id`, `kind`, `message`, `audience`, `sound`, `level`, `ack`, `phase`),
   `checkin_acknowledged` (`id`, `kind`, `latency_s`), `checkin_escalated` (`id`, `kind`,
-  `count`, `audience`, `sound`, `level`, `phase`), `checkin_missed` (`id`, `kind`, `phase`)
+  `count`, `audience`, `sound`, `level`, `phase`), `checkin_dismissed` (`id`, `kind`,
+  `phase`, `reason`, `overdue_s`: taken off the screens undone, with why),
+  `checkin_missed` (`id`, `kind`, `phase`: still waiting when the session ended). A
+  required check-in waits, through later phases and `next`, until one of these.
 - `cue_sent` (`id`, `phase`, `kind`, `target`, `payload`)
 - `music_held`, `music_resumed` (`after`: held | quiet), `quiet`
 - `note` (`text`)
 - `control` (`action`, and `value`, `absolute`, `voice`, `message` when set: a control as
   the engine received it, so a resumed session replays it), `control_refused`
-  (`action`, `reason`)
+  (`action`, `reason`; `pressed_at` for a control refused as pressed too long ago)
 - `error` (`source`, `message`, sometimes `path`), `device_back` (`source`, `message`: a
   lost device is an `error`, its return this)
 - `audio_fault` (`output`: music | patient_chimes | staff_chimes, `why`: one sentence): no
@@ -59,6 +64,7 @@ EventType = Literal[
     "checkin_due",
     "checkin_acknowledged",
     "checkin_escalated",
+    "checkin_dismissed",
     "checkin_missed",
     "cue_sent",
     "music_held",
@@ -134,9 +140,13 @@ def describe(event: dict[str, Any]) -> str:
         late = "" if planned is None else f" (planned {_clock(planned)})"
         return f"phase {d['phase']} started{late}"
     if kind == "phase_extended":
-        return f"phase {d['phase']} extended by {_dur(d['by_s'])}"
+        asked = d.get("asked_s")
+        most = f" (asked {_dur(asked)}: the most it may still take)" if asked else ""
+        return f"phase {d['phase']} extended by {_dur(d['by_s'])}{most}"
     if kind == "phase_advanced":
-        return f"moved on from {d['phase']} early"
+        waiting = d.get("pending")
+        still = f"; still waiting: {', '.join(waiting)}" if waiting else ""
+        return f"moved on from {d['phase']} early{still}"
     if kind == "track_started":
         at = f" from {_dur(d['offset'])}" if d.get("offset") else ""
         return f"track {d.get('title') or d['path']}{at}"
@@ -153,6 +163,9 @@ def describe(event: dict[str, Any]) -> str:
         return f"check-in {d.get('kind', d['id'])} not acknowledged: reminder {d['count']}"
     if kind == "checkin_missed":
         return f"check-in {d.get('kind', d['id'])} missed"
+    if kind == "checkin_dismissed":
+        late = f" ({_dur(d['overdue_s'])} overdue)" if d.get("overdue_s") else ""
+        return f"check-in {d.get('kind', d['id'])} dismissed{late}: {d.get('reason')}"
     if kind == "cue_sent":
         return f"cue {d.get('kind')} to {d.get('target') or 'default'}"
     if kind == "note":

@@ -97,6 +97,8 @@ def build_plan(timeline: Timeline, open_for: float = OPEN_HORIZON_S) -> dict[str
         elif e.type == "track_started":
             entry = {
                 "phase": d["phase"],
+                "phases": [d["phase"]],  # every phase it plays in: a continued slot's track
+                # sounds on into the next phase
                 "path": d["path"],
                 "title": d["title"],
                 "start_s": e.t,
@@ -107,6 +109,7 @@ def build_plan(timeline: Timeline, open_for: float = OPEN_HORIZON_S) -> dict[str
             tracks.append(entry)
         elif e.type == "track_ended" and d["voice"] in playing:
             entry = playing.pop(d["voice"])
+            entry["phases"] = _phases_between(timeline, entry["phase"], d["phase"])
             entry["duration_s"] = round(e.t - entry["start_s"], 3)
             entry["end_reason"] = d["reason"]
         elif e.type == "checkin_due":
@@ -142,3 +145,9 @@ def build_plan(timeline: Timeline, open_for: float = OPEN_HORIZON_S) -> dict[str
         "cues": cues,
         "warnings": list(timeline.warnings),
     }
+
+
+def _phases_between(timeline: Timeline, first: str, last: str) -> list[str]:
+    """The ids of the phases from `first` to `last`: those a carried-on track plays in."""
+    ids = [p.id for p in timeline.phases]
+    return ids[ids.index(first) : ids.index(last) + 1]

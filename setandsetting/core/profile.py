@@ -64,9 +64,14 @@ LevelSpec = Level | FromTo | Points
 
 
 class MusicRef(Frozen):
+    """A phase's music. `continue`: carry on with the slot where it was (the track keeps
+    playing, its order goes on) rather than begin it again; unset, a phase continues the
+    slot the phase before it plays, and begins any other afresh."""
+
     slot: Slug
     order: Literal["sequential", "shuffle"] = "sequential"
     loop: bool = False
+    continue_: bool | None = Field(default=None, alias="continue")
 
 
 def _music(value: object) -> object:
@@ -377,6 +382,7 @@ def semantic_problems(profile: Profile) -> list[tuple[Path_, str]]:
                 problems.append(((*base, "level", "points"), "points must be in time order"))
             if not phase.is_open and any(t > phase.duration for t in numeric):  # type: ignore[operator]
                 problems.append(((*base, "level", "points"), "a point lies after the phase ends"))
+        problems += _continuity_problems(profile, i)
         if phase.not_before is not None and phase.not_before.after not in ids:
             unknown(phase.not_before.after, (*base, "not_before", "after"))
         elif phase.not_before is not None and ids.index(phase.not_before.after) > i:
@@ -404,6 +410,54 @@ def semantic_problems(profile: Profile) -> list[tuple[Path_, str]]:
             if isinstance(cue.at, float) and not phase.is_open and cue.at > phase.duration:  # type: ignore[operator]
                 problems.append(((*base, "cues", j, "at"), "this cue lies after the phase ends"))
     return problems + _bound_problems(profile)
+
+
+def continued_phase(profile: Profile, index: int) -> int | None:
+    """The earlier phase whose slot this phase carries on with (None: it begins afresh):
+    with `continue: true` the last earlier phase of its slot, unset the phase just before
+    when it plays the same slot. The timeline compiler and the checks agree through this."""
+    music = profile.phases[index].music
+    if music is None or music.continue_ is False:
+        return None
+    earlier = [j for j in range(index) if _slot(profile.phases[j]) == music.slot]
+    if music.continue_ is None:
+        return index - 1 if earlier and earlier[-1] == index - 1 else None
+    return earlier[-1] if earlier else None
+
+
+def _slot(phase: Phase) -> str | None:
+    return phase.music.slot if phase.music is not None else None
+
+
+def _continuity_problems(profile: Profile, i: int) -> list[tuple[Path_, str]]:
+    """`continue: true` needs an earlier phase of the slot; a continued slot keeps the
+    order it began in, so a different `order` is a contradiction to point at."""
+    music = profile.phases[i].music
+    if music is None:
+        return []
+    base: Path_ = ("phases", i, "music")
+    source = continued_phase(profile, i)
+    if source is None:
+        if music.continue_:
+            return [
+                (
+                    (*base, "continue"),
+                    f"no earlier phase plays slot {music.slot!r}; there is nothing to continue",
+                )
+            ]
+        return []
+    begun = profile.phases[source].music
+    assert begun is not None
+    if "order" in music.model_fields_set and music.order != begun.order:
+        return [
+            (
+                (*base, "order"),
+                f"this phase continues slot {music.slot!r} of phase "
+                f"{profile.phases[source].id!r}, in its order ({begun.order}); "
+                "add `continue: false` to begin the slot again",
+            )
+        ]
+    return []
 
 
 def _anchor(phase_id: str | None, ids: list[str], own: int) -> int | None:

@@ -7,18 +7,8 @@ from typing import Any
 
 from setandsetting.core import session
 from setandsetting.core.clinical_view import clinical_view
-from setandsetting.core.session import MomentKind, State
+from setandsetting.core.session import State
 from setandsetting.core.units import format_clock, format_duration, format_level
-
-
-def next_checkin(state: State) -> tuple[float, str, str] | None:
-    """(time, kind, audience) of the next check-in in the current phase, if any: the
-    session's own next CHECKIN moment, the one the engine will fire."""
-    due = session.first([m for m in session.upcoming(state) if m.kind == MomentKind.CHECKIN])
-    if due is None:
-        return None
-    rule = state.plan.checkins[due.what]
-    return due.at, rule.kind, rule.audience
 
 
 def snapshot(state: State, t: float, faults: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -30,11 +20,19 @@ def snapshot(state: State, t: float, faults: Mapping[str, str] | None = None) ->
     music = "no_sound" if state.music == "playing" and "music" in faults else state.music
     end = session.phase_end(state)
     playing = [v for v in session.now_playing(state, t) if not v["leaving"]]
-    nxt = next_checkin(state)
+    ahead = session.forecast(state)
+    nxt = ahead.next_checkin
+    coming = ahead.phases[0] if ahead.phases else None
     floor = session.earliest_next(state)
+    timeline = state.timeline
     return {
         "t": round(t, 3),
         "ended": state.ended,
+        "patient": timeline.patient,
+        "display_name": timeline.display_name,
+        "profile_name": timeline.profile_name,
+        "dose_t": session.dose_time(state),
+        "session_end": ahead.ends_at,
         "phase": state.plan.id,
         "phase_name": state.plan.title,
         "phase_index": state.phase,
@@ -50,6 +48,13 @@ def snapshot(state: State, t: float, faults: Mapping[str, str] | None = None) ->
         ],
         "phase_started": state.phase_start,
         "phase_end": end,
+        "next_phase": None
+        if coming is None
+        else {
+            "id": coming[0],
+            "name": timeline.phases[timeline.phase_index(coming[0])].title,
+            "t": coming[1],
+        },
         "remaining": None if end is None else max(0.0, end - t),
         "extendable_left": max(0.0, state.plan.extendable - state.extended),
         "next_allowed_at": floor,
@@ -59,8 +64,16 @@ def snapshot(state: State, t: float, faults: Mapping[str, str] | None = None) ->
         "level": session.master_level(state, t),
         "nudge_pct": state.nudge_pct,
         "max_level": state.timeline.max_level,
-        "pending": session.pending_checkins(state),
-        "next_checkin": None if nxt is None else {"t": nxt[0], "kind": nxt[1], "audience": nxt[2]},
+        "pending": session.pending_checkins(state, t),
+        "next_checkin": None
+        if nxt is None
+        else {
+            "t": nxt.t,
+            "kind": nxt.kind,
+            "audience": nxt.audience,
+            "phase": nxt.phase,
+            "message": nxt.message,
+        },
         "clinical": clinical_view(state, t),
     }
 
@@ -86,7 +99,11 @@ def status_line(snap: dict[str, Any]) -> str:
     parts.append(f"level {format_level(snap['level'])}")
     parts += [f"{output.replace('_', ' ')} NO SOUND ({why})" for output, why in silent.items()]
     if snap["pending"]:
-        parts.append(f"WAITING: {', '.join(p['kind'] for p in snap['pending'])}")
+        waiting = ", ".join(
+            p["kind"] + (f" {format_duration(p['overdue_s'])} overdue" if p["overdue_s"] else "")
+            for p in snap["pending"]
+        )
+        parts.append(f"WAITING: {waiting}")
     elif snap["next_checkin"]:
         wait = snap["next_checkin"]["t"] - snap["t"]
         parts.append(f"next {snap['next_checkin']['kind']} in {format_duration(wait)}")

@@ -19,7 +19,7 @@ from setandsetting.core.alerts import DEFAULTS as DEFAULT_ALERTS
 from setandsetting.core.alerts import AlertSettings, Thresholds, merge
 from setandsetting.core.curves import Envelope, envelope
 from setandsetting.core.playlist import AUDIO_SUFFIXES, Patient
-from setandsetting.core.profile import CheckinRule, CuePayload, Profile, Ramp
+from setandsetting.core.profile import CheckinRule, CuePayload, Profile, Ramp, continued_phase
 from setandsetting.core.units import db_to_factor, format_duration
 
 MIN_TRACK_S = 1.0  # shorter remains of a trimmed track are not worth a crossfade
@@ -136,6 +136,9 @@ class PhasePlan:
     cues: tuple[CuePlan, ...]
     planned_start: float | None
     planned_end: float | None
+    # The earlier phase whose slot this one carries on with, in its very track order
+    # (None: the slot begins afresh at its first track).
+    continues: int | None = None
 
     @property
     def is_open(self) -> bool:
@@ -151,6 +154,7 @@ class Timeline:
     phases: tuple[PhasePlan, ...]
     on_quiet: tuple[dict[str, Any], ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    display_name: str | None = None  # patient.yaml's, shown beside the pseudonym
     route: str = "other"
     alerts: Thresholds = DEFAULT_ALERTS
     staff_chime: tuple[str, float] = ("bell", 0.45)  # (sound, level) of an alert's chime
@@ -221,11 +225,15 @@ def compile_timeline(
     phases: list[PhasePlan] = []
     clock: float | None = 0.0
     starts: list[float | None] = []
+    used: dict[str, float | None] = {}  # playlist seconds a slot's earlier phases play
     for i, phase in enumerate(profile.phases):
         where = f"phase {phase.id}"
         tracks: tuple[PlannedTrack, ...] = ()
         slot = phase.music.slot if phase.music else None
-        if phase.music is not None:
+        continues = continued_phase(profile, i)
+        if continues is not None:
+            tracks = phases[continues].tracks  # the same order, so positions carry over
+        elif phase.music is not None:
             source = slots.get(phase.music.slot)
             tracks = _playable(source, phase.music.slot, where, avoid, patient_dir, warnings)
             if phase.music.order == "shuffle" and tracks:
@@ -277,12 +285,24 @@ def compile_timeline(
                 cues=cues,
                 planned_start=clock,
                 planned_end=planned_end,
+                continues=continues,
             )
         )
-        if duration is not None and tracks:
-            _fit_warning(
-                where, tracks, duration, phases[-1].loop, profile.defaults.crossfade, warnings
-            )
+        if slot is not None:
+            before = used.get(slot, 0.0) if continues is not None else 0.0
+            carried_on = i + 1 < len(profile.phases) and continued_phase(profile, i + 1) == i
+            if duration is not None and tracks and before is not None:
+                _fit_warning(
+                    where,
+                    tracks,
+                    (before, duration),
+                    phases[-1].loop,
+                    profile.defaults.crossfade,
+                    warnings,
+                    carried_on and phase.fade_out is None,
+                )
+            span = None if planned_end is None or clock is None else planned_end - clock
+            used[slot] = None if before is None or span is None else before + span
         clock = planned_end
     return Timeline(
         profile_name=profile.name,
@@ -292,6 +312,7 @@ def compile_timeline(
         phases=tuple(phases),
         on_quiet=tuple(c.payload() for c in on_quiet),
         warnings=tuple(warnings),
+        display_name=patient.display_name if patient else None,
         route=profile.route,
         alerts=merge(profile.alerts, room_alerts),
         staff_chime=("bell", min(profile.defaults.chime.level, profile.limits.max_level)),
@@ -357,29 +378,35 @@ def playlist_fit(tracks: tuple[PlannedTrack, ...], duration: float | None, cross
 def _fit_warning(
     where: str,
     tracks: tuple[PlannedTrack, ...],
-    duration: float,
+    span: tuple[float, float],
     loop: bool,
     crossfade: float,
     warnings: list[str],
+    carried_on: bool = False,
 ) -> None:
-    verdict = playlist_fit(tracks, duration, crossfade)
+    """How the playlist fits the phase. `span`: (the seconds of it that earlier phases play
+    when this one continues their slot, the phase's duration); a playlist the next phase
+    carries on with is not cut at this phase's end."""
+    before, duration = span
     total = playlist_length(tracks, crossfade)
-    if verdict == "shorter":
+    left = max(0.0, total - before)
+    what = "playlist" if before <= 0 else "rest of the playlist it continues"
+    if left < duration - FIT_TOLERANCE_S:
         rest = "the playlist loops" if loop else "silence follows"
         warnings.append(
-            f"{where}: playlist lasts {format_duration(total)}, shorter than the phase "
+            f"{where}: {what} lasts {format_duration(left)}, shorter than the phase "
             f"({format_duration(duration)}); {rest} for the last "
-            f"{format_duration(duration - total)}"
+            f"{format_duration(duration - left)}"
         )
-    elif verdict == "longer":
+    elif left > duration + FIT_TOLERANCE_S and not carried_on:
         elapsed = 0.0
         for k, track in enumerate(tracks):
-            if elapsed + track.duration >= duration:
-                cut = duration - elapsed
+            if elapsed + track.duration >= before + duration:
+                cut = before + duration - elapsed
                 unplayed = len(tracks) - k - 1
                 more = f"; {unplayed} track(s) after it will not play" if unplayed else ""
                 warnings.append(
-                    f"{where}: playlist lasts {format_duration(total)}, longer than the phase "
+                    f"{where}: {what} lasts {format_duration(left)}, longer than the phase "
                     f"({format_duration(duration)}); {track.title} is cut at "
                     f"{format_duration(cut)} with a fade{more}"
                 )

@@ -42,7 +42,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from setandsetting.backends.base import BackendReport
 from setandsetting.core import session
-from setandsetting.core.controls import Control
+from setandsetting.core.controls import Control, stale_reason
 from setandsetting.core.events import Event
 from setandsetting.core.session import State
 from setandsetting.core.status import snapshot
@@ -142,12 +142,21 @@ class Engine:
         if self._failure is not None:
             raise RuntimeError(f"the engine could not start: {self._failure}") from self._failure
 
-    def submit(self, control: Control, timeout: float = CONTROL_TIMEOUT_S) -> list[dict[str, Any]]:
-        """Apply a control; returns its events once they are journaled (on disk)."""
+    def submit(
+        self,
+        control: Control,
+        timeout: float = CONTROL_TIMEOUT_S,
+        pressed_at: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Apply a control; returns its events once they are journaled (on disk).
+
+        `pressed_at` (epoch seconds, the wall moment a person pressed it): judged when the
+        device thread comes to it, so a control that waited in a frozen daemon or a slow
+        network is refused (`control_refused`, journaled) rather than applied late."""
         if not self._thread.is_alive():
             raise EngineClosed("no session is running")
         future: Future[list[dict[str, Any]]] = Future()
-        self._queue.put(_Msg("control", control, future))
+        self._queue.put(_Msg("control", (control, pressed_at), future))
         return future.result(timeout)
 
     def report(self, report: BackendReport) -> None:
@@ -289,8 +298,13 @@ class Engine:
             if self.conductor.halted:
                 msg.future.set_exception(EngineClosed("the room daemon is stopping"))
                 return
+            control, pressed_at = msg.payload
             try:
-                events = self._apply(msg.payload, now)
+                late = None if pressed_at is None else stale_reason(pressed_at, time.time())
+                if late is not None:
+                    events = [self._refuse(control, late, pressed_at, now)]
+                else:
+                    events = self._apply(control, now)
             except Exception as err:
                 msg.future.set_exception(err)
                 raise
@@ -308,6 +322,16 @@ class Engine:
         self._on_event(Event("control", now, control_fields(control)))
         events = self.conductor.control(control, now)
         return [e.to_dict(self.started_wall) for e in events]
+
+    def _refuse(
+        self, control: Control, reason: str, pressed_at: float, now: float
+    ) -> dict[str, Any]:
+        """Journal a control refused before the session saw it (so no `control` event)."""
+        pressed = datetime.fromtimestamp(pressed_at, UTC).isoformat(timespec="milliseconds")
+        event = Event("control_refused", now, {"action": control.action, "reason": reason,
+                                                "pressed_at": pressed})  # fmt: skip
+        self._on_event(event)
+        return event.to_dict(self.started_wall)
 
     def _device_report(self, report: BackendReport, now: float) -> None:
         if report.source == "control" and report.kind not in ("device_lost", "device_back"):

@@ -1,8 +1,10 @@
 """A session out of the journal: CSV and JSON for other tools, HTML for the chart.
 
-CSV has one row per event (seq, type, t, wall, data as JSON) and `from_csv` reads it
-back to exactly the journal's events. The HTML is one self-contained, printable (A4) page
-with an inline SVG timeline: phases planned vs actual, the level applied, check-ins, notes.
+CSV has one row per event (seq, session, patient, type, t, wall as ISO 8601 with its
+offset, data as JSON) and `from_csv` reads it back to exactly the journal's events. The
+HTML is one self-contained, printable (A4) page with the review's chart (journal/chart.py)
+inline, legible on paper: its smallest type prints at 7.3 pt, dark on white, while on a
+screen the page is dark.
 """
 
 from __future__ import annotations
@@ -10,18 +12,32 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from setandsetting.core.units import format_clock
+from setandsetting.core.events import wall_at
+from setandsetting.journal.chart import chart_svg
 from setandsetting.journal.review import SessionReview, build_review, review_header, review_tables
 from setandsetting.journal.store import BASE_FIELDS, SessionSummary
 from setandsetting.journal.vitals_chart import vitals_svg
 
-CSV_COLUMNS = ("seq", "type", "t", "wall", "data")
+# Each row says whose session it is, so rows from several exports can be pooled.
+CSV_COLUMNS = ("seq", "session", "patient", "type", "t", "wall", "data")
 
 
-def to_csv(events: list[dict[str, Any]]) -> str:
+def iso_wall(wall: str | None, started: datetime, t: float) -> str:
+    """An event's wall time as ISO 8601 with its offset (the journal's are UTC): as
+    journaled, or from the session's start and t where an event has none."""
+    if not wall:
+        return wall_at(started, t)
+    when = datetime.fromisoformat(wall)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat(timespec="milliseconds")
+
+
+def to_csv(session: SessionSummary, events: list[dict[str, Any]]) -> str:
+    """One row per event: seq, the session and its patient, type, t, the wall time with
+    its offset, and the rest of the event as JSON."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -30,9 +46,11 @@ def to_csv(events: list[dict[str, Any]]) -> str:
         writer.writerow(
             [
                 seq,
+                session.id,
+                session.patient,
                 ev["type"],
                 json.dumps(ev["t"]),
-                ev.get("wall", ""),
+                iso_wall(ev.get("wall"), session.started_wall, float(ev["t"])),
                 json.dumps(data, ensure_ascii=False, separators=(",", ":")),
             ]
         )
@@ -40,7 +58,7 @@ def to_csv(events: list[dict[str, Any]]) -> str:
 
 
 def from_csv(text: str) -> list[dict[str, Any]]:
-    """Events back from `to_csv` output, in seq order."""
+    """Events back from `to_csv` output, in seq order (the session's columns dropped)."""
     rows = list(csv.DictReader(io.StringIO(text)))
     events = []
     for row in sorted(rows, key=lambda r: int(r["seq"])):
@@ -74,100 +92,11 @@ def to_json(session: SessionSummary, events: list[dict[str, Any]]) -> str:
     )
 
 
-# SVG geometry (user units; the SVG scales to the page width).
-WIDTH, LEFT, RIGHT = 700.0, 70.0, 10.0
-PLOT = WIDTH - LEFT - RIGHT
-LANES = {"planned": 24.0, "actual": 48.0, "level": 76.0, "checkins": 176.0, "notes": 200.0}
-BAR, LEVEL_H, HEIGHT = 18.0, 90.0, 232.0
-PALETTE = ("#8fb3d9", "#a5d1a0", "#e6c17a", "#d9a0c4", "#9fd4d4", "#c9b38f", "#b5a8e0")
-
-
-def _tick_step(total: float) -> float:
-    return next((s for s in (60, 300, 600, 900, 1800, 3600) if total / s <= 12), 7200.0)
-
-
-def timeline_svg(review: SessionReview, events: list[dict[str, Any]]) -> str:
-    last_t = max((ev["t"] for ev in events), default=0.0)
-    ends = [p.planned_end_s or 0.0 for p in review.phases] + [review.ended_s or 0.0, last_t]
-    total = max([*ends, 60.0])
-
-    def x(t: float) -> float:
-        return round(LEFT + PLOT * max(0.0, min(t, total)) / total, 2)
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH:g} {HEIGHT:g}" '
-        f'width="100%" role="img" aria-label="Session timeline">'
-    ]
-    for label, y in LANES.items():
-        mid = y + (LEVEL_H if label == "level" else BAR) / 2
-        parts.append(f'<text x="4" y="{mid + 4:g}" class="lane">{label}</text>')
-    step = _tick_step(total)
-    tick = 0.0
-    while tick <= total:
-        parts.append(
-            f'<line x1="{x(tick)}" y1="18" x2="{x(tick)}" y2="{HEIGHT - 14:g}" class="grid"/>'
-            f'<text x="{x(tick)}" y="{HEIGHT - 2:g}" class="tick">{format_clock(tick)}</text>'
-        )
-        tick += step
-    for i, p in enumerate(review.phases):
-        color = PALETTE[i % len(PALETTE)]
-        for lane, start, end in (
-            ("planned", p.planned_start_s, p.planned_end_s),
-            ("actual", p.started_s, p.ended_s),
-        ):
-            if start is None:
-                continue
-            stop = total if end is None else end
-            parts.append(
-                f'<rect class="phase-{lane}" data-phase="{escape(p.id)}" x="{x(start)}" '
-                f'y="{LANES[lane]:g}" width="{max(0.5, x(stop) - x(start)):g}" '
-                f'height="{BAR:g}" fill="{color}"><title>{escape(p.id)} {lane}: '
-                f"{format_clock(start)}-{'open' if end is None else format_clock(end)}"
-                f"</title></rect>"
-                f'<text x="{x(start) + 3:g}" y="{LANES[lane] + 13:g}" class="label">'
-                f"{escape(p.id)}</text>"
-            )
-    base = LANES["level"] + LEVEL_H
-    points: list[str] = []
-    level: float | None = None
-    for ev in events:
-        value = ev.get("level")
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if level is not None:
-                points.append(f"{x(ev['t'])},{base - LEVEL_H * level:g}")
-            level = min(1.0, max(0.0, float(value)))
-            points.append(f"{x(ev['t'])},{base - LEVEL_H * level:g}")
-    if level is not None:
-        end_t = review.ended_s if review.ended_s is not None else last_t
-        points.append(f"{x(end_t)},{base - LEVEL_H * level:g}")
-        parts.append(f'<polyline class="level" points="{" ".join(points)}"/>')
-    cy = LANES["checkins"] + BAR / 2
-    for c in review.checkins:
-        state = "ack" if c.latency_s is not None else "missed" if c.missed else "pending"
-        tip = f"{c.kind or 'check-in'} due {format_clock(c.due_s)}: {state}"
-        if state == "missed":
-            cx = x(c.due_s)
-            parts.append(
-                f'<path class="checkin missed" d="M{cx - 5:g},{cy - 5:g}l10,10m0,-10l-10,10">'
-                f"<title>{escape(tip)}</title></path>"
-            )
-        else:
-            parts.append(
-                f'<circle class="checkin {state}" cx="{x(c.due_s)}" cy="{cy:g}" r="5">'
-                f"<title>{escape(tip)}</title></circle>"
-            )
-    ny = LANES["notes"]
-    for n in review.notes:
-        nx = x(n.t)
-        parts.append(
-            f'<path class="note" d="M{nx - 5:g},{ny:g}h10l-5,{BAR:g}z">'
-            f"<title>{format_clock(n.t)} {escape(n.text)}</title></path>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-STYLE = """
+# The chart's type in user units: the SVG is 180 mm wide on A4 (210 mm less the margins)
+# for 700 units, so 11 units print at 8 pt and 10 at 7.3 pt.
+FONT_UNITS = {"lane": 11, "label": 11, "tick": 10, "pct": 10, "db": 10}
+STYLE = (
+    """
 @page { size: A4; margin: 15mm; }
 body { font: 10.5pt/1.35 system-ui, sans-serif; color: #111; max-width: 180mm; margin: 1em auto; }
 h1 { font-size: 14pt; margin: 0 0 .4em; }
@@ -179,14 +108,18 @@ th, td { text-align: left; padding: .15em .5em .15em 0; border-bottom: 1px solid
   vertical-align: top; }
 td.none { color: #666; font-style: italic; }
 svg { margin-top: .5em; }
-svg .lane, svg .tick, svg .label { font-size: 9px; fill: #333; }
-svg .tick { text-anchor: middle; }
-svg .grid { stroke: #ddd; stroke-width: .5; }
-svg .level { fill: none; stroke: #1f4e8c; stroke-width: 1.5; }
+"""
+    + "".join(f"svg .{name} {{ font-size: {size}px; }}\n" for name, size in FONT_UNITS.items())
+    + """svg text { fill: #222; } svg .label { fill: #111; font-weight: 600; }
+svg .tick { text-anchor: middle; } svg .pct { text-anchor: end; }
+svg .grid { stroke: #ddd; stroke-width: .5; } svg .axis { stroke: #777; stroke-width: .7; }
+svg .phase-band { opacity: .22; } svg .cap { stroke: #b34; stroke-width: .8;
+  stroke-dasharray: 4 3; }
+svg .level { fill: none; stroke: #1f4e8c; stroke-width: 1.6; }
 svg .checkin.ack { fill: #2e7d32; } svg .checkin.pending { fill: none; stroke: #555; }
 svg .checkin.missed { stroke: #c62828; stroke-width: 2; fill: none; }
 svg .note { fill: #f0a500; }
-svg.vitals .axis, svg.vitals .phase-name { font-size: 9px; fill: #333; }
+svg.vitals .scale, svg.vitals .phase-name { font-size: 9px; }
 svg.vitals .grid { stroke: #ddd; stroke-width: .5; }
 svg.vitals .bp { stroke: #8c3b1f; stroke-width: 4; stroke-linecap: round; }
 svg.vitals polyline { fill: none; stroke-width: 1.5; }
@@ -195,13 +128,14 @@ svg.vitals .spo2 { stroke: #2e7d32; fill: #2e7d32; } svg.vitals polyline.spo2 { 
 svg.vitals .dose { stroke: #a86d00; stroke-dasharray: 3 3; }
 @media screen {  /* opened in the dark treatment room: no white page; printed: as above */
   html { background: #101216; color-scheme: dark; }
-  body { color: #c4c1b8; }
+  body { color: #c4c1b8; padding: 0 .75rem; }
   h2 { border-bottom-color: #4a4d54; }
   th, td { border-bottom-color: #2b2e35; }
   td.none { color: #8b887f; }
-  svg .lane, svg .tick, svg .label { fill: #a8a59d; }
-  svg .grid { stroke: #2b2e35; }
-  svg .level { stroke: #7196c6; }
+  svg text { fill: #a8a59d; } svg .label { fill: #c4c1b8; }
+  svg .phase-planned, svg .phase-actual { opacity: .3; } svg .phase-band { opacity: .1; }
+  svg .grid { stroke: #2b2e35; } svg .axis { stroke: #5a5d64; }
+  svg .level { stroke: #7196c6; } svg .cap { stroke: #9a5b4f; }
   svg .checkin.pending { stroke: #9a978f; }
 }
 @media print {
@@ -210,6 +144,7 @@ svg.vitals .dose { stroke: #a86d00; stroke-dasharray: 3 3; }
   h2, table, tr, svg { break-inside: avoid; }
 }
 """
+)
 
 
 def to_html(review: SessionReview, events: list[dict[str, Any]]) -> str:
@@ -222,7 +157,7 @@ def to_html(review: SessionReview, events: list[dict[str, Any]]) -> str:
         f"<h1>Session {escape(review.session_id)}</h1>",
         f"<dl>{head}</dl>",
         "<h2>Timeline</h2>",
-        timeline_svg(review, events),
+        chart_svg(review, events),
     ]
     vitals = vitals_svg(review)
     if vitals:
@@ -255,7 +190,7 @@ FORMATS: dict[str, tuple[str, str]] = {
 def export(fmt: str, session: SessionSummary, events: list[dict[str, Any]]) -> str:
     """One session in one of FORMATS; the REMS and FHIR modules load only for theirs."""
     if fmt == "csv":
-        return to_csv(events)
+        return to_csv(session, events)
     if fmt == "json":
         return to_json(session, events)
     review = build_review(session, events)

@@ -56,6 +56,8 @@ class CheckinReview:
     escalations: int
     missed: bool
     in_gap: bool = False  # fell due while the program was down: no chime sounded
+    dismissed_s: float | None = None  # taken off the screens undone, with `dismiss_reason`
+    dismiss_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,7 @@ class SessionReview:
     errors: tuple[ErrorReview, ...]
     resumes: tuple[Resume, ...]
     clinical: ClinicalRecord
+    max_level: float | None = None  # the profile's cap, when the stored plan says it
 
 
 def _phases(
@@ -198,6 +201,8 @@ def _checkins(events: list[dict[str, Any]]) -> list[CheckinReview]:
                 item["escalations"] = max(item["escalations"] + 1, int(ev.get("count", 0)))
             elif kind == "checkin_missed":
                 item["missed"] = True
+            elif kind == "checkin_dismissed":
+                item["dismissed_s"], item["dismiss_reason"] = ev["t"], ev.get("reason")
     return [CheckinReview(**item) for item in due.values()]
 
 
@@ -245,7 +250,12 @@ def build_review(session: SessionSummary, events: list[dict[str, Any]]) -> Sessi
             if ev["type"] == "session_resumed"
         ),
         clinical=clinical_record(events),
+        max_level=_cap(session.plan.get("max_level")),
     )
+
+
+def _cap(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _clock(t: float | None, missing: str = "-") -> str:
@@ -256,13 +266,17 @@ def _span(start: float | None, end: float | None, open_end: str) -> str:
     return "-" if start is None else f"{format_clock(start)}-{_clock(end, open_end)}"
 
 
-def _wall(value: datetime) -> str:
+def wall_text(value: datetime) -> str:
+    """A wall time in UTC, the zone named (the web UI shows each browser's own zone)."""
     return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def checkin_outcome(item: CheckinReview) -> str:
     if item.latency_s is not None:
         text = f"acknowledged after {format_duration(item.latency_s)}"
+    elif item.dismissed_s is not None:
+        late = format_duration(item.dismissed_s - item.due_s)
+        text = f"dismissed after {late}: {item.dismiss_reason or 'no reason given'}"
     elif item.missed:
         text = "missed"
     else:
@@ -336,6 +350,15 @@ def _timing_tables(review: SessionReview) -> list[tuple[str, list[str], list[lis
             ],
         ),
         (
+            "Check-ins missed or dismissed",
+            ["due", "phase", "kind", "outcome"],
+            [
+                [format_clock(c.due_s), c.phase or "", c.kind or "", checkin_outcome(c)]
+                for c in review.checkins
+                if c.missed or c.dismissed_s is not None
+            ],
+        ),
+        (
             "Quiet periods",
             ["from", "to", "length"],
             [
@@ -365,7 +388,7 @@ def review_header(review: SessionReview) -> list[tuple[str, str]]:
     if review.ended_wall is None and review.ended_s is None:
         ended = "- (no session_ended: interrupted or still running)"
     else:
-        when = _wall(review.ended_wall) if review.ended_wall is not None else "?"
+        when = wall_text(review.ended_wall) if review.ended_wall is not None else "?"
         ended = f"{when} ({review.end_reason or '?'})"
         if review.ended_s is not None:
             ended += f" at {format_clock(review.ended_s)}"
@@ -373,7 +396,7 @@ def review_header(review: SessionReview) -> list[tuple[str, str]]:
         ("Session", review.session_id),
         ("Patient", review.patient),
         ("Profile", f"{review.profile_name} ({review.profile_path})"),
-        ("Started", _wall(review.started_wall)),
+        ("Started", wall_text(review.started_wall)),
         ("Ended", ended),
         *clinical_header(review.clinical),
     ]

@@ -178,9 +178,9 @@ def event_from_row(kind: str, t: float, wall: str | None, data: str) -> dict[str
     return out
 
 
-def _open_existing_check(path: Path) -> None:
-    """Check the file as the OS sees it (a readable, writable SQLite file or empty)
-    before SQLite touches it, so a bad file is refused and never rewritten."""
+def _open_existing_check(path: Path, writable: bool = True) -> None:
+    """Check the file as the OS sees it (a readable, and unless only read, writable SQLite
+    file or empty) before SQLite touches it, so a bad file is refused and never rewritten."""
     try:
         st = os.stat(path)
     except PermissionError as exc:
@@ -188,9 +188,10 @@ def _open_existing_check(path: Path) -> None:
     if not stat.S_ISREG(st.st_mode):
         raise JournalError(f"{path}: is not a regular file, so it cannot be the journal")
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        fd = os.open(path, (os.O_RDWR if writable else os.O_RDONLY) | os.O_CLOEXEC)
     except PermissionError as exc:
-        raise JournalError(f"{path}: cannot read and write the journal: permission denied") from exc
+        what = "read and write" if writable else "read"
+        raise JournalError(f"{path}: cannot {what} the journal: permission denied") from exc
     except OSError as exc:
         raise JournalError(describe_error(path, exc)) from exc
     try:
@@ -215,11 +216,21 @@ class Journal:
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = True, busy_timeout_s: float = 5.0) -> Journal:
-        """Open (or, with `create`, start) the journal at `path`; JournalError if unusable."""
+    def open(
+        cls,
+        path: Path,
+        *,
+        create: bool = True,
+        busy_timeout_s: float = 5.0,
+        read_only: bool = False,
+    ) -> Journal:
+        """Open (or, with `create`, start) the journal at `path`; JournalError if unusable.
+
+        `read_only` (a backup being checked): nothing in the file changes, not even its
+        journal mode, and nothing can be written through it."""
         path = Path(path)
         if not os.path.lexists(path):
-            if not create:
+            if not create or read_only:
                 raise JournalError(f"{path}: no journal here yet (no session was journaled)")
             try:
                 # Patient data: 0600 from the first byte. SQLite gives -wal/-shm the mode
@@ -229,8 +240,10 @@ class Journal:
                 pass
             except OSError as exc:
                 raise JournalError(f"{path}: cannot create the journal ({exc})") from exc
-        _open_existing_check(path)
-        uri = f"file:{quote(str(path.absolute()))}?mode=rw"
+        _open_existing_check(path, writable=not read_only)
+        uri = f"file:{quote(str(path.absolute()))}?mode={'ro' if read_only else 'rw'}"
+        if read_only and not os.path.lexists(f"{path}-wal"):
+            uri += "&immutable=1"  # no one has it open: leave no -wal, -shm behind
         try:
             con = sqlite3.connect(
                 uri,
@@ -243,13 +256,13 @@ class Journal:
             raise JournalError(describe_error(path, exc)) from exc
         journal = cls(path, con)
         try:
-            journal._prepare()
+            journal._prepare(read_only)
         except BaseException:
             con.close()
             raise
         return journal
 
-    def _prepare(self) -> None:
+    def _prepare(self, read_only: bool = False) -> None:
         con = self._con
         try:
             check = con.execute("PRAGMA quick_check").fetchall()
@@ -274,6 +287,8 @@ class Journal:
                 f"{self.path}: written by a newer setandsetting (journal schema {version}, "
                 f"this version knows up to {SCHEMA_VERSION}); upgrade setandsetting"
             )
+        if read_only:
+            return
         try:
             # Only now that the file is known to be ours may anything in it change.
             mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]

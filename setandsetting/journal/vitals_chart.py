@@ -58,22 +58,22 @@ def vitals_svg(review: SessionReview) -> str:
     for v in (60, 90, 120, 140, 180):
         parts.append(
             f'<line class="grid" x1="{LEFT:g}" x2="{WIDTH - RIGHT:g}" y1="{y(v)}" y2="{y(v)}"/>'
-            f'<text class="axis" x="{LEFT - 4:g}" y="{y(v) + 3:g}" text-anchor="end">{v}</text>'
+            f'<text class="scale" x="{LEFT - 4:g}" y="{y(v) + 3:g}" text-anchor="end">{v}</text>'
         )
     for v in (90, 100):
         parts.append(
-            f'<text class="axis spo2" x="{WIDTH - RIGHT + 4:g}" '
+            f'<text class="scale spo2" x="{WIDTH - RIGHT + 4:g}" '
             f'y="{y(v, SPO2_LOW, SPO2_HIGH) + 3:g}">{v}%</text>'
         )
     parts.append(
-        f'<text class="axis" x="4" y="{TOP + 8:g}">mm[Hg], /min</text>'
-        f'<text class="axis spo2" x="{WIDTH - 4:g}" y="{TOP + 8:g}" text-anchor="end">SpO2</text>'
+        f'<text class="scale" x="4" y="{TOP + 8:g}">mm[Hg], /min</text>'
+        f'<text class="scale spo2" x="{WIDTH - 4:g}" y="{TOP + 8:g}" text-anchor="end">SpO2</text>'
     )
     step = next((s for s in (300, 600, 900, 1800, 3600) if total / s <= 10), 7200)
     tick = 0.0
     while tick <= total:
         parts.append(
-            f'<text class="axis" x="{x(tick)}" y="{HEIGHT - 6:g}" text-anchor="middle">'
+            f'<text class="scale" x="{x(tick)}" y="{HEIGHT - 6:g}" text-anchor="middle">'
             f"{format_clock(tick)}</text>"
         )
         tick += step

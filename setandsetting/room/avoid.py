@@ -32,11 +32,15 @@ def set_avoid(folder: RoomFolder, patient: str, avoid: list[str]) -> list[str]:
     if not isinstance(data, CommentedMap):
         data = CommentedMap()
     current = data.get("avoid")
-    if isinstance(current, CommentedSeq):
+    if isinstance(current, CommentedSeq) and avoid:
         del current[:]
         current.extend(avoid)
     else:
+        # An emptied block list would be written as `avoid:  # comment` and `[]` on the
+        # next line, which is not YAML: a new list, in flow style when empty.
         data["avoid"] = CommentedSeq(avoid)
+        if not avoid:
+            data["avoid"].fa.set_flow_style()
     write_atomic(path, dump(data), _check_patient)
     return get_avoid(folder, patient)
 

@@ -1,17 +1,22 @@
 """The room's music library: the folders room.yaml names, and the path guard for requests.
 
 A path from a request reaches the file system only through `library_file`: no `..`, no
-NUL, and it must resolve (symlinks too) to an audio file inside a library root.
+NUL, and it must resolve (symlinks too) to an audio file inside a library root. What the
+library shows of each file is the catalogue's row when the file has not changed since it
+was scanned, else what its tags say now (not scanned: no loudness yet).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from setandsetting.audio.tags import probe
+from setandsetting.core.catalogue import Condition, Entry, matches
 from setandsetting.core.playlist import AUDIO_SUFFIXES
+from setandsetting.room.catalogue import Row, entry, stored_rows, tags_row
 from setandsetting.room.errors import EditError, NotFound
 from setandsetting.room.folder import RoomFolder
 
@@ -56,22 +61,42 @@ def library_file(folder: RoomFolder, library_path: str) -> Path:
     raise NotFound(f"{library_path!r}: no such file in the room's library")
 
 
-def library(folder: RoomFolder, query: str = "") -> list[dict[str, Any]]:
-    """Audio files under the library roots (symlinks out of a root are skipped)."""
-    needle = query.strip().lower()
-    out: list[dict[str, Any]] = []
+def library_entries(folder: RoomFolder) -> Iterator[Entry]:
+    """Every playable audio file under the library roots (symlinks out of a root skipped)."""
+    rows = stored_rows(folder)
     for shown_root, real_root in library_roots(folder):
         for file in sorted(shown_root.rglob("*")):
             if file.suffix.lower() not in AUDIO_SUFFIXES or not file.is_file():
                 continue
             if not file.resolve().is_relative_to(real_root):
                 continue
-            shown = os.path.relpath(file, folder.root)
-            found = probe(file)
-            title = found.title or file.stem
-            if needle and needle not in title.lower() and needle not in shown.lower():
-                continue
-            out.append({"path": shown, "title": title, "duration_s": found.length})
+            found = _entry(folder, file, rows)
+            if found is not None:
+                yield found
+
+
+def _entry(folder: RoomFolder, file: Path, rows: dict[str, Row]) -> Entry | None:
+    """The catalogue's row while the file is unchanged, else its tags read now."""
+    shown = os.path.relpath(file, folder.root)
+    row, st = rows.get(shown), file.stat()
+    if row is not None and row.current(st):
+        return entry(folder, row)
+    try:
+        now = tags_row(file, shown, st)
+    except EditError:
+        return None  # unreadable: nothing to play
+    hand = row.hand_vocals if row is not None else None
+    return entry(folder, replace(now, hand_vocals=hand), scanned=False)
+
+
+def library(
+    folder: RoomFolder, query: str = "", conditions: Sequence[Condition] = ()
+) -> list[dict[str, Any]]:
+    """The library's entries the search words and tag conditions keep, at most LIBRARY_LIMIT."""
+    out: list[dict[str, Any]] = []
+    for found in library_entries(folder):
+        if matches(found, conditions, query):
+            out.append(found.view())
             if len(out) >= LIBRARY_LIMIT:
-                return out
+                break
     return out

@@ -199,6 +199,32 @@ def add_track(
     return _edit(folder, patient, slot, change)
 
 
+def set_tracks(
+    folder: RoomFolder, patient: str, slot: str, tracks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Replace the patient's playlist for the slot by these library tracks (`path`, and
+    `title` if any), as a reviewed fit proposal is saved; the file's comments are kept."""
+    if not isinstance(tracks, list) or not all(isinstance(t, dict) for t in tracks):
+        raise EditError("tracks must be a list of {path, title}")
+    target_dir = folder.patient_dir(patient)
+    entries = []
+    for track in tracks:
+        title = track.get("title")
+        if title is not None and not isinstance(title, str):
+            raise EditError("a track's title must be text")
+        entry = CommentedMap()
+        entry["path"] = os.path.relpath(library_file(folder, track.get("path")), target_dir)
+        if title:
+            entry["title"] = title
+        entries.append(entry)
+
+    def change(current: CommentedSeq) -> None:
+        del current[:]
+        current.extend(entries)
+
+    return _edit(folder, patient, slot, change)
+
+
 def remove_track(folder: RoomFolder, patient: str, slot: str, index: int) -> dict[str, Any]:
     def change(tracks: CommentedSeq) -> None:
         del tracks[_index(tracks, index)]

@@ -43,9 +43,15 @@ def create_app(
 ) -> FastAPI:
     """The app; `clock` times logins and login attempts (tests step it)."""
     # FastAPI's own /docs and /redoc load Swagger from a CDN (blank in an offline room, and
-    # white): pages.py renders /docs from the same OpenAPI document, dark and local.
+    # white): pages.py renders /docs from the same OpenAPI document, dark and local, and
+    # serves /openapi.json itself (JSON, or a dark viewer to a browser).
     app = RoomApp(
-        title="setandsetting room daemon", version="1", debug=False, docs_url=None, redoc_url=None
+        title="setandsetting room daemon",
+        version="1",
+        debug=False,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     hub = EventHub(lambda: session.status_of(runner))
     runner.subscribe(hub.publish)

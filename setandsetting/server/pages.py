@@ -8,18 +8,26 @@ middleware (security.py) sets the `sas_csrf` cookie the scripts echo in X-CSRF-T
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from setandsetting.core.types import check_patient_id
 from setandsetting.engine.runner import SessionRunner
-from setandsetting.journal.export import timeline_svg
-from setandsetting.journal.review import build_review, review_header, review_tables
+from setandsetting.journal.chart import chart_svg
+from setandsetting.journal.review import (
+    SessionReview,
+    build_review,
+    review_header,
+    review_tables,
+    wall_text,
+)
 from setandsetting.journal.store import JournalError, UnknownSession
 from setandsetting.journal.vitals_chart import vitals_svg
 from setandsetting.room.folder import RoomFolder
@@ -43,17 +51,50 @@ def _not_found(request: Request, page: str, message: str) -> Response:
     return _page(request, "message.html", page, "Not found", status=404, message=message)
 
 
+def wants_page(request: Request) -> bool:
+    """A browser navigating here (it asks for HTML, not JSON), not a script or the CLI."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    """An error as a page in the night theme, with its status."""
+    title = {404: "Not found", 500: "Something went wrong"}.get(status, f"Error {status}")
+    return _page(request, "message.html", "error", title, status=status, message=message)
+
+
 def _session_rows(runner: SessionRunner) -> list[dict[str, str]]:
     return [
         {
             "id": s.id,
-            "started": s.started_wall.astimezone().strftime("%Y-%m-%d %H:%M"),
+            "started": wall_text(s.started_wall),
+            "started_iso": _iso(s.started_wall),
             "patient": s.patient,
             "profile": s.profile_name,
             "ended": s.end_reason or ("running" if s.id == runner.session_id else "-"),
         }
         for s in runner.journal.sessions()
     ]
+
+
+def _iso(when: datetime) -> str:
+    """UTC ISO 8601 with its offset: what a page's <time datetime> carries to the browser."""
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _header_rows(report: SessionReview) -> list[tuple[str, str | None, str, str]]:
+    """The review's header as (label, ISO time or None, its UTC text, the rest): the page
+    shows the time in the browser's zone, the rest as it is."""
+    walls = {"Started": report.started_wall, "Ended": report.ended_wall}
+    rows: list[tuple[str, str | None, str, str]] = []
+    for label, value in review_header(report):
+        when = walls.get(label)
+        stamp = "" if when is None else wall_text(when)
+        if when is not None and value.startswith(stamp):
+            rows.append((label, _iso(when), stamp, value[len(stamp) :]))
+        else:
+            rows.append((label, None, "", value))
+    return rows
 
 
 def _api_routes(app: FastAPI) -> list[dict[str, Any]]:
@@ -130,9 +171,9 @@ def register_pages(app: FastAPI, folder: RoomFolder, runner: SessionRunner) -> N
             "review",
             f"Session {session_id}",
             session_id=session_id,
-            header=review_header(report),
+            header=_header_rows(report),
             tables=review_tables(report),
-            timeline=timeline_svg(report, events),
+            timeline=chart_svg(report, events),
             vitals=vitals_svg(report),
             patient=summary.patient,
         )
@@ -162,6 +203,16 @@ def register_pages(app: FastAPI, folder: RoomFolder, runner: SessionRunner) -> N
     @app.get("/docs", **html)
     def api_docs(request: Request) -> Response:
         return _page(request, "api_docs.html", "docs", "HTTP API", routes=_api_routes(app))
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(request: Request) -> Response:
+        """JSON to a program; to a browser navigating here the same document in a dark
+        viewer (a JSON body cannot be themed: browsers draw it white)."""
+        document = app.openapi()
+        if wants_page(request) and request.query_params.get("format") != "json":
+            text = json.dumps(document, indent=2, ensure_ascii=False)
+            return _page(request, "openapi.html", "docs", "OpenAPI document", document=text)
+        return JSONResponse(document)
 
     @app.get("/login", **html)
     def login(request: Request) -> Response:

@@ -11,12 +11,13 @@ import pytest
 from setandsetting.backends.base import BackendReport
 from setandsetting.backends.midi import POLL_S
 from setandsetting.backends.midi_input import (
+    DEFAULT_MAP,
     Binding,
     MidiControlInput,
     control_from_input,
     parse_binding,
 )
-from setandsetting.core.controls import Control
+from setandsetting.core.controls import LEVEL_STEP_DB, Control, parse_control
 from tests.support.jack import Jack, VirtualOutput, jack
 
 __all__ = ["jack"]
@@ -159,3 +160,26 @@ def test_pedal_unplugged_and_back_is_reported_and_works_again(jack: Jack) -> Non
             second.close()
     finally:
         control.close()
+
+
+def test_the_level_step_is_one_and_the_same_in_the_cli_grammar_and_the_default_map() -> None:
+    """`level up`/`level down` are LEVEL_STEP_DB in the grammar the CLI and the API parse,
+    and the foot switch's default map steps by exactly them (the Live page's buttons send
+    the same words: tests/server/test_pages.py; the API applies them: routes/test_session)."""
+    up, down = (
+        Control("level", LEVEL_STEP_DB, unit="dB"),
+        Control("level", -LEVEL_STEP_DB, unit="dB"),
+    )
+    assert LEVEL_STEP_DB == 2.0
+    assert (parse_control("level up"), parse_control("level down")) == (up, down)
+    steps = {}
+    for key, action in DEFAULT_MAP.items():
+        binding = parse_binding(key, action)
+        report = BackendReport("control", binding.action, data={"note": binding.number})
+        steps[key] = control_from_input(report, nudge_pct=12.0)
+    assert steps == {
+        "note 60": Control("ack"),
+        "note 62": Control("quiet"),
+        "note 64": down,
+        "note 65": up,
+    }

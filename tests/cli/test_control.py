@@ -266,3 +266,28 @@ def test_status_shows_the_time_since_the_dose_and_the_latest_alerts() -> None:
         "since dose     0:01:30",
         "ALERT          SpO2 90% below 92% (at 0:01:30)",
     ]
+
+
+def test_next_says_which_checkins_still_wait_and_dismiss_sends_id_and_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[object] = []
+    waiting = {"id": "peak.0.1", "kind": "vitals", "message": "BP", "due_t": 90.0}
+    waiting |= {"phase": "peak", "overdue_s": 130.0}
+    advanced = {"type": "phase_advanced", "t": 220.0, "phase": "peak", "pending": ["peak.0.1"]}
+
+    def request(_args: argparse.Namespace, method: str, path: str, body: object = None) -> dict:
+        calls.append(body)
+        return {"events": [advanced], "pending": [waiting]}
+
+    monkeypatch.setattr(control_module, "request", request)
+    assert main(["next", *URL]) == 0
+    assert capsys.readouterr().out == (
+        "  0:03:40  moved on from peak early; still waiting: peak.0.1\n"
+        "STILL WAITING  vitals: BP (due 0:01:30 in peak, 2m10s overdue; ack peak.0.1 or "
+        "dismiss peak.0.1 REASON)\n"
+    )
+    assert main(["dismiss", "peak.0.1", "taken", "by", "hand", *URL]) == 0
+    assert calls[-1] == {"action": "dismiss", "value": "peak.0.1 taken by hand"}
+    assert main(["dismiss", "peak.0.1", *URL]) == 2
+    assert capsys.readouterr().err.startswith("dismissing a check-in needs a reason")

@@ -82,8 +82,9 @@ def test_rehearse_json_lines_follow_the_event_vocabulary(capsys):
     assert all({"type", "t", "wall"} <= set(e) for e in events)
     assert events[0]["type"] == "session_started"
     assert events[-1] == {**events[-1], "type": "session_ended", "reason": "stopped", "t": 360.0}
-    ack = next(e for e in events if e["type"] == "checkin_acknowledged")
-    assert (ack["t"], ack["latency_s"]) == (140.0, 5.0)
+    acked = [e for e in events if e["type"] == "checkin_acknowledged"]
+    acks = [(e["t"], e["id"], e["latency_s"]) for e in acked]
+    assert acks == [(140.0, "dosing.0.0", 95.0), (140.0, "peak.0.2", 5.0)]  # the dose waited
     ext = next(e for e in events if e["type"] == "phase_extended")
     assert (ext["phase"], ext["by_s"], ext["new_end_t"]) == ("peak", 60.0, 300.0)
 

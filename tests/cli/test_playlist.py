@@ -8,6 +8,7 @@ import pytest
 
 from setandsetting.cli import main
 from tests.support.daemon import PATIENT_PLAYLIST, make_api_room
+from tests.support.fit_room import PEAK, journal_heard, make_fit_room
 
 
 @pytest.fixture
@@ -101,3 +102,87 @@ def test_looking_at_an_unknown_patient_is_no_edit(room: Path, capsys) -> None:  
     assert run(room, "avoid", "P-0099") == 0
     assert capsys.readouterr().out == "(nothing avoided)\n"
     assert not (room / "playlists" / "P-0099").exists()
+
+
+def fit(room: Path, *args: str) -> int:
+    return run(room, "fit", "P-0042", "peak", "--profile", "fit", "--phase", "peak", *args)
+
+
+def test_fit_proposes_the_exact_tracks_and_saves_them_keeping_comments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    room = make_fit_room(tmp_path)
+    assert main(["--room", str(room), "library", "scan"]) == 0
+    assert main(["--room", str(room), "library", "tag", "music/e.flac", "instrumental"]) == 0
+    capsys.readouterr()
+    # Instrumental only: a (4 s), c (6 s), d (3 s) = 11 s with two 1 s crossfades.
+    assert fit(room, "--tag", "instrumental") == 0
+    assert capsys.readouterr().out == (
+        "peak for P-0042: phase peak lasts 11s (crossfade 1s)\n"
+        "   1. Alba  4s  music/a.flac  [instrumental]\n"
+        "   2. Cirrus  6s  music/c.flac  [instrumental]\n"
+        "   3. Dune  3s  music/d.flac  [instrumental]\n"
+        "  lasts 11s: fills the phase to within one crossfade\n"
+        "  left out: 1 filtered by tag\n"
+        "(review it, then add --save to make it P-0042's peak playlist)\n"
+    )
+    assert (room / "playlists/P-0042/peak.yaml").read_text() == PEAK  # nothing saved yet
+    # Any voice: a, b (8 s), then c would pass 12 s, d makes 10 s.
+    assert fit(room, "--save") == 0
+    assert capsys.readouterr().out.splitlines()[1:4] == [
+        "   1. Alba  4s  music/a.flac  [instrumental]",
+        "   2. Brume  5s  music/b.flac  [vocals]",
+        "   3. Dune  3s  music/d.flac  [instrumental]",
+    ]
+    assert (room / "playlists/P-0042/peak.yaml").read_text() == (
+        "# The patient's own peak: keep this comment.\n"
+        "name: Peak (P-0042)\n"
+        "tracks:\n"
+        "  - path: ../../music/a.flac\n    title: Alba\n"
+        "  - path: ../../music/b.flac\n    title: Brume\n"
+        "  - path: ../../music/d.flac\n    title: Dune\n"
+    )
+
+
+def test_fit_honours_the_avoid_list_and_what_was_heard_lately(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    room = make_fit_room(tmp_path)
+    assert main(["--room", str(room), "library", "tag", "music/e.flac", "instrumental"]) == 0
+    assert run(room, "avoid", "P-0042", "--add", "music/a.flac") == 0
+    capsys.readouterr()
+    # Without a: c, d (8 s) and e would pass 12 s; d out and e in makes 12 s.
+    assert fit(room, "--tag", "instrumental") == 0
+    out = capsys.readouterr().out
+    assert [line.split()[1] for line in out.splitlines()[1:3]] == ["Cirrus", "Eau"]
+    assert "lasts 12s: fills the phase to within one crossfade (1s long)" in out
+    assert "left out: 1 filtered by tag, 1 on the avoid list" in out
+
+    assert run(room, "avoid", "P-0042", "--remove", "music/a.flac") == 0
+    journal_heard(room, heard=["c"], in_gap=["a"])  # a passed while the program was down
+    capsys.readouterr()
+    assert fit(room, "--tag", "instrumental", "--not-heard", "1") == 0
+    out = capsys.readouterr().out
+    assert [line.split()[1] for line in out.splitlines()[1:4]] == ["Alba", "Dune", "Eau"]
+    assert "left out: 1 filtered by tag, 1 heard lately" in out
+    assert fit(room, "--tag", "instrumental", "--not-heard", "0") == 0
+    assert "Cirrus" in capsys.readouterr().out  # the history only counts when asked
+
+
+def test_fit_refusals_are_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    room = make_fit_room(tmp_path)
+    for args, message in [
+        (["--phase", "nope"], "profile 'fit' has no phase 'nope' (phases: settle, peak)"),
+        (["--phase", "settle"], "phase 'settle' plays slot 'calm', not 'peak'"),
+        (["--tag", "loud"], "--tag: 'loud' is not a tag filter"),
+        (["--not-heard", "-1"], "--not-heard: a number of sessions, 0 or more"),
+        (["--tag", "genre=polka"], "no track in the library can be proposed"),
+    ]:
+        base = ["fit", "P-0042", "peak", "--profile", "fit", "--phase", "peak"]
+        assert run(room, *base, *args) == 2, args
+        assert message in capsys.readouterr().err
+    assert run(room, "fit", "P-0042", "peak", "--profile", "nope", "--phase", "peak") == 2
+    assert "--profile: no profile 'nope'" in capsys.readouterr().err
+    assert (room / "playlists/P-0042/peak.yaml").read_text() == PEAK

@@ -1,5 +1,6 @@
-"""`setandsetting serve` as a real process: `make demo`'s command plays the demo session for
-real (heard through a PulseAudio pipe sink) and serves the live page; one daemon per room
+"""`setandsetting serve` as a real process: `make demo`'s command (`demo`, serving the demo)
+plays the demo session for real (heard through a PulseAudio pipe sink) and serves the live
+page; one daemon per room
 (a second one refused, the CLI finding the first through the room lock, whatever its port);
 SIGINT/SIGTERM stop the daemon and not the session, which the next `serve` resumes; and
 killed at random moments, again and again, it loses no acknowledged control."""
@@ -57,8 +58,7 @@ def test_the_demo_session_plays_and_is_served(tmp_path: Path, pulse: PulseCaptur
     room = _demo_room(tmp_path / "room")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "setandsetting", "--room", str(room), "serve"]
-    argv += ["--port", str(port), "--start", "demo", "--patient", "P-0042"]
+    argv = [sys.executable, "-m", "setandsetting", "demo", str(room), "--port", str(port)]
     pulse.start_recording()
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=dict(os.environ)

@@ -2,16 +2,31 @@
 
 import pytest
 
-from setandsetting.core.controls import USER_ACTIONS, Control, parse_control, parse_timed_control
+from setandsetting.core.controls import (
+    USER_ACTIONS,
+    Control,
+    parse_control,
+    parse_timed_control,
+    stale_reason,
+)
 
-GRAMMAR = "write a change (level -2dB, level +3dB, level -5%) or a level (level 40%)"
+GRAMMAR = (
+    "write level up or level down (a 2dB step), a change (level -2dB, level +3dB, "
+    "level -5%) or a level (level 40%)"
+)
+DISMISS = (
+    "dismissing a check-in needs a reason; write dismiss [ID] REASON, "
+    "e.g. dismiss peak.0.1 vitals taken by hand"
+)
 READINGS = "write readings as bp=S/D hr=N spo2=N rr=N sedation=0-5 dissociation=yes|no note=TEXT"
 DOSE = "write dose NAME AMOUNT [route=R] [lot=L], e.g. dose esketamine 56mg lot=A123"
 DOSE_56 = Control(
     "dose",
     data={"name": "esketamine", "amount": 56.0, "unit": "mg", "route": None, "lot": "A123"},
 )
-ONE_OF = "one of extend, next, pause, resume, skip, level, quiet, ack, note, stop, dose, ready"
+ONE_OF = (
+    "one of extend, next, pause, resume, skip, level, quiet, ack, dismiss, note, stop, dose, ready"
+)
 
 
 @pytest.mark.parametrize(
@@ -58,9 +73,16 @@ ONE_OF = "one of extend, next, pause, resume, skip, level, quiet, ack, note, sto
         ("level -2DB", Control("level", -2.0, unit="dB")),
         ("level 40%", Control("level", 0.4, absolute=True)),
         ("level 40 %", Control("level", 0.4, absolute=True)),
+        # the one fixed step every surface offers
+        ("level up", Control("level", 2.0, unit="dB")),
+        ("level DOWN", Control("level", -2.0, unit="dB")),
         ("ack", Control("ack")),
         ("ack b.0.1", Control("ack", "b.0.1")),
         ("note  calm, eyes open  ", Control("note", "calm, eyes open")),
+        # dismiss: an id when the first word is one, and always a reason
+        ("dismiss peak.0.1 taken by hand", Control("dismiss", "peak.0.1", message="taken by hand")),
+        ("dismiss patient asleep", Control("dismiss", None, message="patient asleep")),
+        ("dismiss peak.0 slept", Control("dismiss", None, message="peak.0 slept")),
         # the aliases, and any case
         ("HOLD", Control("pause")),
         ("advance", Control("next")),
@@ -91,6 +113,9 @@ def test_parse_control(text, control):
         ("level +41dB", "level +41dB: a change is at most 40dB either way"),
         ("level 120%", "level 120%: '120%': a level must be between 0% and 100%; " + GRAMMAR),
         ("note", "a note needs some text"),
+        ("dismiss", DISMISS),
+        ("dismiss peak.0.1", DISMISS),
+        ("dismiss peak.0.1   ", DISMISS),
         ("next now", "next takes no argument"),
         ("ready now", "ready takes no argument"),
         ("ack bp=300/20", "bp=300/20: systolic 300 is not plausible (60-260 mm[Hg])"),
@@ -185,6 +210,8 @@ def test_parse_timed_control_refuses_with_the_text_it_was_given(text, message):
         (Control("note", "calm"), "note calm"),
         (Control("ack"), "ack"),
         (Control("ack", "b.0.1"), "ack b.0.1"),
+        (Control("dismiss", "b.0.1", message="asleep"), "dismiss b.0.1 asleep"),
+        (Control("dismiss", message="asleep"), "dismiss asleep"),
         (Control("stop", data={"reason": ""}), "stop"),
         (Control("stop", data={"reason": "asked to leave"}), "stop asked to leave"),
         (
@@ -211,7 +238,7 @@ def test_an_ack_with_an_empty_id_reads_as_a_plain_ack():
 
 
 def test_every_user_action_parses_from_its_own_name_or_says_what_it_needs():
-    needs = {"extend", "level", "note", "dose"}
+    needs = {"extend", "level", "note", "dismiss", "dose"}
     for action in USER_ACTIONS:
         if action in needs:
             with pytest.raises(ValueError, match=action):
@@ -220,3 +247,12 @@ def test_every_user_action_parses_from_its_own_name_or_says_what_it_needs():
             assert parse_control(action) == Control(action, data={"reason": ""})
         else:
             assert parse_control(action) == Control(action)
+
+
+def test_a_control_pressed_more_than_five_seconds_ago_is_stale():
+    assert stale_reason(100.0, 105.0) is None
+    assert stale_reason(100.0, 99.0) is None  # the clocks a hair apart: not stale
+    assert stale_reason(100.0, 107.4) == (
+        "not applied: pressed 7s ago, while the screen was not live (a control older than "
+        "5s is never applied late); press it again if still wanted"
+    )

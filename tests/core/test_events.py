@@ -20,7 +20,7 @@ STARTED = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 def test_the_runtime_sets_are_the_literals():
     assert frozenset(get_args(EventType)) == EVENT_TYPES
-    assert len(get_args(EventType)) == len(EVENT_TYPES) == 31
+    assert len(get_args(EventType)) == len(EVENT_TYPES) == 32
     assert (
         TRACK_END_REASONS
         == frozenset(get_args(TrackEndReason))

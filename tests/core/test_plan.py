@@ -142,6 +142,7 @@ def test_build_plan_is_the_contract_object_of_the_session_run_without_controls()
         "tracks": [
             {
                 "phase": "a",
+                "phases": ["a"],
                 "path": "/music/a-0.flac",
                 "title": "a 0",
                 "start_s": 0.0,
@@ -151,6 +152,7 @@ def test_build_plan_is_the_contract_object_of_the_session_run_without_controls()
             },
             {
                 "phase": "a",
+                "phases": ["a"],
                 "path": "/music/a-1.flac",
                 "title": "a 1",
                 "start_s": 35.0,
@@ -160,6 +162,7 @@ def test_build_plan_is_the_contract_object_of_the_session_run_without_controls()
             },
             {
                 "phase": "b",
+                "phases": ["b"],
                 "path": "/music/b-0.flac",
                 "title": "b 0",
                 "start_s": 60.0,
@@ -195,3 +198,20 @@ def test_build_plan_is_the_contract_object_of_the_session_run_without_controls()
             "phase b: open-ended; it runs until the clinician moves on",
         ],
     }
+
+
+def test_the_plan_shows_a_continued_track_spanning_the_phases_it_plays_in():
+    from setandsetting.cli.plan import render
+    from tests.core.session.one_slot import ONE_SLOT, ONE_SLOT_TRACKS
+
+    plan = build_plan(timeline(ONE_SLOT, ONE_SLOT_TRACKS))
+    assert [
+        (t["title"], t["phases"], t["start_s"], t["duration_s"], t["end_reason"])
+        for t in plan["tracks"]
+    ] == [
+        ("x 0", ["a", "b"], 0.0, 100.0, "finished"),
+        ("x 1", ["b", "c"], 95.0, 85.0, "phase_end"),
+    ]
+    text = render(plan)
+    assert "  0:00:00  track    a→b           x 0 (1m40s)" in text
+    assert "  0:01:35  track    b→c           x 1 (1m25s)" in text

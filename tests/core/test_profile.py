@@ -294,3 +294,53 @@ def test_a_crossfade_no_longer_than_the_longest_phase_with_music() -> None:
             "can last (1m); a crossfade is at most that long",
         ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("phases", "where"),
+    [
+        (
+            "[{id: a, duration: 1m, music: x}, {id: b, duration: 1m,"
+            " music: {slot: y, continue: true}}]",
+            "2:92: phases[1].music.continue: no earlier phase plays slot 'y'; "
+            "there is nothing to continue",
+        ),
+        (
+            "[{id: a, duration: 1m, music: x}, {id: b, duration: 1m,"
+            " music: {slot: x, order: shuffle}}]",
+            "2:89: phases[1].music.order: this phase continues slot 'x' of phase 'a', in its "
+            "order (sequential); add `continue: false` to begin the slot again",
+        ),
+    ],
+)
+def test_continue_needs_an_earlier_phase_of_the_slot_and_keeps_its_order(
+    tmp_path: Path, phases: str, where: str
+) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(f"name: P\nphases: {phases}\n")
+    with pytest.raises(FormatError) as caught:
+        load_profile(path)
+    assert [str(p) for p in caught.value.problems] == [f"{path}:{where}"]
+
+
+def test_which_earlier_phase_a_phase_continues() -> None:
+    from setandsetting.core.profile import continued_phase
+
+    music = ["x", "x", {"slot": "x", "continue": False}, "y", {"slot": "x", "continue": True}]
+    music += ["silence", "x"]
+    profile = Profile.model_validate(
+        {
+            "name": "P",
+            "phases": [{"id": f"p{i}", "duration": 60, "music": m} for i, m in enumerate(music)],
+        }
+    )
+    assert [continued_phase(profile, i) for i in range(len(music))] == [
+        None,
+        0,
+        None,
+        None,
+        2,
+        None,
+        None,
+    ]
+    assert semantic_problems(profile) == []

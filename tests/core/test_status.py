@@ -3,17 +3,24 @@
 import pytest
 
 from setandsetting.core import session
-from setandsetting.core.controls import Control
-from setandsetting.core.status import next_checkin, snapshot, status_line
+from setandsetting.core.controls import Control, parse_control
+from setandsetting.core.playlist import Patient
+from setandsetting.core.session import dose_time
+from setandsetting.core.status import snapshot, status_line
 from tests.core.session.three_phases import PROFILE, SLOTS, run_to
 from tests.support.timelines import of_type, timeline
 
 
-def test_the_next_checkin_is_the_one_the_session_fires_next():
+def ahead(state):
+    nxt = session.forecast(state).next_checkin
+    return None if nxt is None else (nxt.t, nxt.kind, nxt.audience, nxt.phase)
+
+
+def test_the_next_checkin_is_the_one_the_session_fires_next_in_whichever_phase():
     state, _ = session.start(timeline(PROFILE, SLOTS))
-    assert next_checkin(state) is None  # a has no check-ins; b's fall in b
+    assert ahead(state) == (60.0, "vitals", "staff", "b")  # a has none; b opens with one
     state, _ = run_to(state, 65.0)
-    assert next_checkin(state) == (90.0, "vitals", "staff")
+    assert ahead(state) == (90.0, "vitals", "staff", "b")
     _, ev = run_to(state, 95.0)
     due = of_type(ev, "checkin_due")
     assert [(e.t, e.data["kind"], e.data["audience"]) for e in due] == [(90.0, "vitals", "staff")]
@@ -22,9 +29,45 @@ def test_the_next_checkin_is_the_one_the_session_fires_next():
 def test_a_checkin_at_the_phase_end_is_not_next_and_an_ended_session_has_none():
     state, _ = session.start(timeline(PROFILE, SLOTS))
     state, _ = run_to(state, 155.0)
-    assert next_checkin(state) is None  # b.0.5 would fall at 180, as b ends
+    assert ahead(state) is None  # b.0.5 would fall at 180, as b ends; c has none
     state, _ = session.apply(state, Control("stop"), 156.0)
-    assert next_checkin(state) is None
+    assert ahead(state) is None
+    assert session.forecast(state) == session.Forecast(None, (), 156.0)
+
+
+def test_the_forecast_moves_with_an_extension_and_stops_at_an_open_phase():
+    state, _ = session.start(timeline(PROFILE, SLOTS))
+    assert session.forecast(state).phases == (("b", 60.0), ("c", 180.0))
+    assert session.forecast(state).ends_at == 240.0
+    state, _ = run_to(state, 70.0)
+    state, _ = session.apply(state, Control("extend", 45.0), 70.0)
+    assert session.forecast(state) == session.Forecast(
+        session.CheckinAhead(90.0, "vitals", "staff", "b", ""), (("c", 225.0),), 285.0
+    )
+    open_end = {**PROFILE, "phases": [*PROFILE["phases"][:2], {"id": "c", "duration": "open"}]}
+    state, _ = session.start(timeline(open_end, SLOTS))
+    assert session.forecast(state).phases == (("b", 60.0), ("c", 180.0))
+    assert session.forecast(state).ends_at is None
+
+
+def test_the_dose_is_the_dose_phase_start_once_it_has_begun():
+    dosing = {**PROFILE, "phases": [PROFILE["phases"][0], {**PROFILE["phases"][1], "id": "dosing"}]}
+    state, _ = session.start(timeline(dosing, SLOTS))
+    assert dose_time(state) is None
+    state, _ = session.apply(state, Control("next"), 42.0)
+    assert dose_time(state) == 42.0
+    marked = {  # no phase so named: the one holding a `dose` check-in
+        "name": "m",
+        "phases": [
+            {"id": "x", "duration": "10s"},
+            {"id": "y", "duration": "10s", "checkins": [{"at": [0], "kind": "dose"}]},
+        ],
+    }
+    state, _ = run_to(session.start(timeline(marked))[0], 11.0)
+    assert dose_time(state) == 10.0
+    assert dose_time(session.start(timeline(PROFILE, SLOTS))[0]) is None  # none marked
+    state, _ = session.apply(state, parse_control("dose ketamine 35mg"), 14.0)
+    assert dose_time(state) == 14.0  # the `dose` control says it better than the phase
 
 
 LEVEL_65 = pytest.approx(0.4 + 0.2 * 5 / 120)  # b's curve, 40% to 60% over 120 s, at 5 s
@@ -36,6 +79,11 @@ def test_snapshot_of_a_running_session():
     assert snapshot(state, 65.0) == {
         "t": 65.0,
         "ended": None,
+        "patient": "P-test",
+        "display_name": None,
+        "profile_name": "test",
+        "dose_t": None,
+        "session_end": 240.0,
         "phase": "b",
         "phase_name": "b",
         "phase_index": 1,
@@ -46,6 +94,7 @@ def test_snapshot_of_a_running_session():
         ],
         "phase_started": 60.0,
         "phase_end": 180.0,
+        "next_phase": {"id": "c", "name": "c", "t": 180.0},
         "remaining": 115.0,
         "extendable_left": 60.0,
         "next_allowed_at": None,
@@ -68,12 +117,20 @@ def test_snapshot_of_a_running_session():
                 "kind": "vitals",
                 "message": "",
                 "due_t": 60.0,
+                "overdue_s": 5.0,
+                "phase": "b",
                 "audience": "staff",
                 "escalations": 0,
                 "record": [],
             }
         ],
-        "next_checkin": {"t": 90.0, "kind": "vitals", "audience": "staff"},
+        "next_checkin": {
+            "t": 90.0,
+            "kind": "vitals",
+            "audience": "staff",
+            "phase": "b",
+            "message": "",
+        },
         "clinical": {
             "dose_t": None,
             "since_dose_s": None,
@@ -96,10 +153,12 @@ def test_snapshot_of_a_running_session():
 
 def test_status_line_says_phase_time_left_music_level_and_what_waits():
     state, _ = session.start(timeline(PROFILE, SLOTS))
-    assert status_line(snapshot(state, 0.0)) == "0:00:00  a (1m left)  a 0  level 40%"
+    assert status_line(snapshot(state, 0.0)) == (
+        "0:00:00  a (1m left)  a 0  level 40%  next vitals in 1m"  # b's first, across a's end
+    )
     state, _ = run_to(state, 65.0)
     assert status_line(snapshot(state, 65.0)) == (
-        "0:01:05  b (1m55s left)  b 0  level 41%  WAITING: vitals"
+        "0:01:05  b (1m55s left)  b 0  level 41%  WAITING: vitals 5s overdue"
     )
     state, _ = session.apply(state, Control("ack"), 66.0)
     assert status_line(snapshot(state, 70.0)) == (
@@ -130,7 +189,7 @@ def test_music_into_a_silent_output_is_no_sound_never_playing():
     ]
     assert status_line(snap) == (
         "0:00:05  a (55s left)  music NO SOUND (the sound server is not answering)  level 40%"
-        "  staff chimes NO SOUND (sink muted)"
+        "  staff chimes NO SOUND (sink muted)  next vitals in 55s"
     )
 
 
@@ -142,4 +201,15 @@ def test_held_music_stays_held_and_a_chime_fault_leaves_the_music_playing():
     assert snap["music"] == "playing"
     assert status_line(snap) == (
         "0:00:02  a (58s left)  a 0  level 40%  patient chimes NO SOUND (no device)"
+        "  next vitals in 58s"
+    )
+
+
+def test_the_snapshot_names_the_patient_and_the_profile_as_their_files_do():
+    state, _ = session.start(timeline(PROFILE, SLOTS, patient=Patient(display_name="Ann (demo)")))
+    snap = snapshot(state, 1.0)
+    assert (snap["patient"], snap["display_name"], snap["profile_name"]) == (
+        "P-test",
+        "Ann (demo)",
+        "test",
     )

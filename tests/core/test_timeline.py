@@ -261,3 +261,28 @@ def test_a_checkin_every_so_often_until_a_time():
     assert [rule.first_at_or_after(x) for x in (0.0, 900.0, 901.0, 1800.0)] == [0, 0, 1, 1]
     started = checkin({"every": "15m", "start": "0s", "kind": "vitals"})
     assert [started.offset(n) for n in range(3)] == [0.0, 900.0, 1800.0]
+
+
+def test_a_continuing_phase_plays_the_slot_in_the_order_it_began_and_is_judged_on_the_rest():
+    """b continues a's shuffled order, c (after y) b's; the fit is judged on what the
+    phases share: a and b play 2 min of the 2m20s playlist, leaving c 20 s of it."""
+    profile = {
+        "name": "flow",
+        "defaults": {"crossfade": "5s"},
+        "phases": [
+            {"id": "a", "duration": "60s", "music": {"slot": "x", "order": "shuffle"}},
+            {"id": "b", "duration": "60s", "music": "x"},
+            {"id": "y", "duration": "60s", "music": "y"},
+            {"id": "c", "duration": "60s", "music": {"slot": "x", "continue": True}},
+        ],
+    }
+    tl = timeline(profile, {"x": [40.0, 50.0, 35.0, 30.0], "y": [60.0]})
+    assert [p.continues for p in tl.phases] == [None, 0, None, 1]
+    assert tl.phases[1].tracks == tl.phases[3].tracks == tl.phases[0].tracks
+    assert [t.title for t in tl.phases[0].tracks] == ["x 0", "x 1", "x 3", "x 2"]
+    assert tl.warnings == (
+        "phase b: rest of the playlist it continues lasts 1m20s, longer than the phase (1m); "
+        "x 2 is cut at 15s with a fade",
+        "phase c: rest of the playlist it continues lasts 20s, shorter than the phase (1m); "
+        "silence follows for the last 40s",
+    )

@@ -423,3 +423,39 @@ def test_the_sound_server_killed_mid_session_is_a_fault_and_its_return_brings_th
         ("patient_chimes", "audio_restored"),
     ]  # each once
     assert [e["type"] for e in events if e["type"] == "session_ended"] == ["session_ended"]
+
+
+def test_a_slot_played_through_three_phases_flows_on_without_a_dip(
+    studio: Studio, tmp_path: Path
+) -> None:
+    """One steady tone, three phases on its slot: the track plays on (one track_started),
+    and what is heard follows the planned curve through both phase changes, gliding from
+    one phase's level to the next with no dip at either boundary."""
+    tone = write_tone(tmp_path / "tone.flac", freq=500.0, seconds=12.0, amplitude=AMPLITUDE)
+    prof = {
+        "name": "flow",
+        "limits": {"max_level": "80%"},
+        "defaults": {"crossfade": "1s"},
+        "phases": [
+            {"id": "a", "duration": "1.5s", "music": "tone", "level": "40%"},
+            {"id": "b", "duration": "2s", "music": "tone", "level": {"from": "65%", "to": "55%"}},
+            {"id": "c", "duration": "2s", "music": "tone", "level": "30%"},
+        ],
+    }
+    take = studio.play(prof, {"tone": [tone]}, 5.6)  # it ends by itself at 5.5 s
+    assert take.of_type("error") == []
+    assert [e["phase"] for e in take.of_type("phase_started")] == ["a", "b", "c"]
+    assert len(take.of_type("track_started")) == 1
+
+    env = envelope_db(take.audio, take.rate, HOP_S)
+    error, latency, windows = fitted_error_db(take, env, voice_id=0)
+    print(f"flow: RMS error {error:.2f} dB over {windows} windows, latency {latency * 1e3:.0f} ms")
+    assert windows >= 200  # > 4 s of the curve, both phase changes included
+    assert error < 1.0
+    centres = take.window_times(len(env)) - latency
+    for boundary in (1.5, 3.5):
+        near = np.abs(centres - boundary) < 0.7
+        plan = np.array([take.planned(t, 0) for t in centres[near]])
+        below = FULL_DB + 60 * np.log10(plan) - env[near]
+        print(f"at {boundary} s: at most {below.max():.2f} dB below the plan")
+        assert below.max() < 1.5  # a restart dipped 15-45 dB here for about 1.5 s

@@ -70,9 +70,35 @@ CONTROLS = [
 ]
 
 
+TRACKS = {"calm": [40.0, 50.0, 35.0]}
+# The same session with every phase beginning the slot afresh (as before continuity).
+RESTARTING: dict[str, Any] = {
+    **PROFILE,
+    "phases": [
+        PROFILE["phases"][0],
+        *(
+            {
+                **p,
+                "music": {
+                    **(p["music"] if isinstance(p["music"], dict) else {"slot": p["music"]}),
+                    "continue": False,
+                },
+            }
+            for p in PROFILE["phases"][1:]
+        ),
+    ],
+}
+
+
 @pytest.fixture(scope="module")
 def tl() -> Timeline:
-    return timeline(PROFILE, {"calm": [40.0, 50.0, 35.0]})
+    """The slot carries on through all three phases, one track playing across each change."""
+    return timeline(PROFILE, TRACKS)
+
+
+@pytest.fixture(scope="module")
+def restarting() -> Timeline:
+    return timeline(RESTARTING, TRACKS)
 
 
 def live(
@@ -98,7 +124,11 @@ def live(
     return state, journal
 
 
-def test_replay_at_random_crash_moments_is_the_session_that_never_crashed(tl: Timeline) -> None:
+@pytest.mark.parametrize("kind", ["continuing", "restarting"])
+def test_replay_at_random_crash_moments_is_the_session_that_never_crashed(
+    kind: str, tl: Timeline, restarting: Timeline
+) -> None:
+    tl = tl if kind == "continuing" else restarting
     rng = random.Random(7)
     for _ in range(40):
         crash = round(rng.uniform(1.0, 250.0), 3)
@@ -131,20 +161,26 @@ def test_before_the_crash_is_honoured_after_it(tl: Timeline) -> None:
     assert state.music == "held"
     assert gap == []
     assert [(p["id"], p["escalations"]) for p in session.pending_checkins(state)] == [
-        ("deep.0.0", 2)
+        ("settle.0.1", 3),  # unanswered in settle, it waits on through deep
+        ("deep.0.0", 2),
     ]
     acked, events = session.apply(state, Control("ack"), 119.0)
     assert [(e.type, e.data["id"], e.data["latency_s"]) for e in events] == [
-        ("checkin_acknowledged", "deep.0.0", 29.0)
+        ("checkin_acknowledged", "settle.0.1", 79.0),
+        ("checkin_acknowledged", "deep.0.0", 29.0),
     ]
     assert session.pending_checkins(acked) == []
-    # Restarted later: the next vitals fell due in the gap and replaces the unanswered one.
+    # Restarted later: the next vitals fell due in the gap, and the unanswered ones still wait.
     state, gap = replay(tl, before, 125.0)
     assert [(e.type, e.t, e.data["id"]) for e in gap] == [
-        ("checkin_missed", 120.0, "deep.0.0"),
         ("checkin_due", 120.0, "deep.0.1"),
+        ("checkin_escalated", 120.0, "deep.0.0"),  # its third reminder, due in the gap too
     ]
-    assert [p["id"] for p in session.pending_checkins(state)] == ["deep.0.1"]
+    assert [p["id"] for p in session.pending_checkins(state)] == [
+        "settle.0.1",
+        "deep.0.0",
+        "deep.0.1",
+    ]
 
 
 def test_events_already_journaled_are_not_written_again() -> None:
@@ -164,13 +200,46 @@ def test_events_already_journaled_are_not_written_again() -> None:
     assert unseen(produced, journaled) == [produced[1], produced[3], produced[4]]
 
 
-def test_rejoin_in_the_last_tracks_tail_brings_it_back(tl: Timeline) -> None:
-    state, _ = session.start(tl, 0.0)
+def test_rejoin_in_the_last_tracks_tail_brings_it_back(restarting: Timeline) -> None:
+    state, _ = session.start(restarting, 0.0)
     state, _ = session.advance(state, 177.0)  # deep: calm 2 (35 s, from 2:24) plays out
     assert state.voice is None and [v.track.title for v in state.leaving] == ["calm 2"]
     _, events = session.apply(state, Control("rejoin"), 177.0)
     started = [(e.data["title"], e.data["offset"]) for e in events if e.type == "track_started"]
     assert started == [("calm 2", 33.0)]
+
+
+def test_a_crash_in_the_middle_of_a_continued_track_rejoins_it_where_the_clock_says(
+    tl: Timeline,
+) -> None:
+    """calm 1 starts in settle at 37 s and plays on into deep (from 1:00): killed at 75 s,
+    restarted at 81 s, it comes back 44 s into the track, in deep, at deep's level."""
+    _, before = live(tl, 75.0, controls_until=0.0)
+    started = [(e["t"], e["title"], e["phase"]) for e in before if e["type"] == "track_started"]
+    assert started == [(0.0, "calm 0", "settle"), (37.0, "calm 1", "settle")]
+    assert [e["t"] for e in before if e["type"] == "phase_started"] == [0.0, 60.0]
+    state, gap = replay(tl, before, 81.0)
+    assert gap == []
+    assert state.voice is not None and (state.voice.track.title, state.voice.phase) == (
+        "calm 1",
+        1,
+    )
+    rejoined, events = session.apply(state, Control("rejoin"), 81.0)
+    assert [(e.type, e.data["title"], e.data["reason"]) for e in events[:1]] == [
+        ("track_ended", "calm 1", "interrupted")
+    ]
+    back = events[1]
+    assert (back.type, back.data["title"], back.data["offset"], back.data["phase"]) == (
+        "track_started",
+        "calm 1",
+        44.0,
+        "deep",
+    )
+    assert rejoined.voice is not None and rejoined.voice.pos == 1
+    # Faded back in (over 4 s) to deep's curve: 40 % -> 60 % over 2 min, 44 % at 85 s.
+    assert session.voice_level(rejoined, rejoined.voice, 85.0) == pytest.approx(
+        0.4 + 0.2 * 25 / 120
+    )
 
 
 @pytest.mark.parametrize(

@@ -97,8 +97,8 @@ def _eventually(check: Callable[[], bool], limit_s: float = 2.0) -> bool:
 
 
 def test_a_crashed_session_resumes_live(tmp_path: Path, runners: list[SessionRunner]) -> None:
-    """Died at 0:30.5 with vitals deep.1.0 (due 0:30) unanswered and the deep phase
-    extended by 1 minute: the resumed engine keeps both, and fires nothing again."""
+    """Died at 0:30.5 with vitals deep.1.0 (due 0:30) and settle's three unanswered, and the
+    deep phase extended by 1 minute: the resumed engine keeps all, and fires nothing again."""
     profile = make_room(tmp_path)
     sid = _crashed_journal(tmp_path, profile, 31.0, [(22.0, "extend 1m")])
     before = Journal.open(tmp_path / "sessions.db")
@@ -114,12 +114,18 @@ def test_a_crashed_session_resumes_live(tmp_path: Path, runners: list[SessionRun
     engine = runner.engine
     assert engine is not None
     snap = engine.snapshot()
-    assert [p["id"] for p in snap["pending"]] == ["deep.1.0"]
+    waiting = ["settle.0.0", "settle.0.1", "settle.0.2", "deep.1.0"]
+    assert [p["id"] for p in snap["pending"]] == waiting
     assert snap["phase"] == "deep"
     # deep ends at 20 s + 2 min + the 1-minute extension
     assert abs(snap["remaining"] - (200.0 - engine.now())) < 0.5
-    [ack] = [e for e in engine.submit(parse_control("ack")) if e["type"] == "checkin_acknowledged"]
+    [ack] = [
+        e
+        for e in engine.submit(parse_control("ack deep.1.0"))
+        if e["type"] == "checkin_acknowledged"
+    ]
     assert ack["id"] == "deep.1.0" and 1.0 <= ack["latency_s"] <= 3.0
+    engine.submit(parse_control("dismiss settled before the crash"))
     assert _eventually(lambda: engine.snapshot()["pending"] == [])
     runner.close()
     with Journal.open(tmp_path / "sessions.db") as journal:

@@ -168,6 +168,10 @@ Check-ins
   0:15:00  peak   vitals  staff     acknowledged after 42s
   0:25:00  peak   vitals  staff     missed, escalated 2x
 
+Check-ins missed or dismissed
+  due      phase  kind    outcome
+  0:25:00  peak   vitals  missed, escalated 2x
+
 Quiet periods
   from     to       length
   0:31:40  0:33:10  1m30s

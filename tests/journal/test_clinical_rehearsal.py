@@ -23,7 +23,8 @@ CONTROLS = (
     "14m:ack bp=138/86 hr=80",  # measured again before the dose, no check-in waiting
     "15m30s:dose esketamine 56mg lot=A123",
     "15m40s:ack dosing.0.0",
-    "20m10s:ack dosing.1.0",  # device 3 (84 mg only) is not acknowledged
+    "20m10s:ack dosing.1.0",
+    "25m20s:dismiss dosing.2.0 56 mg: two devices",  # device 3 is for 84 mg only
     "26m:ack recheck.0 bp=136/84",  # the alert's recheck, 15 min after it
     "55m30s:ack bp=152/92 hr=84 spo2=97",  # 40 min after the dose
     "2h16m:ack discharge.0.0 bp=128/80 hr=72 sedation=5 dissociation=no",  # SpO2 skipped
@@ -83,7 +84,7 @@ def test_log_show_has_the_clinical_record_exactly(
     rest = out[out.index("Ended") :].partition("\n")[2]  # the clinical header lines on
     clinical = rest[: rest.index("\nPhases")] + "\n" + rest[rest.index("\nDoses") + 1 :]
     assert clinical == SHOW
-    assert "  0:25:00  dosing       device   staff     missed, escalated 3x" in out
+    assert "  0:25:00  dosing  device  dismissed after 20s: 56 mg: two devices" in out
 
 
 def test_the_rems_form_has_every_field_from_the_journal_and_blanks_marked(room: Path) -> None:

@@ -1,5 +1,6 @@
 """A rehearsed session, journaled with `rehearse --journal`, reviewed with `log show` and
-exported with `log export`: the review is the exact table a clinician charts from."""
+exported with `log export`: the review is the exact table a clinician charts from. The
+three phases play one slot, so its first track plays on through them all."""
 
 from __future__ import annotations
 
@@ -45,8 +46,9 @@ CONTROLS = (
     "35s:note settling, eyes closed",
     "44s:ack",  # the first vitals, 4 s after
     "50s:extend 30s",  # peak now ends at 2:00
-    "95s:next",  # ... and is left early, at 1:35; the second vitals is missed
+    "95s:next",  # ... and is left early, at 1:35; the second vitals waits on into return
     "100s:note eyes open, talking",
+    "110s:dismiss peak.0.1 taken by hand",
 )
 START = "2026-11-26T09:00:00+00:00"
 SESSION = "20261126-090000-P-7"
@@ -66,15 +68,17 @@ Phases
 
 Tracks
   start    end      phase    ended      title  path
-  0:00:00  0:00:36  arrival  phase_end  One    {room}/music/one.flac
-  0:00:30  0:01:41  peak     phase_end  One    {room}/music/one.flac
-  0:01:35  0:02:05  return   phase_end  One    {room}/music/one.flac
+  0:00:00  0:02:05  arrival  phase_end  One    {room}/music/one.flac
 
 Check-ins
   due      phase    kind    audience  outcome
   0:00:10  arrival  dose    staff     acknowledged after 5s
   0:00:40  peak     vitals  staff     acknowledged after 4s
-  0:01:00  peak     vitals  staff     missed, escalated 3x
+  0:01:00  peak     vitals  staff     dismissed after 50s: taken by hand, escalated 3x
+
+Check-ins missed or dismissed
+  due      phase  kind    outcome
+  0:01:00  peak   vitals  dismissed after 50s: taken by hand, escalated 3x
 
 Quiet periods
   (none)

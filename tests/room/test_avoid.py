@@ -21,3 +21,11 @@ def test_avoid_keeps_the_rest_of_patient_yaml(folder: RoomFolder) -> None:
     )
     with pytest.raises(EditError):
         set_avoid(folder, "P-0042", ["", "x"])
+
+
+def test_emptying_a_commented_avoid_list_leaves_valid_yaml(folder: RoomFolder) -> None:
+    path = folder.root / "playlists/P-0042/patient.yaml"
+    assert set_avoid(folder, "P-0042", ["music/t1.flac"]) == ["music/t1.flac"]
+    assert path.read_text() == "# standing preferences\navoid:     # none yet\n  - music/t1.flac\n"
+    assert set_avoid(folder, "P-0042", []) == []
+    assert path.read_text() == "# standing preferences\navoid: []  # none yet\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 from fastapi.testclient import TestClient
@@ -22,3 +23,18 @@ def test_docs_list_every_api_route_from_the_openapi_document_and_load_nothing_re
     assert not re.search(r"""(src|href)=["']https?://""", page.text)
     assert '<meta name="color-scheme" content="dark">' in page.text
     assert api.get("/redoc").status_code == 404
+
+
+def test_openapi_json_is_json_to_a_program_and_a_dark_viewer_to_a_browser(api: TestClient) -> None:
+    spec = api.get("/openapi.json", headers={"accept": "application/json"})
+    assert spec.headers["content-type"] == "application/json"
+    assert spec.json()["openapi"].startswith("3.")
+    browser = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    page = api.get("/openapi.json", headers=browser)
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<meta name="color-scheme" content="dark">' in page.text
+    shown = re.search(r'<pre id="openapi" class="panel document">(.*?)</pre>', page.text, re.S)
+    assert shown is not None
+    assert json.loads(html.unescape(shown.group(1))) == spec.json()
+    raw = api.get("/openapi.json?format=json", headers=browser)
+    assert raw.json() == spec.json()

@@ -19,6 +19,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from setandsetting.backends.base import audio_report
+from setandsetting.room.catalogue import set_vocals
 from tests.support.browser import (
     UiServer,
     chromium,
@@ -373,7 +374,7 @@ def test_review_shows_the_timeline_tables_and_exports(
     screenshot(page, shots, "review")
     export = page.request.get(f"{ui_server.url}/api/sessions/{session_id}/export?format=csv")
     assert export.ok
-    assert export.text().startswith("seq,type,t,wall,data\n")
+    assert export.text().startswith("seq,session,patient,type,t,wall,data\n")
 
 
 def test_live_view_polls_the_status_when_the_event_stream_fails(
@@ -439,3 +440,47 @@ def test_test_sound_on_the_start_page_says_what_each_output_heard(
         row = page.locator(f"#preflight-devices li[data-output='{key}']")
         expect(row).to_have_attribute("data-verdict", "heard", timeout=20000)
         expect(row).to_contain_text(re.compile(r"HEARD: -\d+\.\d dBFS on "))
+
+
+def test_the_library_filters_by_voice_and_the_fit_button_saves_a_fitted_playlist(
+    page: Page, ui_server: UiServer
+) -> None:
+    folder = ui_server.folder
+    for name in ("peak-1", "peak-2", "return-1"):
+        set_vocals(folder, folder.root / "music" / "demo" / f"{name}.flac", "instrumental")
+    folder.patient_dir("P-0099").mkdir(exist_ok=True)  # a patient of its own: others keep theirs
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(f"{ui_server.url}/playlists/P-0099")
+    results = page.locator("#library-results li.track")
+    expect(results).to_have_count(11)
+    page.select_option("#library-voice", "instrumental")
+    expect(results).to_have_count(3)
+    page.fill("#library-search", "peak")
+    expect(results).to_have_count(2)
+    expect(page.locator("#library-count")).to_have_text("2 tracks")
+
+    page.select_option("#fit-profile", "fast")
+    page.select_option("#fit-phase", "peak")
+    page.click("#btn-fit")
+    # The peak lasts 40 s with 1 s crossfades: two 20 s instrumental pieces make 39 s.
+    fitted = page.locator("#fit-tracks li.track")
+    expect(fitted).to_have_count(2)
+    assert [fitted.nth(i).get_attribute("data-path") for i in range(2)] == [
+        "music/demo/peak-1.flac",
+        "music/demo/peak-2.flac",
+    ]
+    expect(page.locator("#fit-summary")).to_have_text(
+        "Lasts 0:39 for a phase of 0:40: fills it to within one crossfade (0:01 short)"
+    )
+    box = page.locator("#btn-fit").bounding_box()
+    assert box is not None and box["height"] >= 48 and box["x"] + box["width"] <= 360
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # nothing off-screen
+
+    page.click("#btn-fit-save")
+    expect(page.locator("#toast")).to_have_text("Saved as this patient's peak playlist")
+    peak = page.locator("section.slot[data-slot='peak']")
+    expect(peak).to_have_attribute("data-owner", "patient")
+    expect(peak.locator("li.track")).to_have_count(2)
+    text = (folder.patient_dir("P-0099") / "peak.yaml").read_text()
+    assert text.startswith("# Peak: the longest, slowest pieces; no lyrics.\n")  # kept
+    assert text.index("peak-1.flac") < text.index("peak-2.flac") and "peak-3" not in text

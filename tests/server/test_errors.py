@@ -134,3 +134,27 @@ def test_an_internal_value_error_is_a_500_not_the_users_400(
     r = api.get("/api/patients/P-0042/playlists")
     assert (r.status_code, r.json()) == (500, {"error": "internal error"})
     assert "secret detail" not in r.text
+
+
+BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_a_browser_gets_its_404_and_500_as_dark_pages_with_the_same_sentence(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = _raising(RuntimeError("secret detail"))
+    missing = app.get("/nowhere", headers=BROWSER)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert '<meta name="color-scheme" content="dark">' in missing.text
+    assert "<h1>Not found</h1>" in missing.text and "Nothing here at /nowhere." in missing.text
+    with caplog.at_level(logging.CRITICAL, logger="setandsetting.server.errors"):
+        broken = app.get("/fail", headers=BROWSER)
+    assert (broken.status_code, broken.headers["content-type"][:9]) == (500, "text/html")
+    assert "<h1>Something went wrong</h1>" in broken.text and "internal error" in broken.text
+    assert "secret" not in broken.text
+    bad = app.get("/number/seven", headers=BROWSER)
+    assert bad.status_code == 400 and "<h1>Error 400</h1>" in bad.text
+    # A script that asks for JSON (the pages' own fetch does) still gets JSON.
+    asked = app.get("/nowhere", headers={"accept": "application/json"})
+    assert (asked.status_code, asked.json()) == (404, {"error": "Not Found"})

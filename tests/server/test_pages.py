@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ LIVE_IDS = (
 def site(tmp_path: Path) -> Iterator[tuple[TestClient, SessionRunner]]:
     folder = RoomFolder(build_room(tmp_path))
     runner = SessionRunner(folder, devices=recording_devices, midi_input=False)
-    app = FastAPI()
+    app = FastAPI(openapi_url=None)  # as create_app: the pages serve /openapi.json
     pages.register_pages(app, folder, runner)
     try:
         yield TestClient(app, follow_redirects=False), runner
@@ -81,8 +82,9 @@ def test_every_page_is_dark_before_any_stylesheet_loads(site) -> None:
     """By `color-scheme: dark` (the browser's own canvas is dark), not by a style attribute,
     which the pages' Content-Security-Policy would refuse (the browser test checks it)."""
     client, _ = site
-    for path in ("/start", "/live", "/playlists", "/playlists/P-0042", "/review", "/login"):
-        response = client.get(path)
+    paths = ("/start", "/live", "/playlists", "/playlists/P-0042", "/review", "/login", "/docs")
+    for path in (*paths, "/openapi.json"):  # the OpenAPI document as a browser sees it
+        response = client.get(path, headers={"accept": "text/html,*/*;q=0.8"})
         assert response.status_code == 200, path
         assert response.headers["content-type"].startswith("text/html")
         assert response.headers["cache-control"] == "no-store"
@@ -147,6 +149,10 @@ def test_review_lists_a_journaled_session_and_draws_its_timeline(site) -> None:
     assert f'data-session="{session_id}"' in listing
     assert f'href="/review/{session_id}"' in listing
     assert "stopped" in listing
+    # Wall times go out as UTC ISO 8601 with the offset (the page shows the browser's zone).
+    started = runner.journal.session(session_id).started_wall.astimezone(UTC)
+    stamp = f'<time datetime="{started.isoformat(timespec="seconds")}">'
+    assert f"{stamp}{started:%Y-%m-%d %H:%M:%S} UTC</time>" in listing
     page = client.get(f"/review/{session_id}")
     assert page.status_code == 200
     html = page.text
@@ -155,6 +161,10 @@ def test_review_lists_a_journaled_session_and_draws_its_timeline(site) -> None:
     assert 'class="phase-planned" data-phase="arrival"' in html
     assert 'class="phase-actual" data-phase="arrival"' in html
     assert "calm, eyes closed" in html
+    assert f"<dt>Started</dt><dd>{stamp}{started:%Y-%m-%d %H:%M:%S} UTC</time></dd>" in html
+    assert re.search(
+        r"<dt>Ended</dt><dd><time datetime=\"[-0-9T:]+\+00:00\">[^<]+</time> \(stopped\)", html
+    )
     for fmt in ("csv", "json", "html"):
         assert f'href="/api/sessions/{session_id}/export?format={fmt}"' in html
 

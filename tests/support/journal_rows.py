@@ -1,5 +1,6 @@
 """The journal as the disk has it, read by a separate read-only connection while a real
-`run` or `serve` process writes it: its rows, its events, and waiting for one."""
+`run` or `serve` process writes it: its rows, its events, and waiting for one; and a
+journal file damaged as a failing disk would damage it."""
 
 from __future__ import annotations
 
@@ -53,3 +54,11 @@ def assert_no_event_twice(journaled: list[dict[str, Any]]) -> None:
         key = (event["type"], *(event.get(k) for k in IDENTITY))
         assert abs(seen.get(key, -1.0) - event["t"]) > 0.01, f"twice: {event}"
         seen[key] = event["t"]
+
+
+def corrupt(path: Path) -> None:
+    """Scribble over every page but the first, as a failing disk would."""
+    with path.open("r+b") as handle:
+        for page in range(1, path.stat().st_size // 4096):
+            handle.seek(page * 4096 + 8)
+            handle.write(b"\x07" * 64)

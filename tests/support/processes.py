@@ -55,11 +55,13 @@ class Processes:
         self.logs = logs
         self.started: list[Proc] = []
 
-    def spawn(self, argv: list[str]) -> Proc:
+    def spawn(self, argv: list[str], env: dict[str, str] | None = None) -> Proc:
         n = len(self.started)
         out, err = self.logs / f"proc{n}.out", self.logs / f"proc{n}.err"
         with out.open("wb") as o, err.open("wb") as e:
-            popen = subprocess.Popen(argv, stdout=o, stderr=e, stdin=subprocess.DEVNULL, env=ENV)
+            popen = subprocess.Popen(
+                argv, stdout=o, stderr=e, stdin=subprocess.DEVNULL, env=env or ENV
+            )
         proc = Proc(popen, out, err)
         self.started.append(proc)
         return proc

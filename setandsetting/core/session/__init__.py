@@ -12,9 +12,11 @@ time, so fades are computed from the clock, never by counting ticks.
 
 One module per concern, each importing only those before it: `state` (the immutable
 values), `moments` (what is planned next, and when), `levels` (how loud at t),
-`transitions` (moving from moment to moment), `handlers` (what each control does).
+`transitions` (moving from moment to moment), `handlers` (what each control does),
+`forecast` (what lies ahead, found by running the transitions forward).
 """
 
+from setandsetting.core.session.forecast import CheckinAhead, Forecast, forecast
 from setandsetting.core.session.handlers import apply
 from setandsetting.core.session.levels import (
     cc_numbers,
@@ -79,7 +81,9 @@ __all__ = [
     "PHASE_GLIDE_MIN_S",
     "RESUME_FADE_S",
     "CcRamp",
+    "CheckinAhead",
     "Duck",
+    "Forecast",
     "Glide",
     "Moment",
     "MomentKind",
@@ -99,6 +103,7 @@ __all__ = [
     "duck_factor",
     "earliest_next",
     "first",
+    "forecast",
     "master_level",
     "next_moment",
     "now_playing",

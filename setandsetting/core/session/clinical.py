@@ -22,9 +22,12 @@ from setandsetting.core.vitals import NAMES, UNITS, Readings, from_fields
 
 
 def ack(run: Run, c: Control, t: float) -> str | None:
-    """Acknowledge a check-in (the one named, else: with readings the oldest, without
-    them every one waiting) and journal the readings that go with it. Readings with no
-    check-in waiting are journaled on their own: a measurement is never thrown away."""
+    """Acknowledge a check-in (the one named; else, with readings, the oldest waiting one
+    that asks for any of them, or the oldest at all; without readings, every one waiting)
+    and journal the readings that go with it. Check-ins wait until answered, so the oldest
+    may be another kind (a device prompt): a BP typed without an id belongs with the BP
+    check. Readings with no check-in waiting are journaled on their own: a measurement is
+    never thrown away."""
     s = run.state
     readings = from_fields(c.readings) if c.readings else Readings()
     if c.value not in (None, ""):
@@ -34,7 +37,9 @@ def ack(run: Run, c: Control, t: float) -> str | None:
                 return "no check-in is waiting"
             return f"no waiting check-in is called {c.value!r}"
     elif readings:
-        chosen = list(s.pending[:1])
+        given = set(readings.measured())
+        asking = [p for p in s.pending if given & set(p.rule.record)]
+        chosen = (asking or list(s.pending))[:1]
     else:
         chosen = list(s.pending)
         if not chosen:

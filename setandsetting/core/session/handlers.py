@@ -24,16 +24,19 @@ from setandsetting.core.session.state import (
     RESUME_FADE_S,
     Glide,
     MusicMode,
+    Pending,
     State,
 )
 from setandsetting.core.session.transitions import (
     Run,
+    checkin_phase,
     cue_target,
     end_phase,
     finish,
     has_room_for_next,
     leave,
     run_until,
+    start_from,
     start_voice,
     track_ended,
 )
@@ -59,24 +62,28 @@ def apply(state: State, control: Control, t: float) -> tuple[State, list[Event]]
 
 
 def _extend(run: Run, c: Control, t: float) -> str | None:
+    """Lengthen the phase; asked for more than it may still take, it takes what remains
+    (journaled with the amount applied and the amount asked), refused only when none does."""
     s = run.state
     plan = s.plan
-    by = float(c.value or 0.0)
+    asked = float(c.value or 0.0)
     if plan.duration is None:
         return f"{plan.id} is open-ended; it runs until you move on"
-    if by <= 0:
+    if asked <= 0:
         return "extend by a positive duration, e.g. extend 5m"
     room = plan.extendable - s.extended
-    if by > room + EPS:
-        if plan.extendable <= 0:
-            return f"{plan.id} is not extendable"
+    if plan.extendable <= 0:
+        return f"{plan.id} is not extendable"
+    if room <= EPS:
         return (
-            f"{plan.id} can be extended by at most {format_duration(room)} more "
-            f"(limit {format_duration(plan.extendable)})"
+            f"{plan.id} is already extended by the most it may be "
+            f"({format_duration(plan.extendable)})"
         )
+    by = min(asked, room)
     warp = (t, curve_time(s, t))
     run.set(extended=s.extended + by, warp=warp)
-    run.emit("phase_extended", t, phase=plan.id, by_s=by, new_end_t=phase_end(run.state))
+    clamped = {"asked_s": asked} if by < asked - EPS else {}
+    run.emit("phase_extended", t, phase=plan.id, by_s=by, new_end_t=phase_end(run.state), **clamped)
     return None
 
 
@@ -93,7 +100,8 @@ def _next(run: Run, c: Control, t: float) -> str | None:
             f"({format_duration(plan.not_before[1])} after {after} began); "  # type: ignore[index]
             f"{format_duration(floor - t)} to go"
         )
-    run.emit("phase_advanced", t, phase=plan.id, planned_end_t=phase_end(s))
+    waiting = {"pending": [p.id for p in s.pending]} if s.pending else {}
+    run.emit("phase_advanced", t, phase=plan.id, planned_end_t=phase_end(s), **waiting)
     end_phase(run, t, advanced=True)
     return None
 
@@ -142,11 +150,7 @@ def _resume(run: Run, c: Control, t: float) -> str | None:
     run.set(music="playing")
     run.emit("music_resumed", t, after=was)
     if s.resume_point is not None:
-        pos, offset = s.resume_point
-        tracks = s.plan.tracks
-        if tracks and offset >= tracks[pos % len(tracks)].duration - 1.0:
-            pos, offset = pos + 1, 0.0
-        start_voice(run, pos, t, max(0.0, offset), RESUME_FADE_S)
+        start_from(run, s.resume_point, t, RESUME_FADE_S)
     run.set(resume_point=None)
     return None
 
@@ -186,6 +190,38 @@ def _level(run: Run, c: Control, t: float) -> str | None:
         level=round(level, 4),
         shown=format_level(level),
     )
+    return None
+
+
+def _waiting(s: State, cid: object) -> list[Pending] | str:
+    """The waiting check-ins a control names (all of them without an id), or why none."""
+    if not s.pending:
+        return "no check-in is waiting"
+    chosen = [p for p in s.pending if cid in (None, "", p.id)]
+    return chosen or f"no waiting check-in is called {cid!r}"
+
+
+def _dismiss(run: Run, c: Control, t: float) -> str | None:
+    """Take a waiting check-in off every screen without it being done: the reason is
+    journaled, and the review lists it as dismissed."""
+    s = run.state
+    reason = str(c.message or "").strip()
+    if not reason:
+        return "dismissing a check-in needs a reason"
+    chosen = _waiting(s, c.value)
+    if isinstance(chosen, str):
+        return chosen
+    for p in chosen:
+        run.emit(
+            "checkin_dismissed",
+            t,
+            id=p.id,
+            kind=p.rule.kind,
+            phase=checkin_phase(s, p),
+            reason=reason,
+            overdue_s=round(t - p.due_t, 3),
+        )
+    run.set(pending=tuple(p for p in s.pending if p not in chosen))
     return None
 
 
@@ -300,6 +336,7 @@ _HANDLERS: dict[str, Handler] = {
     "skip": _skip,
     "level": _level,
     "ack": clinical.ack,
+    "dismiss": _dismiss,
     "dose": clinical.dose,
     "ready": clinical.ready,
     "facts": clinical.facts,

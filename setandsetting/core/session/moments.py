@@ -13,6 +13,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from setandsetting.core.session.state import EPS, MAX_ESCALATIONS, State, Voice
+from setandsetting.core.timeline import Timeline
 from setandsetting.core.units import format_duration
 
 
@@ -53,15 +54,29 @@ def phase_end(state: State) -> float | None:
     return end
 
 
+DOSE_PHASE_IDS = ("dosing", "dose", "infusion")  # a phase so named starts with the dose
+
+
+def dose_phase(timeline: Timeline) -> int | None:
+    """The phase whose start is the dose: the first named dosing, dose or infusion, else the
+    first holding a check-in of kind `dose`; None when the profile marks none."""
+    phases = timeline.phases
+    named = next((p.index for p in phases if p.id in DOSE_PHASE_IDS), None)
+    if named is not None:
+        return named
+    return next((p.index for p in phases if any(c.kind == "dose" for c in p.checkins)), None)
+
+
 def dose_time(state: State) -> float | None:
-    """When the first dose was given: the `dose` control's time, else (no dose recorded
-    yet) the start of the phase called `dosing`, once it has begun; None before either."""
+    """When the (first) dose was given, in session seconds, None before it: the `dose`
+    control's time; until one is recorded, the dose phase's actual start. The one place
+    that says it: the status, the Live page's dose clock and the pre-dose alerts."""
     if state.clinical.first_dose_t is not None:
         return state.clinical.first_dose_t
-    for plan in state.timeline.phases:
-        if plan.id == "dosing" and plan.index < len(state.phase_starts):
-            return state.phase_starts[plan.index]
-    return None
+    index = dose_phase(state.timeline)
+    if index is None or index >= len(state.phase_starts):
+        return None
+    return state.phase_starts[index]
 
 
 def discharge_floor(state: State) -> tuple[float | None, str] | None:
@@ -169,14 +184,19 @@ def chime_moments(state: State) -> list[tuple[float, str]]:
     return out
 
 
-def pending_checkins(state: State) -> list[dict[str, Any]]:
-    """The check-ins that fell due and wait for staff, as plain dicts."""
+def pending_checkins(state: State, t: float | None = None) -> list[dict[str, Any]]:
+    """The check-ins that fell due and wait for staff, as plain dicts, oldest first: each
+    waits (through later phases too) until it is acknowledged or dismissed; `overdue_s` is
+    how long it has waited at t (the state's own time by default)."""
+    now = state.t if t is None else t
     return [
         {
             "id": p.id,
             "kind": p.rule.kind,
             "message": p.rule.message,
             "due_t": p.due_t,
+            "overdue_s": round(max(0.0, now - p.due_t), 3),
+            "phase": state.timeline.phases[p.rule.phase].id,
             "audience": p.rule.audience,
             "escalations": p.escalations,
             "record": list(p.rule.record),

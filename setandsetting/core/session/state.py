@@ -155,6 +155,9 @@ class State:
     next_voice: int = 0
     music: MusicMode = "playing"
     resume_point: tuple[int, float] | None = None
+    # Where each slot's order stands when a phase of it ends (slot, position, offset into
+    # that track): a later phase that continues the slot goes on from there.
+    slot_marks: tuple[tuple[str, int, float], ...] = ()
     nudge_pct: float = 0.0
     nudge_glide: Glide = Glide(1.0, 0.0, 0.0)
     master_glide: Glide | None = None
@@ -174,3 +177,14 @@ class State:
     @property
     def phase_start(self) -> float:
         return self.phase_starts[self.phase]
+
+    def slot_mark(self, slot: str) -> tuple[int, float]:
+        """Where the slot's order stands: (position, offset), (0, 0.0) if never played."""
+        return next(((p, o) for s, p, o in self.slot_marks if s == slot), (0, 0.0))
+
+    @property
+    def carries_on(self) -> bool:
+        """The next phase carries on with this phase's slot, the track playing through."""
+        index = self.phase + 1
+        phases = self.timeline.phases
+        return index < len(phases) and phases[index].continues == self.phase

@@ -140,6 +140,8 @@ def start_voice(run: Run, pos: int, t: float, offset: float, fade_in: float) -> 
         fade_in=fade_in,
     )
     run.set(voice=voice, next_voice=s.next_voice + 1)
+    if s.plan.slot is not None:
+        set_mark(run, s.plan.slot, (pos + 1, 0.0))  # where the order stands once it ends
     run.emit(
         "track_started",
         t,
@@ -154,9 +156,22 @@ def start_voice(run: Run, pos: int, t: float, offset: float, fade_in: float) -> 
 
 
 def has_room_for_next(state: State, t: float) -> bool:
-    """Start another track only if the phase leaves time for a crossfade in and out."""
+    """Start another track only if the phase leaves time for a crossfade in and out (or
+    the next phase carries on with it)."""
     end = phase_end(state)
-    return end is None or end - t >= 2 * state.timeline.crossfade + 1.0
+    if end is None or (state.carries_on and state.plan.fade_out is None):
+        return True
+    return end - t >= 2 * state.timeline.crossfade + 1.0
+
+
+def start_from(run: Run, point: tuple[int, float], t: float, fade_in: float) -> None:
+    """Start the phase's order at (position, offset): a track with less than a second
+    left gives way to the next."""
+    pos, offset = point
+    tracks = run.state.plan.tracks
+    if tracks and offset >= tracks[pos % len(tracks)].duration - 1.0:
+        pos, offset = pos + 1, 0.0
+    start_voice(run, pos, t, max(0.0, offset), fade_in)
 
 
 def _track_turn(run: Run, t: float) -> None:
@@ -170,7 +185,9 @@ def _track_turn(run: Run, t: float) -> None:
         start_voice(run, v.pos + 1, t, 0.0, s.timeline.crossfade)
 
 
-def _enter_phase(run: Run, index: int, t: float) -> None:
+def _enter_phase(run: Run, index: int, t: float, carried: Voice | None = None) -> None:
+    """Open phase `index` at t. `carried`: the voice the phase before hands on, which
+    keeps playing (only the level glides to this phase's curve)."""
     s = run.state
     previous = curve_level(s, t) if s.phase_starts else None
     plan = s.timeline.phases[index]
@@ -180,7 +197,6 @@ def _enter_phase(run: Run, index: int, t: float) -> None:
         extended=0.0,
         warp=(t, 0.0),
         checkin_next=(),
-        pending=(),
         master_glide=None,
         failures_in_row=0,
     )
@@ -198,10 +214,15 @@ def _enter_phase(run: Run, index: int, t: float) -> None:
     for cue in plan.cues:
         if cue.at == "start":
             _fire_cue(run, cue, t)
-    if run.state.music == "playing":
-        start_voice(run, 0, t, 0.0, s.timeline.crossfade)
+    point = (0, 0.0)
+    if plan.continues is not None and plan.slot is not None:
+        point = run.state.slot_mark(plan.slot)
+    if carried is not None:
+        run.set(voice=replace(carried, phase=index, pos=carried.pos % len(plan.tracks)))
+    elif run.state.music == "playing":
+        start_from(run, point, t, s.timeline.crossfade)
     else:
-        run.set(resume_point=(0, 0.0) if plan.tracks else None)
+        run.set(resume_point=point if plan.tracks else None)
 
 
 def end_phase(run: Run, t: float, advanced: bool = False) -> None:
@@ -210,26 +231,54 @@ def end_phase(run: Run, t: float, advanced: bool = False) -> None:
     for cue in plan.cues:
         if cue.at == "end":
             _fire_cue(run, cue, t)
-    for p in s.pending:
-        run.emit("checkin_missed", t, id=p.id, kind=p.rule.kind, phase=plan.id)
-    run.set(pending=())
     last = plan.index == len(s.timeline.phases) - 1
+    carried = None
+    if plan.slot is not None:
+        _mark(run, plan.slot, t)
     if s.voice is not None:
         v = s.voice
         run.set(voice=None)
-        faded = not advanced and (plan.fade_out is not None or last)
-        leave(run, v, t, 0.0 if faded else s.timeline.crossfade, "phase_end")
+        if s.carries_on and out_envelope(s, v, t) >= 1.0 - EPS:  # not fading out: goes on
+            carried = v
+        else:
+            faded = not advanced and (plan.fade_out is not None or last)
+            leave(run, v, t, 0.0 if faded else s.timeline.crossfade, "phase_end")
     if last:
         finish(run, t, "completed")
     else:
-        _enter_phase(run, plan.index + 1, t)
+        _enter_phase(run, plan.index + 1, t, carried)
+
+
+def _mark(run: Run, slot: str, t: float) -> None:
+    """Remember where the slot's order stands as its phase ends: the track playing and
+    how far into it, else where held music would resume, else after the last track."""
+    s = run.state
+    if s.voice is not None:
+        set_mark(run, slot, (s.voice.pos, s.voice.offset_at(t)))
+    elif s.music != "playing" and s.resume_point is not None:
+        set_mark(run, slot, s.resume_point)
+    # else: the order ran out, and start_voice marked the place after its last track
+
+
+def set_mark(run: Run, slot: str, point: tuple[int, float]) -> None:
+    """Where the slot's order stands, counted within one round of a looping playlist, so
+    a phase that continues it without looping plays it to its end."""
+    pos, offset = point
+    plan = run.state.plan
+    if plan.loop and plan.tracks:
+        pos %= len(plan.tracks)
+    marks = tuple(m for m in run.state.slot_marks if m[0] != slot)
+    run.set(slot_marks=(*marks, (slot, pos, offset)))
 
 
 def finish(run: Run, t: float, reason: str) -> None:
+    """The session ends: a check-in still waiting was missed (it was never answered)."""
     s = run.state
+    for p in s.pending:
+        run.emit("checkin_missed", t, id=p.id, kind=p.rule.kind, phase=checkin_phase(s, p))
     for v in voices(s):
         track_ended(run, v, t, "phase_end" if reason == "completed" else "stopped")
-    run.set(voice=None, leaving=(), ended=reason, t=t)
+    run.set(voice=None, leaving=(), pending=(), ended=reason, t=t)
     run.emit("session_ended", t, reason=reason)
 
 
@@ -267,13 +316,8 @@ def _fire_checkin(run: Run, k: int, t: float) -> None:
     nxt = list(s.checkin_next)
     nxt[k] = n + 1
     run.set(checkin_next=tuple(nxt))
-    for p in s.pending:
-        if p.rule.rule_id == rule.rule_id:  # superseded by the next one of the same rule
-            run.emit("checkin_missed", t, id=p.id, kind=rule.kind, phase=s.plan.id)
-    pending = tuple(p for p in s.pending if p.rule.rule_id != rule.rule_id)
-    if rule.ack_required:
-        pending = (*pending, Pending(cid, rule, t))
-    run.set(pending=pending)
+    if rule.ack_required:  # it waits, through the next one and the next phase, for an answer
+        run.set(pending=(*s.pending, Pending(cid, rule, t)))
     _duck(run, rule, t)
     run.emit(
         "checkin_due",
@@ -352,8 +396,13 @@ def _escalate(run: Run, cid: str, t: float) -> None:
         audience=p.rule.audience,
         sound=p.rule.sound,
         level=round(level, 4),
-        phase=s.plan.id,
+        phase=checkin_phase(s, p),
     )
+
+
+def checkin_phase(state: State, pending: Pending) -> str:
+    """The id of the phase a check-in fell due in (it may wait into later ones)."""
+    return state.timeline.phases[pending.rule.phase].id
 
 
 def opening_chimes(state: State) -> frozenset[str]:

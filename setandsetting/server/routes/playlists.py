@@ -1,20 +1,25 @@
-"""A patient's playlists and avoid list, and the room's library to pick tracks from.
+"""A patient's playlists and avoid list, the room's library to pick tracks from, and a
+playlist fitted to a phase.
 
-Every route checks the patient ID first; room.playlists, room.avoid and room.library check
-slots, indexes and library paths and refuse with the room's own EditError and NotFound.
+Every route checks the patient ID first; room.playlists, room.avoid, room.library and
+room.fit check slots, indexes, profile names and library paths and refuse with the room's
+own EditError and NotFound.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
+from setandsetting.core.catalogue import Condition, parse_conditions
 from setandsetting.room import avoid, library, playlists
-from setandsetting.server.deps import Folder, JsonBody, checked_patient
+from setandsetting.room.fit import proposal_view, propose
+from setandsetting.server.deps import Folder, JsonBody, Runner, checked_patient
 from setandsetting.server.errors import ApiError
 
 router = APIRouter(prefix="/api")
+Tags = Annotated[list[str], Query(max_length=20)]  # tag filter words: ?tag=instrumental&tag=…
 
 
 @router.get("/patients/{patient_id}/playlists")
@@ -45,6 +50,38 @@ def post_track(folder: Folder, patient_id: str, slot: str, body: JsonBody) -> di
     )
 
 
+@router.put("/patients/{patient_id}/playlists/{slot}/tracks")
+def put_tracks(folder: Folder, patient_id: str, slot: str, body: JsonBody) -> dict[str, Any]:
+    """Replace the playlist by these tracks: a reviewed fit proposal, saved."""
+    return playlists.set_tracks(folder, checked_patient(patient_id), slot, body.get("tracks"))
+
+
+@router.get("/patients/{patient_id}/playlists/{slot}/fit")
+def get_fit(
+    folder: Folder,
+    runner: Runner,
+    patient_id: str,
+    slot: str,
+    profile: str,
+    phase: str,
+    tag: Tags = (),
+    not_heard: int = 0,
+) -> dict[str, Any]:
+    """A playlist proposed from the library for the phase (core.fit's rule); not saved."""
+    patient = checked_patient(patient_id)
+    proposal = propose(
+        folder,
+        patient,
+        slot,
+        folder.profile_path(profile),
+        phase,
+        conditions=_conditions(tag),
+        not_heard=not_heard,
+        journal=runner.journal if not_heard > 0 else None,
+    )
+    return proposal_view(proposal, slot, phase)
+
+
 @router.delete("/patients/{patient_id}/playlists/{slot}/tracks/{index}")
 def delete_track(folder: Folder, patient_id: str, slot: str, index: int) -> dict[str, Any]:
     return playlists.remove_track(folder, checked_patient(patient_id), slot, index)
@@ -69,5 +106,12 @@ def put_avoid(folder: Folder, patient_id: str, body: JsonBody) -> dict[str, Any]
 
 
 @router.get("/library")
-def get_library(folder: Folder, q: str = "") -> list[dict[str, Any]]:
-    return library.library(folder, q)
+def get_library(folder: Folder, q: str = "", tag: Tags = ()) -> list[dict[str, Any]]:
+    return library.library(folder, q, _conditions(tag))
+
+
+def _conditions(words: tuple[str, ...] | list[str]) -> tuple[Condition, ...]:
+    try:
+        return parse_conditions(words)
+    except ValueError as err:
+        raise ApiError(400, str(err)) from None

@@ -6,6 +6,7 @@ routes are plain `def` and run in FastAPI's thread pool; the SSE stream is async
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +29,21 @@ NOTE_MAX_BYTES = 4096  # a note is a few lines; longer is refused (413), nothing
 
 
 def status_of(runner: SessionRunner) -> dict[str, Any]:
-    """/api/status: the engine's snapshot plus who and what; {"running": false} otherwise."""
+    """/api/status: the engine's snapshot plus who and what; {"running": false} otherwise.
+
+    `wall` is the daemon's clock as it answers (every status on the event stream carries
+    it: the page's heartbeat, and the clock its controls' `pressed_at` is written in)."""
     engine, compiled = runner.engine, runner.compiled
     if engine is None or not engine.running or compiled is None:
         return {"running": False}
+    wall = datetime.now(UTC).isoformat(timespec="milliseconds")
     snap = engine.snapshot()
     return {
         "running": not snap.get("ended"),  # a stopped session is fading out: not steerable
         "session_id": runner.session_id,
-        "patient": compiled.timeline.patient,
         "profile": compiled.profile_path.stem,
+        "wall": wall,
+        "started_wall": engine.started_wall.isoformat(timespec="milliseconds"),
         **snap,
     }
 
@@ -57,6 +63,7 @@ def _profile_summary(path: Path) -> dict[str, Any]:
                 "id": p.id,
                 "name": p.name or p.id,
                 "duration_s": None if p.duration == "open" else p.duration,
+                "slot": p.music.slot if p.music is not None else None,
             }
             for p in profile.phases
         ],
@@ -106,9 +113,27 @@ def post_session(folder: Folder, runner: Runner, body: JsonBody) -> dict[str, An
     return status_of(runner)
 
 
+def _pressed_at(body: dict[str, Any]) -> float | None:
+    """`pressed_at`: when a person pressed the control, ISO 8601 with its offset (the Live
+    page sends it in the daemon's clock); None when the caller sent none (the CLI)."""
+    value = body.get("pressed_at")
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ApiError(400, "pressed_at must be an ISO 8601 time with its offset")
+    return moment.timestamp()
+
+
 @router.post("/control")
 def post_control(runner: Runner, body: JsonBody) -> dict[str, Any]:
+    """Apply a control. The answer carries its events and the check-ins still waiting
+    (`pending`), so moving on with some unanswered says which stay on the screens."""
     action, value = body.get("action"), body.get("value")
+    pressed_at = _pressed_at(body)
     if action not in USER_ACTIONS:
         raise ApiError(400, f"unknown action {action!r}; one of {', '.join(sorted(USER_ACTIONS))}")
     if value is not None and not isinstance(value, str | int | float):
@@ -128,7 +153,7 @@ def post_control(runner: Runner, body: JsonBody) -> dict[str, Any]:
     if engine is None or not engine.running:
         raise ApiError(409, "no session is running")
     try:
-        result = engine.submit(control)
+        result = engine.submit(control, pressed_at=pressed_at)
     except EngineClosed:
         raise ApiError(409, "no session is running") from None
     except TimeoutError:
@@ -136,7 +161,7 @@ def post_control(runner: Runner, body: JsonBody) -> dict[str, Any]:
     refused = [e for e in result if e.get("type") == "control_refused"]
     if refused:
         raise ApiError(409, str(refused[0].get("reason", "refused")), events=result)
-    return {"events": result}
+    return {"events": result, "pending": engine.snapshot().get("pending", [])}
 
 
 @router.get("/events")

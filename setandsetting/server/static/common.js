@@ -48,6 +48,31 @@ function clock(seconds) {
   return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
+// Wall times: the daemon sends UTC ISO 8601 with its offset; the page shows this browser's
+// local time with the zone named ("2026-12-03 15:04:05 CET"), its IANA name in the tooltip.
+const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
+
+function localTime(iso, withDate) {
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return iso;
+  const parts = {};
+  const format = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+    second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+  });
+  for (const p of format.formatToParts(when)) parts[p.type] = p.value;
+  const time = `${parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName}`;
+  return withDate === false ? time : `${parts.year}-${parts.month}-${parts.day} ${time}`;
+}
+
+// Every <time datetime="..."> the server rendered (its text UTC until now) in local time.
+function localiseTimes(root) {
+  for (const node of (root || document).querySelectorAll("time[datetime]")) {
+    node.textContent = localTime(node.getAttribute("datetime"), node.dataset.date !== "no");
+    node.title = `${ZONE}; ${node.getAttribute("datetime")}`;
+  }
+}
+
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -67,6 +92,7 @@ function el(tag, attrs, ...children) {
 
 // Log out (shown in the header to a signed-in browser): end the login, back to the token page.
 document.addEventListener("DOMContentLoaded", () => {
+  localiseTimes();
   const button = document.getElementById("btn-logout");
   if (!button) return;
   button.addEventListener("click", async () => {

@@ -5,6 +5,8 @@ const FIT_TEXT = {
   fits: "fits", shorter: "shorter than the phase (will loop or go quiet)",
   longer: "longer than the phase (will be cut)", silent: "silent",
 };
+// The preflight table's columns (each cell carries its own: a phone shows the rows as cards).
+const SLOT_COLUMNS = ["phase", "slot", "playlist", "tracks", "music", "phase length"];
 
 function fillSelect(select, items, value, label) {
   select.replaceChildren(...items.map((item) =>
@@ -57,15 +59,15 @@ function renderPreflight(data) {
   const warnings = [...new Set([...(data.plan?.warnings || []), ...(data.warnings || [])])];
   const slots = data.slots || [];
   const table = el("table", { id: "preflight-slots" },
-    el("thead", {}, el("tr", {}, ...["phase", "slot", "playlist", "tracks", "music", "phase length", "fit"]
-      .map((h) => el("th", { text: h })))),
+    el("thead", {}, el("tr", {}, ...[...SLOT_COLUMNS, "fit"].map((h) => el("th", { text: h })))),
     el("tbody", {}, ...slots.map((s) => el("tr", { "data-slot": s.slot },
-      el("td", { text: s.phase }), el("td", { text: s.slot }),
-      el("td", { text: s.owner ? `${s.owner}${s.source ? " · " + s.source.split("/").pop() : ""}` : "none" }),
-      el("td", { text: String(s.tracks ?? 0) }),
-      el("td", { text: clock(s.playable_s) }),
-      el("td", { text: s.phase_s === null || s.phase_s === undefined ? "open" : clock(s.phase_s) }),
-      el("td", { class: `fit-${s.fit}`, text: FIT_TEXT[s.fit] || s.fit })))));
+      ...[
+        s.phase, s.slot,
+        s.owner ? `${s.owner}${s.source ? " · " + s.source.split("/").pop() : ""}` : "none",
+        String(s.tracks ?? 0), clock(s.playable_s),
+        s.phase_s === null || s.phase_s === undefined ? "open" : clock(s.phase_s),
+      ].map((text, i) => el("td", { text, "data-label": SLOT_COLUMNS[i] })),
+      el("td", { class: `fit-${s.fit}`, text: FIT_TEXT[s.fit] || s.fit, "data-label": "fit" })))));
   box.replaceChildren(
     el("h2", { text: "Preflight" }),
     warnings.length

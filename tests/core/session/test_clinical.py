@@ -247,6 +247,9 @@ def test_stop_before_the_discharge_floor_asks_for_a_reason_and_journals_it():
                 "why": "observation lasts until 2h00m after dosing began",
             },
         ),
+        # the BP checks never answered still waited: the stop closes them as missed
+        ("checkin_missed", {"id": "arrival.0.0", "kind": "bp", "phase": "arrival"}),
+        ("checkin_missed", {"id": "peak.0.0", "kind": "bp", "phase": "peak"}),
         ("session_ended", {"reason": "stopped"}),
     ]
 
@@ -260,7 +263,7 @@ def test_before_the_dose_the_floor_is_still_ahead_and_after_it_stop_needs_no_rea
     state, _ = session.advance(started(), 7900.0)
     assert state.plan.id == "discharge"
     _, events = session.apply(state, parse_control("stop"), 7900.0)
-    assert [e.type for e in events] == ["session_ended"]
+    assert [e.type for e in events if e.type != "checkin_missed"] == ["session_ended"]
 
 
 def test_the_programs_own_stop_is_not_held_to_the_floor():
@@ -284,3 +287,26 @@ def test_the_session_facts_are_journaled_once():
     assert [(e.type, e.data) for e in events] == [("session_facts", facts)]
     _, events = session.apply(state, Control("facts", data=facts), 1.0)
     assert events[0].data["reason"] == "the session facts are already recorded"
+
+
+def test_readings_without_an_id_go_to_the_oldest_check_in_that_asks_for_them():
+    profile = {
+        "name": "two",
+        "phases": [
+            {
+                "id": "a",
+                "duration": "open",
+                "checkins": [
+                    {"at": "1m", "kind": "device", "ack": "required"},
+                    {"at": "2m", "kind": "bp", "ack": "required", "record": ["bp"]},
+                ],
+            }
+        ],
+    }
+    state, _ = session.advance(session.start(timeline(profile))[0], 130.0)
+    assert [p.id for p in state.pending] == ["a.0.0", "a.1.0"]
+    state, events = session.apply(state, parse_control("ack bp=120/80"), 130.0)
+    assert [e.data["id"] for e in of_type(events, "checkin_acknowledged")] == ["a.1.0"]
+    assert [p.id for p in state.pending] == ["a.0.0"]  # the device prompt still waits
+    state, events = session.apply(state, parse_control("ack hr=70"), 140.0)  # none asks hr
+    assert [e.data["id"] for e in of_type(events, "checkin_acknowledged")] == ["a.0.0"]

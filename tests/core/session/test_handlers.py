@@ -4,7 +4,9 @@ import pytest
 
 from setandsetting.core import session
 from setandsetting.core.controls import Control, parse_control
+from setandsetting.core.events import describe
 from setandsetting.core.session import voice_level, voices
+from tests.core.session.one_slot import ONE_SLOT, ONE_SLOT_TRACKS
 from tests.core.session.three_phases import PROFILE, SLOTS, run_to
 from tests.support.timelines import of_type, timeline
 
@@ -39,16 +41,25 @@ def test_extension_stretches_what_is_left_of_the_curve_without_a_jump():
     assert of_type(more, "phase_started")[0].t == 240.0
 
 
-def test_extension_is_bounded_by_extendable():
+def test_an_extension_beyond_what_remains_is_clamped_to_it_and_says_so():
     state, _ = session.start(timeline(PROFILE, SLOTS))
     state, _ = run_to(state, 70.0)
     state, ev = session.apply(state, parse_control("extend 40s"), 70.0)
     assert [e.type for e in ev] == ["phase_extended"]
     state, ev2 = session.apply(state, parse_control("extend 30s"), 71.0)
-    refused = of_type(ev2, "control_refused")[0].data
-    assert refused["action"] == "extend"
-    assert refused["reason"] == "b can be extended by at most 20s more (limit 1m)"
-    assert session.phase_end(state) == 220.0
+    assert [(e.type, e.data) for e in ev2] == [
+        ("phase_extended", {"phase": "b", "by_s": 20.0, "new_end_t": 240.0, "asked_s": 30.0})
+    ]
+    assert describe(ev2[0].to_dict()) == (
+        "phase b extended by 20s (asked 30s: the most it may still take)"
+    )
+    assert session.phase_end(state) == 240.0
+    _, ev3 = session.apply(state, parse_control("extend 1m"), 72.0)
+    refused = of_type(ev3, "control_refused")[0].data
+    assert refused == {
+        "action": "extend",
+        "reason": "b is already extended by the most it may be (1m)",
+    }
 
 
 def test_not_extendable_and_open_phases_refuse_extension():
@@ -97,15 +108,76 @@ def test_ack_records_latency_and_stops_escalation():
     assert of_type(ev, "control_refused")[0].data["reason"] == "no check-in is waiting"
 
 
-def test_moving_on_drops_check_ins_not_yet_come_and_misses_the_pending_one():
+def test_moving_on_drops_check_ins_not_yet_come_and_keeps_the_waiting_one():
     state, _ = session.start(timeline(PROFILE, SLOTS))
     state, _ = run_to(state, 95.0)
     state, ev = session.apply(state, Control("next"), 95.0)
-    assert [(e.type, e.data.get("id")) for e in of_type(ev, "checkin_missed")] == [
-        ("checkin_missed", "b.0.2")
+    assert of_type(ev, "checkin_missed") == []
+    assert of_type(ev, "phase_advanced")[0].data == {
+        "phase": "b",
+        "planned_end_t": 180.0,
+        "pending": ["b.0.1", "b.0.2"],
+    }
+    assert describe(of_type(ev, "phase_advanced")[0].to_dict()) == (
+        "moved on from b early; still waiting: b.0.1, b.0.2"
+    )
+    assert [(p["id"], p["phase"], p["overdue_s"]) for p in session.pending_checkins(state)] == [
+        ("b.0.1", "b", 35.0),
+        ("b.0.2", "b", 5.0),
     ]
     _, ev = run_to(state, 10_000)
     assert of_type(ev, "checkin_due") == []
+    assert [(e.t, e.data) for e in of_type(ev, "checkin_missed")] == [
+        (155.0, {"id": "b.0.1", "kind": "vitals", "phase": "b"}),  # unanswered at the end
+        (155.0, {"id": "b.0.2", "kind": "vitals", "phase": "b"}),
+    ]
+
+
+def test_a_waiting_checkin_escalates_on_into_the_next_phase_until_acknowledged():
+    state, _ = session.start(timeline(PROFILE, SLOTS))
+    state, _ = run_to(state, 91.0)
+    state, ev = session.apply(state, Control("next"), 91.0)  # b.0.2 fell due at 90
+    state, ev = run_to(state, 125.0)
+    escalated = of_type(ev, "checkin_escalated")
+    assert [(e.t, e.data["id"], e.data["count"], e.data["phase"]) for e in escalated] == [
+        (100.0, "b.0.2", 1, "b"),
+        (110.0, "b.0.2", 2, "b"),
+        (120.0, "b.0.2", 3, "b"),
+    ]
+    assert session.phase_end(state) == 151.0 and state.plan.id == "c"
+    state, ev = session.apply(state, Control("ack", "b.0.2"), 126.0)
+    assert [(e.type, e.data) for e in ev] == [
+        ("checkin_acknowledged", {"id": "b.0.2", "kind": "vitals", "latency_s": 36.0})
+    ]
+    assert [p["id"] for p in session.pending_checkins(state)] == ["b.0.1"]
+
+
+def test_dismiss_takes_a_waiting_checkin_off_with_its_reason():
+    state, _ = session.start(timeline(PROFILE, SLOTS))
+    state, _ = run_to(state, 95.0)  # b.0.1 (due 60) and b.0.2 (due 90) wait
+    state, ev = session.apply(state, parse_control("dismiss b.0.1 taken by hand"), 96.0)
+    assert [(e.type, e.data) for e in ev] == [
+        (
+            "checkin_dismissed",
+            {
+                "id": "b.0.1",
+                "kind": "vitals",
+                "phase": "b",
+                "reason": "taken by hand",
+                "overdue_s": 36.0,
+            },
+        )
+    ]
+    assert describe(ev[0].to_dict()) == "check-in vitals dismissed (36s overdue): taken by hand"
+    assert [p["id"] for p in session.pending_checkins(state)] == ["b.0.2"]
+    state, ev = session.apply(state, parse_control("dismiss patient asleep"), 97.0)
+    assert [(e.data["id"], e.data["reason"]) for e in ev] == [("b.0.2", "patient asleep")]
+    _, ev = session.apply(state, parse_control("dismiss b.0.2 again"), 98.0)
+    assert of_type(ev, "control_refused")[0].data["reason"] == "no check-in is waiting"
+    _, ev = session.apply(state, Control("dismiss", None, message=" "), 98.0)
+    assert of_type(ev, "control_refused")[0].data["reason"] == (
+        "dismissing a check-in needs a reason"
+    )
 
 
 def test_hold_fades_out_and_resume_continues_at_the_same_place():
@@ -193,3 +265,51 @@ def test_stop_ends_the_session_and_controls_after_it_are_refused():
     assert ev[-1].data == {"reason": "stopped"}
     _, ev = session.apply(state, Control("next"), 31.0)
     assert ev[0].data["reason"] == "the session has ended"
+
+
+def _tracks(events):
+    return [
+        (e.t, e.type, e.data["title"], e.data.get("offset", e.data.get("reason")))
+        for e in events
+        if e.type.startswith("track")
+    ]
+
+
+def test_extend_and_next_keep_a_continued_track_playing():
+    state, events = session.start(timeline(ONE_SLOT, ONE_SLOT_TRACKS))
+    state, more = session.apply(state, Control("next"), 30.0)  # a -> b at 30 s
+    events += more
+    state, more = session.apply(state, parse_control("extend 30s"), 40.0)  # b ends at 120 s
+    events += more
+    state, more = run_to(state, 200.0)
+    events += more
+    assert [(e.t, e.data["phase"]) for e in of_type(events, "phase_started")] == [
+        (0.0, "a"),
+        (30.0, "b"),
+        (120.0, "c"),
+    ]
+    assert _tracks(events) == [
+        (0.0, "track_started", "x 0", 0.0),
+        (95.0, "track_started", "x 1", 0.0),
+        (100.0, "track_ended", "x 0", "finished"),
+        (180.0, "track_ended", "x 1", "phase_end"),
+    ]
+
+
+def test_hold_across_a_phase_change_resumes_the_continued_track_where_it_was():
+    state, events = session.start(timeline(ONE_SLOT, ONE_SLOT_TRACKS))
+    state, more = session.apply(state, Control("pause"), 50.0)
+    events += more
+    state, more = run_to(state, 70.0)  # b begins at 60 s while the music is held
+    events += more
+    assert state.resume_point == (0, 53.0)  # where the 3 s hold fade ended
+    state, more = session.apply(state, Control("resume"), 70.0)
+    events += more
+    assert _tracks(events) == [
+        (0.0, "track_started", "x 0", 0.0),
+        (53.0, "track_ended", "x 0", "held"),
+        (70.0, "track_started", "x 0", 53.0),
+    ]
+    assert state.voice.phase == 1 and state.voice.fade_in == 4.0
+    # Resumed to b's curve (60 % -> 50 %): 58.5 % at 79 s once the fade-in is over.
+    assert voice_level(state, state.voice, 79.0) == pytest.approx(0.6 - 0.1 * 19 / 60)

@@ -49,7 +49,8 @@ def test_upcoming_names_each_moment_with_its_kind_and_subject():
 
 
 def test_at_equal_times_the_phase_end_comes_before_an_escalation():
-    """b.0.4 would escalate a third time at 180, as b ends: the end wins, so it is missed."""
+    """b.0.4 escalates a third time at 180, as b ends: the end goes first, and the waiting
+    check-in is reminded as c opens."""
     state, _ = session.start(timeline(PROFILE, SLOTS))
     state, _ = run_to(state, 175.0)
     assert sorted(session.upcoming(state)) == [
@@ -59,9 +60,9 @@ def test_at_equal_times_the_phase_end_comes_before_an_escalation():
     assert session.first(session.upcoming(state)) == Moment(180.0, MomentKind.PHASE_END, None)
     _, ev = run_to(state, 180.0)
     assert [(e.t, e.type) for e in ev] == [
-        (180.0, "checkin_missed"),
         (180.0, "phase_started"),
         (180.0, "track_started"),
+        (180.0, "checkin_escalated"),
     ]
 
 

@@ -20,7 +20,8 @@ def test_sessions_review_and_exports(api: TestClient) -> None:
     assert any(e["type"] == "note" and e["text"] == "review me" for e in detail["events"])
     csv = api.get(f"/api/sessions/{sid}/export", params={"format": "csv"})
     assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.startswith("seq,type,t,wall,data\n")
+    assert csv.text.startswith("seq,session,patient,type,t,wall,data\n")
+    assert csv.text.splitlines()[1].startswith(f"1,{sid},P-0042,session_started,")
     assert (
         api.get(f"/api/sessions/{sid}/export", params={"format": "json"}).json()["session"]["id"]
         == sid
@@ -52,8 +53,8 @@ def test_the_clinical_record_over_the_api_and_the_pages(api: TestClient, room) -
     page = api.get(f"/review/{sid}")
     assert page.status_code == 200
     assert '<div id="vitals-chart"><svg' in page.text and 'class="bp"' in page.text
-    assert "<td>150/95</td>" in page.text
+    assert '<td data-label="BP">150/95</td>' in page.text
     course = api.get("/patients/P-0042/course")
     assert course.status_code == 200 and f'<tr data-session="{sid}">' in course.text
-    assert "<td>ketamine 35 mg im</td>" in course.text
+    assert '<td data-label="dose">ketamine 35 mg im</td>' in course.text
     assert api.get("/patients/..%2Fx/course").status_code == 404

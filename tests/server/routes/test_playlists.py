@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from setandsetting.room.catalogue import set_vocals
 from tests.support.daemon import MOVED_PLAYLIST, PATIENT_PLAYLIST, Daemon
 
 
@@ -126,5 +127,90 @@ def test_library_lists_and_filters(api: TestClient) -> None:
     everything = api.get("/api/library").json()
     assert [e["path"] for e in everything] == [f"music/t{i}.flac" for i in range(4)]
     assert api.get("/api/library", params={"q": "T2"}).json() == [
-        {"path": "music/t2.flac", "title": "t2", "duration_s": 8.0}
+        {
+            "path": "music/t2.flac",
+            "title": "t2",
+            "duration_s": 8.0,
+            "artist": None,
+            "album": None,
+            "genre": None,
+            "language": None,
+            "vocals": None,
+            "vocals_by": None,
+            "lufs": None,
+            "scanned": False,
+        }
     ]
+
+
+def test_library_filters_by_tag_from_the_catalogue(api: TestClient, room: Daemon) -> None:
+    set_vocals(room.folder, room.folder.root / "music/t1.flac", "instrumental")
+    found = api.get("/api/library", params={"tag": "instrumental"}).json()
+    assert [(e["path"], e["vocals_by"], e["scanned"]) for e in found] == [
+        ("music/t1.flac", "hand", True)
+    ]
+    assert len(api.get("/api/library", params={"tag": "vocals"}).json()) == 0
+    r = api.get("/api/library", params={"tag": "mood=calm"})
+    assert r.status_code == 400 and "is not a tag filter" in r.json()["error"]
+
+
+def test_fit_proposes_and_put_saves_the_playlist(api: TestClient, room: Daemon) -> None:
+    url = "/api/patients/P-0042/playlists/calm"
+    query = {"profile": "short", "phase": "settle"}
+    # settle lasts 20 s, crossfade 2 s: three 8 s tones, in path order.
+    proposal = api.get(f"{url}/fit", params=query).json()
+    assert {k: v for k, v in proposal.items() if k != "tracks"} == {
+        "slot": "calm",
+        "phase": "settle",
+        "target_s": 20.0,
+        "crossfade_s": 2.0,
+        "length_s": 20.0,
+        "within": True,
+        "verdict": "fits",
+        "left_out": {},
+    }
+    assert [t["path"] for t in proposal["tracks"]] == [
+        "music/t0.flac",
+        "music/t1.flac",
+        "music/t2.flac",
+    ]
+    api.put("/api/patients/P-0042/avoid", json={"avoid": ["music/t1.flac"]})
+    avoided = api.get(f"{url}/fit", params=query).json()
+    assert [t["path"] for t in avoided["tracks"]] == [
+        "music/t0.flac",
+        "music/t2.flac",
+        "music/t3.flac",
+    ]
+    assert avoided["left_out"] == {"on the avoid list": 1}
+
+    tracks = [{"path": t["path"], "title": t["title"]} for t in avoided["tracks"]]
+    saved = api.put(f"{url}/tracks", json={"tracks": tracks})
+    assert saved.status_code == 200, saved.text
+    assert [t["path"] for t in saved.json()["tracks"]] == [
+        "../../music/t0.flac",
+        "../../music/t2.flac",
+        "../../music/t3.flac",
+    ]
+    text = (room.folder.root / "playlists/P-0042/calm.yaml").read_text()
+    assert text.startswith(
+        "# The patient's own calm list: keep this comment.\nname: Calm (P-0042)\n"
+    )
+
+
+def test_fit_and_save_refuse_what_does_not_fit_the_room(api: TestClient) -> None:
+    url = "/api/patients/P-0042/playlists/calm"
+    for params, status, message in [
+        ({"profile": "short", "phase": "nope"}, 404, "has no phase 'nope'"),
+        ({"profile": "../short", "phase": "settle"}, 400, "is not a profile name"),
+        ({"profile": "short", "phase": "settle", "tag": "x"}, 400, "is not a tag filter"),
+        ({"profile": "short", "phase": "settle", "not_heard": "5000"}, 400, "at most 1000"),
+    ]:
+        r = api.get(f"{url}/fit", params=params)
+        assert (r.status_code, message in r.json()["error"]) == (status, True), r.text
+    for body, message in [
+        ({"tracks": [{"path": "/etc/passwd"}]}, "outside the room's library"),
+        ({"tracks": [{"path": "music/t0.flac", "title": 3}]}, "title must be text"),
+        ({"tracks": "music/t0.flac"}, "tracks must be a list"),
+    ]:
+        r = api.put(f"{url}/tracks", json=body)
+        assert r.status_code == 400 and message in r.json()["error"], r.text

@@ -4,6 +4,7 @@ engine (recording music and chimes) and a real room folder."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,8 @@ from fastapi.testclient import TestClient
 
 from setandsetting.core.controls import NEEDS_VALUE, USER_ACTIONS, parse_control
 from tests.support.daemon import Daemon, send_control, start_session, start_still_session
+
+STEP_PCT = (10 ** (2 / 60) - 1) * 100  # level up: +2 dB, dB = 60·log10(level)
 
 
 def _types(response: Any) -> list[str]:
@@ -41,8 +44,8 @@ def test_profiles_and_patients(api: TestClient) -> None:
         "title": "Short",
         "route": "other",
         "phases": [
-            {"id": "settle", "name": "Settle", "duration_s": 20.0},
-            {"id": "deep", "name": "Deep", "duration_s": 120.0},
+            {"id": "settle", "name": "Settle", "duration_s": 20.0, "slot": "calm"},
+            {"id": "deep", "name": "Deep", "duration_s": 120.0, "slot": "calm"},
         ],
     }
     assert profiles["broken"]["error"].endswith(
@@ -132,6 +135,85 @@ def test_every_control_is_applied_by_the_engine(api: TestClient, room: Daemon) -
         "level", "note", "pause", "resume", "skip", "ack", "extend", "next", "extend", "quiet",
         "stop",
     ]  # fmt: skip
+
+
+def test_next_goes_ahead_naming_the_waiting_checkin_which_waits_until_dismissed(
+    api: TestClient, room: Daemon
+) -> None:
+    start_session(api)
+    _wait(lambda: api.get("/api/status").json()["pending"], timeout=6.0)  # settle.0.0, at 2 s
+    r = send_control(api, "next")
+    assert r.status_code == 200
+    advanced = next(e for e in r.json()["events"] if e["type"] == "phase_advanced")
+    assert advanced["pending"] == ["settle.0.0"]
+    assert [(p["id"], p["phase"]) for p in r.json()["pending"]] == [("settle.0.0", "settle")]
+    status = api.get("/api/status").json()
+    assert status["phase"] == "deep"
+    assert [p["id"] for p in status["pending"]] == ["settle.0.0"]  # still on every screen
+    waiting = status["pending"][0]
+    assert waiting["overdue_s"] == pytest.approx(status["t"] - waiting["due_t"], abs=0.002)
+    r = send_control(api, "dismiss", "settle.0.0 vitals taken by hand")
+    assert r.status_code == 200
+    dismissed = [e for e in r.json()["events"] if e["type"] == "checkin_dismissed"]
+    assert [(e["id"], e["phase"], e["reason"]) for e in dismissed] == [
+        ("settle.0.0", "settle", "vitals taken by hand")
+    ]
+    assert r.json()["pending"] == []
+    r = send_control(api, "dismiss", "settle.0.0")
+    assert (r.status_code, r.json()["error"]) == (
+        400,
+        "dismissing a check-in needs a reason; write dismiss [ID] REASON, "
+        "e.g. dismiss peak.0.1 vitals taken by hand",
+    )
+    journaled = room.runner.journal.events(room.runner.session_id)
+    [control] = [e for e in journaled if e["type"] == "control" and e["action"] == "dismiss"]
+    assert (control["value"], control["message"]) == ("settle.0.0", "vitals taken by hand")
+
+
+def test_an_extension_beyond_what_remains_is_clamped_and_said(api: TestClient) -> None:
+    start_session(api)
+    send_control(api, "next")  # deep: extendable by 1m
+    r = send_control(api, "extend", "5m")
+    assert r.status_code == 200
+    [extended] = [e for e in r.json()["events"] if e["type"] == "phase_extended"]
+    assert (extended["by_s"], extended["asked_s"]) == (60.0, 300.0)
+    assert api.get("/api/status").json()["extendable_left"] == 0.0
+    r = send_control(api, "extend", "1m")
+    assert (r.status_code, r.json()["error"]) == (
+        409,
+        "deep is already extended by the most it may be (1m)",
+    )
+
+
+def test_a_control_pressed_too_long_ago_is_refused_and_journaled_never_applied(
+    api: TestClient, room: Daemon
+) -> None:
+    start_session(api)
+    now = datetime.now(UTC)
+    fresh = {"action": "level", "value": "up", "pressed_at": now.isoformat()}
+    r = api.post("/api/control", json=fresh)
+    assert r.status_code == 200
+    stale = {
+        "action": "level",
+        "value": "up",
+        "pressed_at": (now - timedelta(seconds=7)).isoformat(),
+    }
+    r = api.post("/api/control", json=stale)
+    assert r.status_code == 409
+    assert r.json()["error"].startswith(
+        "not applied: pressed 7s ago, while the screen was not live"
+    )
+    for bad in ("yesterday", "2026-12-03T10:00:00", 17):
+        r = api.post("/api/control", json={"action": "next", "pressed_at": bad})
+        assert (r.status_code, r.json()["error"]) == (
+            400,
+            "pressed_at must be an ISO 8601 time with its offset",
+        )
+    journaled = room.runner.journal.events(room.runner.session_id)
+    assert [e["action"] for e in journaled if e["type"] == "control"] == ["level"]
+    [refused] = [e for e in journaled if e["type"] == "control_refused"]
+    assert refused["action"] == "level" and refused["pressed_at"].endswith("+00:00")
+    assert api.get("/api/status").json()["nudge_pct"] == pytest.approx(STEP_PCT, abs=0.01)
 
 
 def test_a_control_without_a_session_is_a_409(api: TestClient) -> None:
