@@ -367,7 +367,7 @@ def test_review_shows_the_timeline_tables_and_exports(
     expect(row).to_contain_text("stopped")
     row.locator("a").click()
     page.wait_for_url(f"**/review/{session_id}")
-    expect(page.locator("#timeline svg")).to_be_visible()
+    expect(page.locator("#timeline > svg")).to_be_visible()
     expect(page.locator("#timeline svg rect.phase-actual")).to_have_count(2)
     expect(page.locator("#timeline svg circle.checkin.ack")).to_have_count(1)
     expect(page.locator("table[data-table='Notes']")).to_contain_text("Settled after the dose")
