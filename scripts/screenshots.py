@@ -40,7 +40,7 @@ SHOTS: tuple[tuple[str, str, tuple[int, int], str, bool], ...] = (
     ("live-tablet", "/live", (768, 1024), "#checkin-banner", False),
     ("live-phone", "/live", (360, 740), "#checkin-banner", False),
     ("playlists", f"/playlists/{PATIENT}", (1280, 800), "section.slot", False),
-    ("review", "/review/{review}", (1280, 800), "#timeline svg", False),
+    ("review", "/review/{review}", (1280, 800), "#timeline > svg", False),
     ("not-found", "/no/such/page", (1280, 800), "h1", False),
 )
 BRIGHTEST = 0xD8  # no pixel channel above this: nothing near white in a dark room

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from setandsetting.room.skeleton import example_files
+from tests.support.demo_music import link_demo_music
 from tests.support.processes import ENV, spawned, wait_served
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,8 +39,6 @@ def _run(*argv: str | Path, cwd: Path, env: dict[str, str]) -> str:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """(the new environment's bin folder, the environment variables to run it with)."""
-    if not (REPO / "music" / "demo" / ".generated").exists():
-        pytest.fail("the demo music is missing: `make test` generates it first")
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"
     src.mkdir()
@@ -75,7 +74,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
         python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp, env=env
     )
     Path(purelib.strip(), "dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    _run(*pip, "--python", python, "install", "--no-deps", "--no-index", wheel, cwd=tmp, env=env)
+    _run(
+        *pip,
+        "--python",
+        python,
+        "install",
+        "--no-deps",
+        "--no-index",
+        "--no-compile",
+        wheel,
+        cwd=tmp,
+        env=env,
+    )
     where = _run(
         python, "-c", "import setandsetting; print(setandsetting.__file__)", cwd=tmp, env=env
     )
@@ -92,8 +102,7 @@ def test_the_installed_package_makes_a_room_and_runs_it(
     room = tmp_path / "room"
     out = _run(sas, "init", room, cwd=tmp_path, env=env)
     assert out.startswith(f"made the room in {room}: {len(example_files())} files written\n")
-    (room / "music").mkdir()
-    (room / "music" / "demo").symlink_to(REPO / "music" / "demo")
+    link_demo_music(room)
     profiles = sorted(p.name for p in (room / "profiles").glob("*.yaml"))
     assert len(profiles) == 6
     out = _run(sas, "validate", ".", "--patient", "P-0042", cwd=room, env=env)

@@ -226,7 +226,7 @@ def _verdict(proposal: Proposal) -> str:
     length = f"lasts {format_duration(proposal.length_s)}"
     if proposal.within:
         return f"{length}: fills the phase to within one crossfade" + (f" ({how})" if how else "")
-    return f"{length}: the closest found, {how} (no choice fills it to within one crossfade)"
+    return f"{length}: the closest the rule found, {how} (not within one crossfade)"
 
 
 def _journal(args: argparse.Namespace) -> Journal | None:

@@ -103,6 +103,8 @@ class DaemonFacts:
 @dataclass(frozen=True, slots=True)
 class RoomFacts:
     room_problem: str | None  # room.yaml cannot be read: the devices were not checked
+    profiles: int  # session profiles in profiles/
+    patients: int  # patient folders in playlists/
     sound: SoundFacts | None
     ports: tuple[PortFact, ...]
     osc: tuple[OscFact, ...]
@@ -260,12 +262,21 @@ def judge_daemon(daemon: DaemonFacts) -> Check:
     return Check("daemon", "ok", f"PID {daemon.pid} runs this room {where}")
 
 
+def judge_folder(profiles: int, patients: int) -> Check:
+    if profiles == 0:
+        fix = "`setandsetting init --force` adds the example profiles, playlists and patient"
+        return Check("room folder", "fail", "no session profiles in profiles/", fix)
+    said = f"{profiles} session profile{'' if profiles == 1 else 's'}, "
+    return Check("room folder", "ok", said + f"{patients} patient{'' if patients == 1 else 's'}")
+
+
 def judge(facts: RoomFacts) -> list[Check]:
     """Every check of the room, in the report's order."""
     checks: list[Check] = []
     if facts.room_problem is not None:
         fix = "correct room.yaml (`setandsetting validate room.yaml`)"
         checks.append(Check("room.yaml", "fail", facts.room_problem, fix))
+    checks.append(judge_folder(facts.profiles, facts.patients))
     if facts.sound is not None:
         checks += judge_sound(facts.sound)
     checks += [judge_port(port) for port in facts.ports]

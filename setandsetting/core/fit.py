@@ -4,7 +4,8 @@ Pure: the room folder (room.fit) gathers the library's entries, the patient's av
 and what the journal says they heard; here is the choice, which is deterministic:
 
 1. Candidates: the entries every tag condition keeps, not on the patient's avoid list (as
-   the compiler judges it, core.timeline.is_avoided), not heard in the sessions given, and
+   the compiler judges it, core.timeline.is_avoided, by the file and by the path the room
+   shows), not heard in the sessions given, and
    longer than two crossfades (a track must have room to fade in and out). They are taken
    in the catalogue's stable order: by path, case-folded.
 2. Greedy: walking the candidates in that order, take each one that keeps the playlist no
@@ -70,6 +71,18 @@ def planned(entry: Entry) -> PlannedTrack:
     return PlannedTrack(PurePath(entry.file), entry.title, 0.0, 0.0, entry.duration_s)
 
 
+def _avoided(entry: Entry, avoid: tuple[str, ...], patient_dir: PurePath | None) -> bool:
+    """On the avoid list as the file itself or as the room names it: a library folder
+    that is a symlink must not hide a track from an entry written with the room's path."""
+    shown = PurePath(entry.path)
+    if patient_dir is not None and not shown.is_absolute():
+        shown = patient_dir.parent.parent / shown  # the room folder, as is_avoided takes it
+    return any(
+        is_avoided(TrackInfo(path, entry.title), avoid, patient_dir)
+        for path in (PurePath(entry.file), shown)
+    )
+
+
 def fit_playlist(
     entries: Sequence[Entry],
     target_s: float,
@@ -86,7 +99,7 @@ def fit_playlist(
     for entry in sorted(entries, key=lambda e: (e.path.casefold(), e.path)):
         if not matches(entry, conditions):
             left_out["filtered by tag"] += 1
-        elif is_avoided(TrackInfo(PurePath(entry.file), entry.title), avoid, patient_dir):
+        elif _avoided(entry, avoid, patient_dir):
             left_out["on the avoid list"] += 1
         elif str(entry.file) in heard:
             left_out["heard lately"] += 1

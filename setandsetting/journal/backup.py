@@ -30,6 +30,7 @@ from setandsetting.journal.store import (
     Journal,
     JournalError,
     describe_error,
+    read_only_uri,
 )
 
 
@@ -53,7 +54,11 @@ def backup_name(when: datetime) -> str:
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection to a SQLite file that says it is one (JournalError if not)."""
+    """A connection that only reads a SQLite file that says it is one (JournalError if not).
+
+    Opened for writing where it may be (nothing is written through it): then it takes the
+    locks a daemon starting meanwhile respects, and as the last one out it leaves no -wal
+    or -shm behind. Only a file this user cannot write is opened read-only."""
     try:
         with open(path, "rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
@@ -63,15 +68,10 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
         raise JournalError(describe_error(path, exc)) from None
     if header != SQLITE_HEADER:
         raise JournalError(f"{path}: is not a SQLite database, so not a journal")
-    # A WAL database that no one has open has no -wal: reading it read-only would leave an
-    # empty -wal and -shm behind, so it is read as the unchanging file it then is.
-    live = os.path.lexists(f"{path}-wal")
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    uri = f"file:{quote(str(path.absolute()))}?mode=rw" if writable else read_only_uri(path)
     try:
-        return sqlite3.connect(
-            f"file:{quote(str(path.absolute()))}?mode=ro{'' if live else '&immutable=1'}",
-            uri=True,
-            isolation_level=None,
-        )
+        return sqlite3.connect(uri, uri=True, isolation_level=None)
     except sqlite3.Error as exc:
         raise JournalError(describe_error(path, exc)) from None
 

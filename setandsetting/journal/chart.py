@@ -214,7 +214,8 @@ def chart_svg(review: SessionReview, events: list[dict[str, Any]]) -> str:
             f'<rect class="phase-{bar.lane}" data-phase="{escape(bar.phase)}" x="{bar.x:g}" '
             f'y="{y:g}" width="{bar.width:g}" height="{BAR:g}" fill="{bar.color}">'
             f"<title>{escape(bar.tip)}</title></rect>"
-            f'<svg x="{bar.x:g}" y="{y:g}" width="{bar.width:g}" height="{BAR:g}">'
+            f'<svg x="{bar.x:g}" y="{y:g}" width="{bar.width:g}" height="{BAR:g}" '
+            'aria-hidden="true">'
             f'<text x="3" y="14.5" class="label">{escape(bar.phase)}</text></svg>'
         )
     if c.cap_y is not None:

@@ -105,7 +105,7 @@ dl { display: grid; grid-template-columns: max-content auto; gap: .1em 1em; marg
 dt { font-weight: 600; } dd { margin: 0; }
 table { border-collapse: collapse; width: 100%; font-size: 9.5pt; }
 th, td { text-align: left; padding: .15em .5em .15em 0; border-bottom: 1px solid #ddd;
-  vertical-align: top; }
+  vertical-align: top; overflow-wrap: anywhere; }
 td.none { color: #666; font-style: italic; }
 svg { margin-top: .5em; }
 """
@@ -172,6 +172,7 @@ def to_html(review: SessionReview, events: list[dict[str, Any]]) -> str:
         body.append("</tbody></table>")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>Session {escape(review.session_id)}</title><style>{STYLE}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
     )

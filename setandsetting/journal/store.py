@@ -178,6 +178,14 @@ def event_from_row(kind: str, t: float, wall: str | None, data: str) -> dict[str
     return out
 
 
+def read_only_uri(path: Path) -> str:
+    """The SQLite URI that reads `path` and changes nothing. A WAL database no one has open
+    has no -wal: opened read-only as such it would leave an empty -wal and -shm behind, so
+    it is read as the unchanging file it then is."""
+    uri = f"file:{quote(str(path.absolute()))}?mode=ro"
+    return uri if os.path.lexists(f"{path}-wal") else uri + "&immutable=1"
+
+
 def _open_existing_check(path: Path, writable: bool = True) -> None:
     """Check the file as the OS sees it (a readable, and unless only read, writable SQLite
     file or empty) before SQLite touches it, so a bad file is refused and never rewritten."""
@@ -241,9 +249,7 @@ class Journal:
             except OSError as exc:
                 raise JournalError(f"{path}: cannot create the journal ({exc})") from exc
         _open_existing_check(path, writable=not read_only)
-        uri = f"file:{quote(str(path.absolute()))}?mode={'ro' if read_only else 'rw'}"
-        if read_only and not os.path.lexists(f"{path}-wal"):
-            uri += "&immutable=1"  # no one has it open: leave no -wal, -shm behind
+        uri = read_only_uri(path) if read_only else f"file:{quote(str(path.absolute()))}?mode=rw"
         try:
             con = sqlite3.connect(
                 uri,

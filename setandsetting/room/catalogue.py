@@ -132,6 +132,8 @@ class Catalogue:
             con.execute("PRAGMA journal_mode = WAL")  # the daemon reads while a scan writes
             if version == 0:
                 with self._transaction():
+                    if con.execute("PRAGMA user_version").fetchone()[0]:
+                        return  # another scan made it between the look and the lock
                     con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     con.execute(
                         """CREATE TABLE tracks (

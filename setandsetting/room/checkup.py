@@ -4,7 +4,7 @@ Each fact is asked the way the session would meet it: a tone through each output
 very code of `test-sound` (backends/soundcheck.py, in a child process, measured on the
 sink's monitor), the MIDI ports through rtmidi as the cue backend opens them, each OSC
 target with an empty datagram (a closed port on a host that answers says so at once),
-the journal by SQLite's integrity_check, read only. No tone is played while a daemon runs
+the journal by SQLite's integrity_check, never written. No tone is played while a daemon runs
 the room: it could be in a session. Whatever cannot be asked is a fact too, never a crash.
 """
 
@@ -54,6 +54,8 @@ def gather(root: Path, midi_api: str | None = None) -> RoomFacts:
         problem = str(err).splitlines()[0]
     return RoomFacts(
         room_problem=problem,
+        profiles=len(folder.profiles()),
+        patients=len(folder.patients()),
         sound=None if room is None else sound_facts(room, daemon),
         ports=() if room is None else midi_facts(room, midi_api),
         osc=() if room is None else tuple(osc_fact(n, t) for n, t in room.osc.targets.items()),

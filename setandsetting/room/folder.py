@@ -165,7 +165,7 @@ class RoomFolder:
             profile,
             slots,
             patient_id=patient_id,
-            patient=self.patient(patient_id),
+            patient=_with_resolved_avoid(self.patient(patient_id), patient_dir, self.root),
             patient_dir=patient_dir,
             on_quiet=tuple(room.on_quiet),
             room_alerts=room.alerts,
@@ -194,6 +194,26 @@ def track_file(playlist_path: Path, track_path: str) -> Path:
     """The file a playlist entry names: absolute, or relative to the playlist's folder."""
     path = Path(track_path)
     return path if path.is_absolute() else (playlist_path.parent / path).resolve()
+
+
+def _with_resolved_avoid(patient: Patient | None, patient_dir: Path, root: Path) -> Patient | None:
+    """The patient with each avoided path also as the file it resolves to.
+
+    Track paths are resolved (symlinks followed) and the compiler compares paths as written,
+    so `music/x.flac` would not match where `music/` is a symlink, and the avoided track
+    would play. Each relative entry is resolved from the patient's folder and from the room,
+    as `is_avoided` reads it; bare names and title patterns stay as they are."""
+    if patient is None or not patient.avoid:
+        return patient
+    extra: list[str] = []
+    for entry in patient.avoid:
+        if "/" not in entry:
+            continue  # a title pattern, or a bare file name (matched by name anywhere)
+        target = Path(entry)
+        bases = [target] if target.is_absolute() else [patient_dir / target, root / target]
+        extra += [str(base.resolve()) for base in bases]
+    added = [e for e in dict.fromkeys(extra) if e not in patient.avoid]
+    return patient.model_copy(update={"avoid": [*patient.avoid, *added]}) if added else patient
 
 
 def _track_infos(playlist_path: Path, playlist: Playlist) -> list[TrackInfo]:

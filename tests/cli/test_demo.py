@@ -3,7 +3,6 @@ demo music there, the daemon serving the demo session, its address printed."""
 
 from __future__ import annotations
 
-import json
 import signal
 from pathlib import Path
 
@@ -11,34 +10,18 @@ import pytest
 
 from setandsetting.audio.demo_music import ALL_NAMES
 from setandsetting.room.skeleton import example_files
+from tests.support.demo_music import link_demo_music
 from tests.support.processes import command, spawned, status, wait_served
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
 def test_demo_in_an_empty_folder_makes_the_room_and_serves_the_demo_session(
     tmp_path: Path,
 ) -> None:
-    """The music is the repository's, linked file by file (making it takes a minute): the
-    demo keeps complete files and makes only what is missing."""
-    if not (REPO / "music" / "demo" / ".generated").exists():
-        pytest.fail("the demo music is missing: `make test` generates it first")
+    """The music is the repository's, linked (tests/support/demo_music.py): the demo keeps
+    complete files and makes only what is missing."""
     room = tmp_path / "new-room"
-    music = room / "music" / "demo"
-    music.mkdir(parents=True)
-    cache = {}
-    for name in ALL_NAMES:
-        (music / f"{name}.flac").symlink_to(REPO / "music" / "demo" / f"{name}.flac")
-        st = (music / f"{name}.flac").stat()
-        cache[str((music / f"{name}.flac").resolve())] = {
-            "mtime_ns": st.st_mtime_ns,
-            "size": st.st_size,
-            **{"lufs": -23.0, "peak_db": -6.0, "duration_s": 60.0},
-        }
-    # measured already (measuring costs 10 s of CPU): the loudness cache as it would be
-    (room / ".cache").mkdir()
-    (room / ".cache" / "loudness.json").write_text(json.dumps(cache))
+    music = link_demo_music(room)
     with spawned(tmp_path / "logs") as started:
         demo = started.spawn(command(tmp_path, "demo", str(room), "--port", "0"))
         url = wait_served(room, demo)

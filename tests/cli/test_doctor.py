@@ -17,6 +17,7 @@ from tests.journal.synthetic import make_room
 from tests.support.jack import Jack, VirtualInput, jack
 from tests.support.journal_rows import corrupt
 from tests.support.pulse import PulseCapture, pulse
+from tests.support.session_room import PROFILE
 
 __all__ = ["jack", "pulse"]  # fixtures, used by name
 
@@ -36,8 +37,9 @@ def room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     osc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     osc.bind(("127.0.0.1", 0))
     lights = VirtualInput("Lights in", client="dimmer")
-    (tmp_path / "room").mkdir()
+    (tmp_path / "room" / "profiles").mkdir(parents=True)
     root, _ = make_room(tmp_path / "room")
+    (root / "profiles" / "short.yaml").write_text(PROFILE)
     (root / "room.yaml").write_text(
         "midi:\n  outputs:\n    lights: dimmer\n"
         f"osc:\n  targets:\n    scene: 127.0.0.1:{osc.getsockname()[1]}\n"
@@ -56,8 +58,12 @@ def doctor(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[st
     return code, out.splitlines()
 
 
-def lines_of(lines: list[str], pattern: str) -> list[str]:
-    return [line for line in lines if re.match(pattern, line)]
+def one_problem(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, list[str]]:
+    """Doctor's one FAIL line (exit 1, `1 problem`), and all it said."""
+    code, lines = doctor(root, capsys)
+    failed = [line for line in lines if line.startswith("FAIL")]
+    assert (code, len(failed), lines[-1]) == (1, 1, "1 problem"), lines
+    return failed[0], lines
 
 
 @pytest.mark.audio
@@ -69,6 +75,7 @@ def test_a_good_room_is_all_well(
     size = (room / "sessions.db").stat().st_size / 1024
     expected = [
         f"the room in {room}",
+        "ok    room folder: 1 session profile, 0 patients",
         "ok    sound server: PulseAudio answers",
         f"ok    music: heard — {HEARD}",
         f"ok    patient_chimes: heard — {HEARD}",
@@ -93,14 +100,13 @@ def test_the_sound_server_stopped(
     room: Path, pulse: PulseCapture, jack: Jack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pulse.stop()
-    code, lines = doctor(room, capsys)
-    assert lines_of(lines, "FAIL") == [
+    failed, lines = one_problem(room, capsys)
+    assert failed == (
         "FAIL  sound server: PulseAudio is not answering — fix: start it (`pulseaudio "
         "--start`, or `systemctl --user start pulseaudio`); for the service, `loginctl "
         "enable-linger` the room's user"
-    ]
+    )
     assert "--    outputs: no tone played: the sound server is not answering" in lines
-    assert (code, lines[-1]) == (1, "1 problem")
 
 
 @pytest.mark.audio
@@ -111,14 +117,13 @@ def test_a_midi_port_missing(
     text = (room / "room.yaml").read_text()
     pedal = "  inputs:\n    footswitch: {port: FS-1}\nosc:"
     (room / "room.yaml").write_text(text.replace("osc:", pedal))
-    code, lines = doctor(room, capsys)
-    assert lines_of(lines, "FAIL") == [
+    failed, lines = one_problem(room, capsys)
+    assert failed == (
         "FAIL  MIDI input footswitch: no port named 'FS-1' (ports here: none) — fix: connect "
         "the device or start the program that offers 'FS-1', or correct room.yaml's "
         "midi.inputs.footswitch.port (`setandsetting midi ports` lists the ports)"
-    ]
+    )
     assert "ok    MIDI output lights: 'dimmer' is 'dimmer:Lights in'" in lines
-    assert (code, lines[-1]) == (1, "1 problem")
 
 
 @pytest.mark.audio
@@ -133,12 +138,9 @@ def test_a_corrupted_journal(
     for suffix in ("-wal", "-shm"):
         (room / f"sessions.db{suffix}").unlink(missing_ok=True)
     capsys.readouterr()
-    code, lines = doctor(room, capsys)
-    failed = lines_of(lines, "FAIL")
-    assert len(failed) == 1, lines
-    assert failed[0].startswith("FAIL  journal: corrupt: in database main; On tree page ")
-    assert failed[0].endswith(
+    failed, _ = one_problem(room, capsys)
+    assert failed.startswith("FAIL  journal: corrupt: in database main; On tree page ")
+    assert failed.endswith(
         " — fix: stop the daemon, move sessions.db (and its -wal, -shm) aside, and copy the "
         "last good backup in its place (`setandsetting log verify BACKUP` first)"
     )
-    assert (code, lines[-1]) == (1, "1 problem")

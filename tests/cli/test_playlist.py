@@ -183,6 +183,10 @@ def test_fit_refusals_are_one_line_and_exit_2(
         base = ["fit", "P-0042", "peak", "--profile", "fit", "--phase", "peak"]
         assert run(room, *base, *args) == 2, args
         assert message in capsys.readouterr().err
+    assert fit(room, "--tag", "genre=polka") == 2
+    assert "  lasts 0s: the closest the rule found, 11s short (not within one crossfade)\n" in (
+        capsys.readouterr().out
+    )
     assert run(room, "fit", "P-0042", "peak", "--profile", "nope", "--phase", "peak") == 2
     assert "--profile: no profile 'nope'" in capsys.readouterr().err
     assert (room / "playlists/P-0042/peak.yaml").read_text() == PEAK

@@ -88,6 +88,12 @@ def test_validating_a_room_imports_nothing_heavy() -> None:
     assert loaded_after("assert main(argv) == 0", ["validate", "."], ROOT) == ["mutagen"]
 
 
+def test_making_a_room_imports_neither_the_heavy_nor_the_formats(tmp_path: Path) -> None:
+    """`init` copies files: it parses none of them."""
+    argv = ["init", str(tmp_path / "room")]
+    assert loaded_after("assert main(argv) == 0", argv, tmp_path, HEAVY + LIGHT) == []
+
+
 def test_validating_a_profile_answers_well_within_a_second_and_a_half() -> None:
     started = time.perf_counter()
     done = subprocess.run(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from setandsetting.core.doctor import (
     Check,
     ClockFacts,
@@ -28,6 +30,8 @@ GB = 1024**3
 HEARD = OutputFact("music", "default", "heard", "-27.1 dBFS on 'Speakers'")
 GOOD = RoomFacts(
     room_problem=None,
+    profiles=6,
+    patients=1,
     sound=SoundFacts(True, True, (HEARD,)),
     ports=(PortFact("output", "lights", "QLC+", "QLC+:in", ("QLC+:in",)),),
     osc=(OscFact("lights", "127.0.0.1:7700", "listening"),),
@@ -45,6 +49,7 @@ def lines(checks: list[Check]) -> list[str]:
 def test_a_good_room_is_all_well_and_what_cannot_be_known_is_no_failure() -> None:
     checks = judge(GOOD)
     assert lines(checks) == [
+        "ok    room folder: 6 session profiles, 1 patient",
         "ok    sound server: PulseAudio answers",
         "ok    music: heard — -27.1 dBFS on 'Speakers'",
         "ok    MIDI output lights: 'QLC+' is 'QLC+:in'",
@@ -154,15 +159,12 @@ def test_disk_clock_and_daemon() -> None:
 
 
 def test_a_broken_room_yaml_is_named_and_the_devices_left_unasked() -> None:
-    broken = RoomFacts(
-        "room.yaml:3:1: server.port: must be at most 65535",
-        None,
-        (),
-        (),
-        GOOD.journal,
-        GOOD.disk,
-        GOOD.clock,
-        GOOD.daemon,
+    broken = replace(
+        GOOD,
+        room_problem="room.yaml:3:1: server.port: must be at most 65535",
+        sound=None,
+        ports=(),
+        osc=(),
     )
     checks = judge(broken)
     assert lines(checks)[0] == (
@@ -170,9 +172,19 @@ def test_a_broken_room_yaml_is_named_and_the_devices_left_unasked() -> None:
         "room.yaml (`setandsetting validate room.yaml`)"
     )
     assert [c.subject for c in checks][1:] == [
+        "room folder",
         "journal",
         "journal access",
         "disk",
         "clock",
         "daemon",
     ]
+
+
+def test_a_folder_without_profiles_is_no_room_yet() -> None:
+    check = judge(replace(GOOD, profiles=0, patients=0))[0]
+    assert check.line() == (
+        "FAIL  room folder: no session profiles in profiles/ — fix: `setandsetting init "
+        "--force` adds the example profiles, playlists and patient"
+    )
+    assert judge(replace(GOOD, profiles=1, patients=2))[0].says == "1 session profile, 2 patients"

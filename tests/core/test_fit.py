@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import PurePath
 
 from setandsetting.core.catalogue import Entry, parse_conditions
@@ -61,6 +62,11 @@ def test_the_avoid_list_is_honoured_as_the_compiler_judges_it() -> None:
     assert proposal.length_s == 610.0  # one crossfade long: still within
     assert proposal.within and proposal.verdict == "longer"
     assert proposal.left_out == (("on the avoid list", 1), ("too short", 1))
+    linked = [replace(e, file=PurePath("/srv/music") / e.file.name) for e in catalogue()]
+    through_a_link = fit_playlist(
+        linked, 600.0, 10.0, avoid=("music/c.flac",), patient_dir=PATIENT_DIR
+    )
+    assert names(through_a_link.tracks) == names(proposal.tracks)  # music/ is a symlink
     by_title = fit_playlist(catalogue(), 600.0, 10.0, avoid=("*cirrus*",), patient_dir=PATIENT_DIR)
     assert names(by_title.tracks) == names(proposal.tracks)
 

@@ -111,5 +111,6 @@ def test_the_svg_draws_the_bands_first_and_clips_each_label_to_its_bar() -> None
     svg = chart_svg(build_review(SUMMARY, EVENTS), EVENTS)
     assert svg.index('class="phase-band"') < svg.index('class="grid"')
     assert svg.index('class="grid"') < svg.index('class="level"')
-    assert f'<svg x="{x(150):g}" y="44" width="{round(x(480) - x(150), 2):g}" height="20">' in svg
+    label = f'<svg x="{x(150):g}" y="44" width="{round(x(480) - x(150), 2):g}" height="20" '
+    assert label + 'aria-hidden="true"><text x="3" y="14.5" class="label">peak</text></svg>' in svg
     assert '<text x="655" y="102.12" class="db">-6 dB</text>' in svg  # the right axis

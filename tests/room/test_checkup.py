@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from setandsetting.core.doctor import ClockFacts, JournalFacts, OscFact
-from setandsetting.room.checkup import clock_facts, gather, journal_facts, osc_fact
+from setandsetting.core.doctor import ClockFacts, DaemonFacts, JournalFacts, OscFact
+from setandsetting.core.room import Room
+from setandsetting.room.checkup import clock_facts, gather, journal_facts, osc_fact, sound_facts
 from tests.journal.synthetic import make_room
 
 
@@ -83,3 +84,12 @@ def test_a_broken_room_yaml_is_a_fact_and_no_device_is_asked(tmp_path: Path) -> 
     )
     assert (facts.sound, facts.ports, facts.osc) == (None, (), ())
     assert facts.journal == JournalFacts(exists=False)
+
+
+def test_no_tone_is_played_while_a_daemon_runs_the_room() -> None:
+    """It could be in a session: the outputs are left to its own Test sound."""
+    facts = sound_facts(Room(), DaemonFacts(os.getpid(), "serve", "http://127.0.0.1:8700"))
+    assert facts.outputs == ()
+    assert facts.not_played == (
+        f"PID {os.getpid()} runs this room (its Start page's Test sound plays them)"
+    )

@@ -161,3 +161,20 @@ def test_avoid_paths_count_from_the_patient_folder_or_the_room(room):
         f"phase a: {title} removed (on the patient's avoid list)"
         for title in ("Loud", "Soft", "Third")
     ]
+
+
+def test_an_avoided_room_path_is_kept_out_when_the_music_folder_is_a_symlink(
+    room, tmp_path_factory
+):
+    """Track paths are resolved; an avoid entry written as the room names the file
+    (`music/loud.flac`, as `playlist avoid` writes it) must still match through a symlink."""
+    elsewhere = tmp_path_factory.mktemp("library") / "music"
+    (room / "music").rename(elsewhere)
+    (room / "music").symlink_to(elsewhere)
+    own = room / "playlists" / "P-1"
+    own.mkdir()
+    (own / "patient.yaml").write_text("avoid: [music/loud.flac]\n")
+    timeline = RoomFolder(room).compile(room / "profiles" / "t.yaml", "P-1").timeline
+    assert [t.path.name for t in timeline.phases[0].tracks] == ["soft.flac"]
+    removed = [w for w in timeline.warnings if "avoid list" in w]
+    assert removed == ["phase a: loud removed (on the patient's avoid list)"]

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import mutagen
 import pytest
 from playwright.sync_api import Page, expect
 
 from setandsetting.backends.base import audio_report
-from setandsetting.room.catalogue import set_vocals
 from tests.support.browser import (
     UiServer,
     chromium,
@@ -446,8 +446,10 @@ def test_the_library_filters_by_voice_and_the_fit_button_saves_a_fitted_playlist
     page: Page, ui_server: UiServer
 ) -> None:
     folder = ui_server.folder
-    for name in ("peak-1", "peak-2", "return-1"):
-        set_vocals(folder, folder.root / "music" / "demo" / f"{name}.flac", "instrumental")
+    for name in ("peak-1", "peak-2", "return-1"):  # tagged, not scanned: read as they are
+        tagged = mutagen.File(folder.root / "music" / "demo" / f"{name}.flac")
+        tagged["instrumental"] = "1"
+        tagged.save()
     folder.patient_dir("P-0099").mkdir(exist_ok=True)  # a patient of its own: others keep theirs
     page.set_viewport_size({"width": 360, "height": 740})
     page.goto(f"{ui_server.url}/playlists/P-0099")

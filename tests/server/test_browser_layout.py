@@ -2,7 +2,7 @@
 daemon, measured in the page itself: no element reaches past the viewport (so nothing
 scrolls sideways) and no link, button or field is smaller than 48 x 48 CSS px. The pages
 include the 404, the API docs and the OpenAPI viewer; Live runs a session, Review shows
-one that ended. Wall times are shown in the browser's own zone, named."""
+the same session. Wall times are shown in the browser's own zone, named."""
 
 from __future__ import annotations
 
@@ -55,21 +55,15 @@ MEASURE = """(target) => {
 
 @pytest.fixture(scope="module")
 def sessions(ui_server: UiServer) -> Iterator[str]:
-    """One session that ended (with a note) for Review, then one running for Live; the
-    ended one's ID."""
-    runner = ui_server.runner
-    engine = runner.start(ui_server.folder.profile_path("fast"), "P-0042")
-    ended = runner.session_id
-    assert ended is not None
+    """A session running for the whole module (Live shows it, Review reviews it so far,
+    with a note); its ID."""
+    engine = ui_server.runner.start(ui_server.folder.profile_path("fast"), "P-0042")
     engine.submit(parse_control("note Settled, breathing slowly"))
-    engine.stop()
-    ui_server.wait_until_stopped()
-    runner.start(ui_server.folder.profile_path("fast"), "P-0042")
+    assert ui_server.runner.session_id is not None
     try:
-        yield ended
+        yield ui_server.runner.session_id
     finally:
         ui_server.stop_session()
-        ui_server.wait_until_stopped()
 
 
 @pytest.fixture
@@ -91,7 +85,7 @@ PATHS = (
     "/playlists",
     "/playlists/P-0042",
     "/review",
-    "/review/{ended}",
+    "/review/{session}",
     "/docs",
     "/openapi.json",
     "/no/such/page",
@@ -110,7 +104,7 @@ def test_the_page_fits_a_phone_and_tablets_and_every_target_is_touch_sized(
 ) -> None:
     """Loaded once, measured at each size (the page lays itself out again on a resize)."""
     page.set_viewport_size({"width": 360, "height": 740})
-    page.goto(ui_server.url + path.format(ended=sessions))
+    page.goto(ui_server.url + path.format(session=sessions))
     if path in READY:
         expect(page.locator(READY[path]).first).to_be_visible()
     problems = {}
