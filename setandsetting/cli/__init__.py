@@ -43,6 +43,8 @@ COMMANDS: dict[str, str] = {
     "ack": "setandsetting.cli.control",
     "note": "setandsetting.cli.control",
     "stop": "setandsetting.cli.control",
+    "dose": "setandsetting.cli.control",
+    "ready": "setandsetting.cli.control",
     "playlist": "setandsetting.cli.playlist",
     "test-sound": "setandsetting.cli.sound",
     "init": "setandsetting.cli.init",

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from argparse import ArgumentParser
+
+    from setandsetting.core.dose import SessionFacts
     from setandsetting.room.folder import Compiled, RoomFolder
 
 EXIT_BAD_INPUT = 2
@@ -78,3 +81,29 @@ def compiled(args: Namespace) -> Compiled:
 def fail(message: str) -> int:
     print(message, file=sys.stderr)
     return EXIT_BAD_INPUT
+
+
+def add_facts_options(p: ArgumentParser) -> None:
+    """The session facts a profile's route may ask for at the start (core/dose.py)."""
+    p.add_argument(
+        "--meds",
+        metavar="CLASSES",
+        help="concomitant medications: none, or the classes taken, comma separated "
+        "(benzodiazepines, non-benzodiazepine sedative-hypnotics, psychostimulants, maois, "
+        "opioids)",
+    )
+    p.add_argument("--first", metavar="yes|no", help="is this the patient's first treatment?")
+    p.add_argument("--intention", metavar="TEXT", help="the intention the patient set")
+
+
+def facts_of(args: Namespace) -> SessionFacts:
+    """--meds, --first and --intention, checked (CommandError with the reason)."""
+    from setandsetting.core.dose import SessionFacts, facts_from_fields, parse_meds, parse_yes_no
+
+    try:
+        meds = parse_meds(args.meds) if args.meds is not None else {}
+        first = parse_yes_no(args.first, "--first") if args.first is not None else None
+        intention = facts_from_fields({"intention": args.intention}).intention
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    return SessionFacts(meds, first, intention)

@@ -1,5 +1,6 @@
 """`status`, `pause`, `resume`, `extend`, `next`, `skip`, `level`, `quiet`, `ack`,
-`dismiss`, `note`, `stop`: steer the running session through the room daemon's HTTP API.
+`dismiss`, `note`, `stop`, `dose`, `ready`: steer the running session through the room
+daemon's HTTP API.
 
 The daemon is found where the room's daemon wrote its address beside the room lock
 (room/lock.py), whatever port it chose; --url overrides. The CLI is a plain HTTP client
@@ -35,6 +36,7 @@ WITH_VALUE = {
         "buttons and the foot switch), -6dB, +3dB, -5%%, or set it: 40%%",
     ),
     "note": ("TEXT", "write a note into the session journal"),
+    "dose": ("NAME AMOUNT [route=R] [lot=L]", "record a dose given, e.g. esketamine 56mg lot=A1"),
 }
 WITHOUT_VALUE = {
     "pause": "hold the music (fade out; the session clock goes on)",
@@ -42,7 +44,7 @@ WITHOUT_VALUE = {
     "next": "move on to the next phase (if its floor allows)",
     "skip": "skip to the next track",
     "quiet": "QUIET: music and chimes fade out at once, quiet cues are sent",
-    "stop": "end the session gently",
+    "ready": "record that the patient is judged ready to leave",
 }
 
 
@@ -65,12 +67,24 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument("value", metavar=metavar, nargs="?")  # it back as the value
             p.set_defaults(dashed_value=True)
         else:
-            p.add_argument("value", metavar=metavar, nargs="+" if action == "note" else None)
+            words = "+" if action in ("note", "dose") else None
+            p.add_argument("value", metavar=metavar, nargs=words)
         p.set_defaults(func=control, action=action)
-    p = sub.add_parser("ack", help="acknowledge the waiting check-in (or the one named)")
+    p = sub.add_parser(
+        "ack", help="acknowledge the waiting check-in (or the one named), with readings"
+    )
     common(p)
-    p.add_argument("value", metavar="ID", nargs="?", help="a check-in id from `status`")
+    p.add_argument(
+        "value",
+        metavar="[ID] [bp=S/D hr=N spo2=N rr=N sedation=0-5 dissociation=yes|no note=TEXT]",
+        nargs="*",
+        help="a check-in id from `status`, then the readings taken",
+    )
     p.set_defaults(func=control, action="ack")
+    p = sub.add_parser("stop", help="end the session gently (before its floor: say why)")
+    common(p)
+    p.add_argument("value", metavar="REASON", nargs="*", help="why it ends before its floor")
+    p.set_defaults(func=control, action="stop")
     p = sub.add_parser(
         "dismiss",
         help="take a waiting check-in off the screens undone, with the reason (journaled)",
@@ -160,6 +174,7 @@ def _error_text(err: urllib.error.HTTPError) -> str:
 
 def control(args: argparse.Namespace) -> int:
     value = " ".join(args.value) if isinstance(args.value, list) else args.value
+    value = value or None
     try:  # the daemon parses it again: this only refuses a mistyped control without it
         parse_control(args.action if value is None else f"{args.action} {value}")
     except ValueError as err:
@@ -236,6 +251,11 @@ def status_lines(snap: dict[str, Any]) -> list[str]:
     nudge = snap.get("nudge_pct") or 0.0
     level = format_level(snap["level"]) + (f" (nudged {nudge:+g}%)" if nudge else "")
     lines.append(("level", level))
+    clinical = snap.get("clinical") or {}
+    if clinical.get("since_dose_s") is not None:
+        lines.append(("since dose", format_clock(clinical["since_dose_s"])))
+    for alert in (clinical.get("alerts") or [])[-3:]:  # the latest: the rest are journaled
+        lines.append(("ALERT", f"{alert['message']} (at {format_clock(alert['t'])})"))
     for item in snap.get("pending", []):
         late = f", {format_duration(item['overdue_s'])} overdue" if item.get("overdue_s") else ""
         lines.append(("WAITING", f"{item['kind']}: {item['message']} (ack {item['id']}{late})"))

@@ -12,6 +12,7 @@ traceback, through the CLI's one error road.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from typing import Any, TypeVar
 from setandsetting.cli.common import CommandError
 from setandsetting.core.units import format_clock
 from setandsetting.journal.backup import Verified, backup, verify
-from setandsetting.journal.export import to_csv, to_html, to_json
+from setandsetting.journal.export import FORMATS, export
 from setandsetting.journal.review import build_review, render_text, text_table
 from setandsetting.journal.stats import compute_stats, render_stats
 from setandsetting.journal.store import Journal, SessionSummary, UnknownSession
@@ -44,15 +45,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="journaled sessions, newest first")
     p.add_argument("--patient", help="only this patient's sessions")
     p.add_argument("--limit", type=int, help="only the last N sessions")
+    p.add_argument("--json", action="store_true", help="as JSON: id, patient, profile, times")
     p.set_defaults(func=_list)
+
+    p = sub.add_parser("patient", help="a patient's course across sessions")
+    p.add_argument("patient_id", metavar="ID", help="a pseudonymous patient ID")
+    p.set_defaults(func=_patient)
 
     p = sub.add_parser("show", help="one session: planned vs actual, tracks, check-ins, notes")
     p.add_argument("session", help="a session id from `log list`")
     p.set_defaults(func=_show)
 
-    p = sub.add_parser("export", help="one session as CSV, JSON or printable HTML")
+    p = sub.add_parser(
+        "export", help="one session as CSV, JSON, printable HTML, the REMS form or FHIR"
+    )
     p.add_argument("session", help="a session id from `log list`")
-    p.add_argument("--format", choices=("csv", "json", "html"), required=True)
+    p.add_argument("--format", choices=tuple(FORMATS), required=True)
     p.add_argument("--output", type=Path, help="write to FILE instead of standard output")
     p.set_defaults(func=_export)
 
@@ -80,6 +88,9 @@ def _query(args: argparse.Namespace, read: Callable[[Journal], T]) -> T | None:
 
 def _list(args: argparse.Namespace) -> int:
     sessions = _query(args, lambda j: j.sessions(patient=args.patient, limit=args.limit))
+    if args.json:
+        print(json.dumps([session_entry(s) for s in sessions or []], indent=2))
+        return 0
     if sessions is None:
         print(f"no sessions journaled in {args.room}")
         return 0
@@ -111,12 +122,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     session, events = _load(args)
-    if args.format == "csv":
-        text = to_csv(session, events)
-    elif args.format == "json":
-        text = to_json(session, events)
-    else:
-        text = to_html(build_review(session, events), events)
+    text = export(args.format, session, events)
     if args.output is None:
         sys.stdout.write(text)
         return 0
@@ -128,6 +134,34 @@ def _export(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"{args.output}: cannot write ({exc.strerror})") from None
     print(f"wrote {args.output}")
+    return 0
+
+
+def session_entry(s: SessionSummary) -> dict[str, Any]:
+    """One session for `log list --json`."""
+    return {
+        "id": s.id,
+        "patient": s.patient,
+        "profile": s.profile_name,
+        "started": s.started_wall.isoformat(),
+        "ended": s.ended_wall.isoformat() if s.ended_wall else None,
+        "reason": s.end_reason,
+    }
+
+
+def _patient(args: argparse.Namespace) -> int:
+    from setandsetting.core.types import check_patient_id
+    from setandsetting.journal.course import course, render_course
+
+    try:
+        patient = check_patient_id(args.patient_id)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    found = _query(args, lambda j: course(j, patient))
+    if not found:
+        print(f"no sessions journaled for {patient}")
+        return 0
+    sys.stdout.write(render_course(patient, found))
     return 0
 
 

@@ -7,8 +7,14 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from setandsetting.cli.common import CommandError, compiled, room_of
-from setandsetting.core.controls import parse_timed_control
+from setandsetting.cli.common import (
+    CommandError,
+    add_facts_options,
+    compiled,
+    facts_of,
+    room_of,
+)
+from setandsetting.core.controls import Control, parse_timed_control
 from setandsetting.core.events import Event, describe
 from setandsetting.core.plan import OPEN_HORIZON_S, build_plan
 from setandsetting.core.status import status_line
@@ -57,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="WHEN",
         help="wall time the journaled session starts, ISO 8601 (default: now, UTC)",
     )
+    add_facts_options(p)
     p.set_defaults(func=run)
 
 
@@ -69,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise CommandError(f"--control: {err}") from None
     started = _start_of(args.start)
+    facts = facts_of(args)
+    if facts:  # journaled as a live start journals them: the first control
+        controls.insert(0, (0.0, Control("facts", data=facts.to_fields())))
     session = compiled(args)
     timeline = session.timeline
     live = args.speed > 0 and sys.stderr.isatty()

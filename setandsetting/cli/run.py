@@ -19,13 +19,14 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from setandsetting.cli.common import patient_of, profile_of, room_of
+from setandsetting.cli.common import add_facts_options, facts_of, patient_of, profile_of, room_of
 from setandsetting.core.events import describe
 from setandsetting.core.status import status_line
 from setandsetting.core.units import format_clock
 from setandsetting.room.lock import RoomLock
 
 if TYPE_CHECKING:
+    from setandsetting.core.dose import SessionFacts
     from setandsetting.room.folder import RoomFolder
 
 STATUS_S = 0.5
@@ -38,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a real session in the foreground")
     p.add_argument("profile", help="a profile: its name (im-ketamine) or file")
     p.add_argument("--patient", required=True, help="pseudonymous patient ID")
+    add_facts_options(p)
     p.set_defaults(func=run)
 
 
@@ -45,12 +47,13 @@ def run(args: argparse.Namespace) -> int:
     patient = patient_of(args)
     profile = profile_of(args, args.profile)
     folder = room_of(args)
+    facts = facts_of(args)
     with RoomLock.take(folder.root, "run"):  # before the journal or any device
-        _run_session(folder, profile, patient)
+        _run_session(folder, profile, patient, facts)
     return 0
 
 
-def _run_session(folder: RoomFolder, profile: Path, patient: str) -> None:
+def _run_session(folder: RoomFolder, profile: Path, patient: str, facts: SessionFacts) -> None:
     from setandsetting.engine.runner import SessionRunner
 
     runner = SessionRunner(folder)
@@ -70,7 +73,7 @@ def _run_session(folder: RoomFolder, profile: Path, patient: str) -> None:
     signal.signal(signal.SIGTERM, note_signal)
     try:
         runner.subscribe(show)
-        resumed = runner.start_or_resume(lambda: profile, patient)
+        resumed = runner.start_or_resume(lambda: profile, patient, facts)
         if resumed is not None:
             print(resumed, flush=True)
         engine = runner.engine

@@ -25,7 +25,14 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from setandsetting.cli.common import CommandError, patient_of, profile_of, room_of
+from setandsetting.cli.common import (
+    CommandError,
+    add_facts_options,
+    facts_of,
+    patient_of,
+    profile_of,
+    room_of,
+)
 from setandsetting.room.lock import DAEMON_FILE, RoomLock
 
 if TYPE_CHECKING:
@@ -50,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, help="port (default: room.yaml, else 8700; 0: any free)")
     p.add_argument("--start", metavar="PROFILE", help="begin a session at once (name or file)")
     p.add_argument("--patient", help="the patient ID for --start")
+    add_facts_options(p)
     p.set_defaults(func=serve)
 
 
@@ -85,6 +93,7 @@ def serve(args: argparse.Namespace) -> int:
         raise CommandError("--start needs --patient ID")
     if args.patient:
         patient_of(args)
+    args.facts = facts_of(args)  # checked before the room is taken
     with RoomLock.take(folder.root, "serve") as lock:  # before the journal or any device
         try:
             token, created = load_or_create_token(folder.root)
@@ -137,7 +146,7 @@ def _run_daemon(
     signal.signal(signal.SIGTERM, note_signal)
     try:
         start = functools.partial(profile_of, args, args.start, "--start: ") if args.start else None
-        resumed = runner.start_or_resume(start, args.patient)
+        resumed = runner.start_or_resume(start, args.patient, args.facts)
         if resumed is not None:
             print(resumed, flush=True)
         elif args.start:

@@ -2,8 +2,16 @@
 
 The text form is shared by `rehearse --control T:ACTION`, the CLI, the API and the MIDI
 map: `extend 10m`, `next`, `pause`, `resume`, `skip`, `level -2dB`, `level +5%`,
-`level 40%`, `level up`, `level down`, `quiet`, `ack [ID]`, `dismiss [ID] REASON`,
-`note TEXT`, `stop`.
+`level 40%`, `level up`, `level down`, `quiet`, `ack [ID] [READINGS]`, `dismiss [ID]
+REASON`, `note TEXT`, `stop [REASON]`, and for the clinical record `dose NAME AMOUNT
+[route=R] [lot=L]` and `ready`.
+
+`ack` takes readings after the optional check-in id (`ack arrival.0.0 bp=150/95 hr=88`,
+core/vitals.py), checked here: an implausible value is refused before anything reaches
+the engine, so nothing is journaled. `stop` may carry the reason for ending before the
+discharge floor (`stop patient asked to leave`); a stop typed by a person always carries
+`data` (its reason, possibly empty), so the handler holds it to the floor, while the
+program's own stops (a rehearsal's end, `run`'s confirmed Ctrl-C) carry none.
 
 A level with a sign is a change (`-6dB`, `+3dB`, `-5%`), one without a sign is where to
 set it (`40%`); a number without a unit is refused, since `level 5` could mean either.
@@ -15,9 +23,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from setandsetting.core.dose import parse_dose
 from setandsetting.core.units import parse_duration, parse_level
+from setandsetting.core.vitals import parse_readings
 
 USER_ACTIONS = (
     "extend",
@@ -31,8 +41,10 @@ USER_ACTIONS = (
     "dismiss",
     "note",
     "stop",
+    "dose",
+    "ready",
 )
-NEEDS_VALUE = frozenset({"extend", "level", "note", "dismiss"})  # refused without a value
+NEEDS_VALUE = frozenset({"extend", "level", "note", "dismiss", "dose"})  # refused without one
 ALIASES = {"hold": "pause", "advance": "next", "acknowledge": "ack"}
 LEVEL_STEP_DB = 2.0  # `level up` / `level down`: a step heard alike at any level
 LEVEL_WORDS = {"up": LEVEL_STEP_DB, "down": -LEVEL_STEP_DB}
@@ -61,6 +73,12 @@ class Control:
     unit: LevelUnit = "%"  # level change: percent of the level, or dB
     voice: int | None = None  # track_failed / track_finished: which voice
     message: str | None = None
+    data: dict[str, Any] | None = None  # ack: readings; dose: the dose; stop: reason; facts
+
+    @property
+    def readings(self) -> dict[str, Any]:
+        """An ack's readings as plain fields (empty when none were given)."""
+        return dict((self.data or {}).get("readings") or {})
 
     def describe(self) -> str:
         if self.action == "extend" and isinstance(self.value, float):
@@ -71,6 +89,21 @@ class Control:
             if self.absolute:
                 return f"level {float(self.value) * 100:.0f}%"
             return f"level {float(self.value):+g}{self.unit}"
+        if self.action == "ack" and self.readings:
+            from setandsetting.core.vitals import format_value
+
+            words = [str(self.value)] if self.value else []
+            words += [f"{k}={format_value(k, v)}" for k, v in self.readings.items() if k != "note"]
+            if "note" in self.readings:
+                words.append(f"note={self.readings['note']}")
+            return "ack " + " ".join(words)
+        if self.action == "dose" and self.data:
+            d = self.data
+            words = [d["name"], f"{d['amount']:g}{d['unit']}"]
+            words += [f"{k}={d[k]}" for k in ("route", "lot") if d.get(k)]
+            return "dose " + " ".join(words)
+        if self.action == "stop" and self.data and self.data.get("reason"):
+            return f"stop {self.data['reason']}"
         if self.action == "dismiss":
             return " ".join(str(x) for x in ("dismiss", self.value, self.message) if x)
         return self.action if self.value in (None, "") else f"{self.action} {self.value}"
@@ -100,12 +133,26 @@ def parse_control(text: str) -> Control:
             raise ValueError("a note needs some text")
         return Control("note", arg)
     if action == "ack":
-        return Control("ack", arg or None)
+        return _parse_ack(arg)
     if action == "dismiss":
         return _parse_dismiss(arg)
+    if action == "dose":
+        return Control("dose", data=parse_dose(arg).to_fields())
+    if action == "stop":
+        return Control("stop", data={"reason": arg})
     if arg:
         raise ValueError(f"{action} takes no argument")
     return Control(action)
+
+
+def _parse_ack(arg: str) -> Control:
+    """`ack [ID] [bp=S/D ...]`: the first word is an id unless it is a reading."""
+    first, _, rest = arg.partition(" ")
+    cid = None
+    if first and "=" not in first:
+        cid, arg = first, rest
+    readings = parse_readings(arg)
+    return Control("ack", cid, data={"readings": readings.to_fields()} if readings else None)
 
 
 def _parse_dismiss(arg: str) -> Control:

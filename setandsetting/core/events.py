@@ -31,6 +31,16 @@ the fields each carries beside `type`, `t` and `wall`:
 - `audio_fault` (`output`: music | patient_chimes | staff_chimes, `why`: one sentence): no
   sound reaches that output's loudspeaker; `audio_restored` (`output`, `why`): it does
   again. Each said once per outage, however many detectors noticed it.
+- the clinical record: `dose_given` (`name`, `amount`, `unit`, `route`, `lot`, `n`: the
+  dose's number in the session), `vitals_recorded` (`checkin`: the check-in id or None,
+  `kind`, `readings` {bp: [S, D], hr, spo2, rr, sedation, dissociation}, `units`, `note`,
+  `skipped`: what the check-in asked for and was not given), `vitals_alert` (`what`: the
+  threshold's key, `measure`, `value`, `threshold`, `message`, `checkin`, and the staff
+  chime's `sound`, `level`), `session_facts` (`medications` {class: yes/no},
+  `first_treatment`, `intention`), `ready_to_leave` (`since_dose_s`), `stop_reason`
+  (`reason`, `floor_t`: the discharge floor the session ended before, `why`)
+- `checkin_due` carries `record` (the measures asked for) when its rule names them;
+  `checkin_acknowledged` carries `record` and `skipped` then too.
 
 An Event refuses a type outside EventType, and a `track_ended` whose reason is outside
 TrackEndReason, when it is made: a misspelt type fails where it is emitted, not in a
@@ -70,6 +80,12 @@ EventType = Literal[
     "device_back",
     "audio_fault",
     "audio_restored",
+    "dose_given",
+    "vitals_recorded",
+    "vitals_alert",
+    "session_facts",
+    "ready_to_leave",
+    "stop_reason",
 ]
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
 
@@ -166,6 +182,28 @@ def describe(event: dict[str, Any]) -> str:
         return f"sound back on {str(d['output']).replace('_', ' ')}: {d['why']}"
     if kind == "session_ended":
         return f"session ended ({d['reason']})"
+    if kind == "dose_given":
+        extra = "".join(f" {k} {d[k]}" for k in ("route", "lot") if d.get(k))
+        return f"dose {d['n']}: {d['name']} {d['amount']:g} {d['unit']}{extra}"
+    if kind == "vitals_recorded":
+        from setandsetting.core.vitals import format_value
+
+        words = [f"{k} {format_value(k, v)}" for k, v in d["readings"].items()]
+        if d.get("note"):
+            words.append(f"note: {d['note']}")
+        skipped = f" (not taken: {', '.join(d['skipped'])})" if d.get("skipped") else ""
+        return f"readings: {', '.join(words) or 'none'}{skipped}"
+    if kind == "vitals_alert":
+        return f"ALERT {d['message']}"
+    if kind == "session_facts":
+        taken = [k for k, v in (d.get("medications") or {}).items() if v]
+        meds = ", ".join(taken) if taken else ("none" if d.get("medications") else "not asked")
+        first = {True: "yes", False: "no", None: "not asked"}[d.get("first_treatment")]
+        return f"session facts: concomitant medications {meds}; first treatment {first}"
+    if kind == "ready_to_leave":
+        return "judged ready to leave"
+    if kind == "stop_reason":
+        return f"stopped before the discharge floor: {d['reason']}"
     if kind == "daemon_stopped":
         return "the room daemon stopped; the session resumes when it starts again"
     return kind.replace("_", " ")

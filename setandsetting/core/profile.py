@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from setandsetting.core import bounds
+from setandsetting.core.alerts import AlertSettings
 from setandsetting.core.bounds import EXTENDABLE_RULE, MAX_EXTENDABLE_S, MAX_PHASE_S, PHASE_RULE
 from setandsetting.core.types import (
     Audience,
@@ -26,6 +27,7 @@ from setandsetting.core.types import (
     duration_input,
 )
 from setandsetting.core.units import format_duration, format_level, parse_duration
+from setandsetting.core.vitals import Measure
 
 Path_ = tuple[str | int, ...]
 
@@ -125,6 +127,7 @@ class CheckinRule(Frozen):
     level: Level | None = None
     ack: Literal["required", "none"] = "none"
     escalate_after: Duration | None = None
+    record: list[Measure] = []  # what staff measure when they acknowledge it
 
     @field_validator("every")
     @classmethod
@@ -148,6 +151,10 @@ class CheckinRule(Frozen):
             raise ValueError("`start` and `until` go with `every`, not with `at`")
         if self.escalate_after is not None and self.ack != "required":
             raise ValueError("`escalate_after` needs `ack: required`")
+        if self.record and self.ack != "required":
+            raise ValueError("`record` needs `ack: required` (readings go with the ack)")
+        if len(set(self.record)) != len(self.record):
+            raise ValueError("`record` names a measure twice")
         return self
 
 
@@ -307,6 +314,7 @@ class Profile(Frozen):
     description: str = ""
     limits: Limits = Limits()
     defaults: Defaults = Defaults()
+    alerts: AlertSettings | None = None  # thresholds for readings (else room.yaml's, defaults)
     phases: list[Phase] = Field(min_length=1)
 
     def phase_index(self, phase_id: str) -> int:

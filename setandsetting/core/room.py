@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
+from setandsetting.core.alerts import AlertSettings
 from setandsetting.core.profile import CuePayload
 from setandsetting.core.types import Duration, Frozen
 from setandsetting.core.units import as_float
@@ -143,3 +144,4 @@ class Room(Frozen):
     server: ServerSettings = ServerSettings()
     resume_window: Duration = 900.0
     clinic: ClinicSettings | None = None
+    alerts: AlertSettings | None = None  # thresholds for readings when a profile names none

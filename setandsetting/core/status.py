@@ -6,30 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from setandsetting.core import session
+from setandsetting.core.clinical_view import clinical_view
 from setandsetting.core.session import State
-from setandsetting.core.timeline import Timeline
 from setandsetting.core.units import format_clock, format_duration, format_level
-
-DOSE_PHASE_IDS = ("dosing", "dose", "infusion")  # a phase so named starts with the dose
-
-
-def dose_phase(timeline: Timeline) -> int | None:
-    """The phase whose start is the dose: the first named dosing, dose or infusion, else the
-    first holding a check-in of kind `dose`; None when the profile marks none."""
-    phases = timeline.phases
-    named = next((p.index for p in phases if p.id in DOSE_PHASE_IDS), None)
-    if named is not None:
-        return named
-    return next((p.index for p in phases if any(c.kind == "dose" for c in p.checkins)), None)
-
-
-def dose_time(state: State) -> float | None:
-    """When the dose was given, in session seconds (None before it): the dose phase's
-    actual start. The one place that says it, so a `dose` control can later say it better."""
-    index = dose_phase(state.timeline)
-    if index is None or index >= len(state.phase_starts):
-        return None
-    return state.phase_starts[index]
 
 
 def snapshot(
@@ -58,7 +37,7 @@ def snapshot(
         "patient": timeline.patient,
         "display_name": timeline.display_name,
         "profile_name": timeline.profile_name,
-        "dose_t": dose_time(state),
+        "dose_t": session.dose_time(state),
         "session_end": ahead.ends_at,
         "phase": state.plan.id,
         "phase_name": state.plan.title,
@@ -101,6 +80,7 @@ def snapshot(
             "phase": nxt.phase,
             "message": nxt.message,
         },
+        "clinical": clinical_view(state, t),
     }
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Literal
 
+from setandsetting.core.alerts import DEFAULTS as DEFAULT_ALERTS
+from setandsetting.core.alerts import AlertSettings, Thresholds, merge
 from setandsetting.core.curves import Envelope, envelope
 from setandsetting.core.playlist import AUDIO_SUFFIXES, Patient
 from setandsetting.core.profile import CheckinRule, CuePayload, Profile, Ramp, continued_phase
@@ -86,6 +88,7 @@ class CheckinPlan:
     escalate_after: float | None
     chime_s: float
     duck_factor: float
+    record: tuple[str, ...] = ()  # the measures staff are asked to take when they ack
 
     def offset(self, n: int) -> float | None:
         """The n-th occurrence as an offset from the anchor, or None when there is none."""
@@ -152,6 +155,9 @@ class Timeline:
     on_quiet: tuple[dict[str, Any], ...] = ()
     warnings: tuple[str, ...] = field(default=())
     display_name: str | None = None  # patient.yaml's, shown beside the pseudonym
+    route: str = "other"
+    alerts: Thresholds = DEFAULT_ALERTS
+    staff_chime: tuple[str, float] = ("bell", 0.45)  # (sound, level) of an alert's chime
 
     def phase_index(self, phase_id: str) -> int:
         for phase in self.phases:
@@ -208,6 +214,7 @@ def compile_timeline(
     patient: Patient | None = None,
     patient_dir: PurePath | None = None,
     on_quiet: tuple[CuePayload, ...] = (),
+    room_alerts: AlertSettings | None = None,
     seed: int = 0,
     sound_length: Callable[[str], float] = lambda _sound: 6.0,
 ) -> Timeline:
@@ -306,6 +313,9 @@ def compile_timeline(
         on_quiet=tuple(c.payload() for c in on_quiet),
         warnings=tuple(warnings),
         display_name=patient.display_name if patient else None,
+        route=profile.route,
+        alerts=merge(profile.alerts, room_alerts),
+        staff_chime=("bell", min(profile.defaults.chime.level, profile.limits.max_level)),
     )
 
 
@@ -432,4 +442,5 @@ def _checkin(
         escalate_after=rule.escalate_after,
         chime_s=sound_length(sound),
         duck_factor=db_to_factor(chime.duck),
+        record=tuple(rule.record),
     )

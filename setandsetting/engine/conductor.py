@@ -39,6 +39,7 @@ _SOURCE = {
     "track_ended": "music",
     "checkin_due": "chimes",
     "checkin_escalated": "chimes",
+    "vitals_alert": "chimes",
     "cue_sent": "cues",
     "quiet": "cues",
     "session_ended": "cues",
@@ -377,6 +378,8 @@ class Conductor:
             self._end_voice(d["voice"], t, fade=_level_at_end(before, d["voice"], event.t) > 0)
         elif event.type in ("checkin_due", "checkin_escalated"):
             self._chime(d["sound"], d["level"], d["audience"], event.t)
+        elif event.type == "vitals_alert":  # for the staff, never in the patient's ears
+            self._chime(d["sound"], d["level"], "staff", event.t)
         elif event.type == "cue_sent":
             ramps = self.state.ramps  # type: ignore[union-attr]
             ramp = d["id"] if any(r.cue_id == d["id"] for r in ramps) else None

@@ -29,6 +29,7 @@ def control_from_event(event: dict[str, Any]) -> Control:
         unit="dB" if event.get("unit") == "dB" else "%",
         voice=event.get("voice"),
         message=event.get("message"),
+        data=event.get("data"),
     )
 
 
@@ -45,6 +46,8 @@ def control_fields(control: Control) -> dict[str, Any]:
         fields["voice"] = control.voice
     if control.message:
         fields["message"] = control.message
+    if control.data is not None:
+        fields["data"] = control.data
     return fields
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from setandsetting.backends.base import Report
+from setandsetting.core.controls import Control
+from setandsetting.core.dose import SessionFacts, facts_missing
 from setandsetting.core.events import Event
 from setandsetting.core.plan import build_plan
 from setandsetting.core.room import Room
@@ -24,6 +26,7 @@ from setandsetting.engine.engine import Engine
 from setandsetting.engine.resume import replay
 from setandsetting.journal.store import Journal
 from setandsetting.journal.writer import JournalWriter, SessionWriter
+from setandsetting.room.errors import EditError
 from setandsetting.room.folder import Compiled, RoomFolder
 
 DevicesFactory = Callable[[Room, Report, Path], Devices]
@@ -110,17 +113,22 @@ class SessionRunner:
         """A session runs and has not ended: what closing the runner leaves to resume."""
         return self.engine is not None and self.engine.running and self.engine.conductor.open
 
-    def start(self, profile_path: Path, patient: str) -> Engine:
-        """Compile, journal the plan, start the engine.
+    def start(self, profile_path: Path, patient: str, facts: SessionFacts | None = None) -> Engine:
+        """Compile, journal the plan, start the engine, then journal the session facts.
 
-        Raises FormatError (a broken file), SessionBusy, EditError (a bad patient ID).
+        Raises FormatError (a broken file), SessionBusy, EditError (a bad patient ID, or
+        facts missing that the profile's route asks for: before anything is journaled).
         """
+        facts = facts or SessionFacts()
         with self._lock:
             if self.running:
                 raise SessionBusy("a session is already running in this room")
             if self._prepare is not None:
                 self._prepare(patient)
             compiled = self.folder.compile(profile_path, patient)
+            missing = facts_missing(compiled.profile.route, facts)
+            if missing:
+                raise EditError(missing)
             started = datetime.now(UTC)
             session_id = self.journal.begin_session(
                 patient=patient,
@@ -129,10 +137,16 @@ class SessionRunner:
                 started_wall=started,
                 plan=build_plan(compiled.timeline),
             )
-            return self._launch(compiled, session_id, started, restore=None)
+            engine = self._launch(compiled, session_id, started, restore=None)
+            if facts:
+                engine.submit(Control("facts", data=facts.to_fields()))
+            return engine
 
     def start_or_resume(
-        self, profile: Callable[[], Path] | None, patient: str | None
+        self,
+        profile: Callable[[], Path] | None,
+        patient: str | None,
+        facts: SessionFacts | None = None,
     ) -> Resumed | None:
         """What `run` and `serve` do first: resume the room's interrupted session if it is
         recent, else start one of `profile()` for `patient` (none when `profile` is None).
@@ -144,7 +158,7 @@ class SessionRunner:
         resumed = self.resume_interrupted()
         if resumed is None and profile is not None:
             assert patient is not None
-            self.start(profile(), patient)
+            self.start(profile(), patient, facts)
         return resumed
 
     def resume_interrupted(self, now: datetime | None = None) -> Resumed | None:

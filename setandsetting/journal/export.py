@@ -18,8 +18,9 @@ from typing import Any
 
 from setandsetting.core.events import wall_at
 from setandsetting.journal.chart import chart_svg
-from setandsetting.journal.review import SessionReview, review_header, review_tables
+from setandsetting.journal.review import SessionReview, build_review, review_header, review_tables
 from setandsetting.journal.store import BASE_FIELDS, SessionSummary
+from setandsetting.journal.vitals_chart import vitals_svg
 
 # Each row says whose session it is, so rows from several exports can be pooled.
 CSV_COLUMNS = ("seq", "session", "patient", "type", "t", "wall", "data")
@@ -118,6 +119,13 @@ svg .level { fill: none; stroke: #1f4e8c; stroke-width: 1.6; }
 svg .checkin.ack { fill: #2e7d32; } svg .checkin.pending { fill: none; stroke: #555; }
 svg .checkin.missed { stroke: #c62828; stroke-width: 2; fill: none; }
 svg .note { fill: #f0a500; }
+svg.vitals .scale, svg.vitals .phase-name { font-size: 9px; }
+svg.vitals .grid { stroke: #ddd; stroke-width: .5; }
+svg.vitals .bp { stroke: #8c3b1f; stroke-width: 4; stroke-linecap: round; }
+svg.vitals polyline { fill: none; stroke-width: 1.5; }
+svg.vitals .hr { stroke: #1f4e8c; fill: #1f4e8c; } svg.vitals polyline.hr { fill: none; }
+svg.vitals .spo2 { stroke: #2e7d32; fill: #2e7d32; } svg.vitals polyline.spo2 { fill: none; }
+svg.vitals .dose { stroke: #a86d00; stroke-dasharray: 3 3; }
 @media screen {  /* opened in the dark treatment room: no white page; printed: as above */
   html { background: #101216; color-scheme: dark; }
   body { color: #c4c1b8; padding: 0 .75rem; }
@@ -151,6 +159,9 @@ def to_html(review: SessionReview, events: list[dict[str, Any]]) -> str:
         "<h2>Timeline</h2>",
         chart_svg(review, events),
     ]
+    vitals = vitals_svg(review)
+    if vitals:
+        body += ["<h2>Vitals</h2>", vitals]
     for title, headers, rows in review_tables(review):
         body.append(f"<h2>{escape(title)}</h2><table><thead><tr>")
         body.append("".join(f"<th>{escape(h)}</th>" for h in headers) + "</tr></thead><tbody>")
@@ -165,3 +176,31 @@ def to_html(review: SessionReview, events: list[dict[str, Any]]) -> str:
         f"<title>Session {escape(review.session_id)}</title><style>{STYLE}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
     )
+
+
+# Every export format: its media type and file suffix (`log export`, the API, the Review page).
+FORMATS: dict[str, tuple[str, str]] = {
+    "csv": ("text/csv", "csv"),
+    "json": ("application/json", "json"),
+    "html": ("text/html", "html"),
+    "rems": ("text/html", "rems.html"),
+    "fhir": ("application/fhir+json", "fhir.json"),
+}
+
+
+def export(fmt: str, session: SessionSummary, events: list[dict[str, Any]]) -> str:
+    """One session in one of FORMATS; the REMS and FHIR modules load only for theirs."""
+    if fmt == "csv":
+        return to_csv(session, events)
+    if fmt == "json":
+        return to_json(session, events)
+    review = build_review(session, events)
+    if fmt == "rems":
+        from setandsetting.journal.rems import to_rems
+
+        return to_rems(review)
+    if fmt == "fhir":
+        from setandsetting.journal.fhir import to_fhir
+
+        return to_fhir(review)
+    return to_html(review, events)

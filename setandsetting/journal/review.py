@@ -11,6 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from setandsetting.core.units import format_clock, format_duration
+from setandsetting.journal.clinical import (
+    ClinicalRecord,
+    clinical_header,
+    clinical_record,
+    clinical_tables,
+)
 from setandsetting.journal.store import SessionSummary
 
 
@@ -96,6 +102,7 @@ class SessionReview:
     notes: tuple[Note, ...]
     errors: tuple[ErrorReview, ...]
     resumes: tuple[Resume, ...]
+    clinical: ClinicalRecord
     max_level: float | None = None  # the profile's cap, when the stored plan says it
 
 
@@ -260,6 +267,7 @@ def build_review(session: SessionSummary, events: list[dict[str, Any]]) -> Sessi
             for ev in events
             if ev["type"] == "session_resumed"
         ),
+        clinical=clinical_record(events),
         max_level=_cap(session.plan.get("max_level")),
     )
 
@@ -308,7 +316,14 @@ def phase_change(phase: PhaseReview) -> str:
 
 
 def review_tables(review: SessionReview) -> list[tuple[str, list[str], list[list[str]]]]:
-    """Each section as (title, headers, rows of cells): one source for text and HTML."""
+    """Each section as (title, headers, rows of cells): one source for text and HTML. The
+    clinical record's sections (doses, vitals, alerts) come when it holds anything."""
+    c = review.clinical
+    clinical = clinical_tables(c) if c.doses or c.readings or c.skipped else []
+    return [*_timing_tables(review), *clinical]
+
+
+def _timing_tables(review: SessionReview) -> list[tuple[str, list[str], list[list[str]]]]:
     return [
         (
             "Phases",
@@ -401,6 +416,7 @@ def review_header(review: SessionReview) -> list[tuple[str, str]]:
         ("Profile", f"{review.profile_name} ({review.profile_path})"),
         ("Started", wall_text(review.started_wall)),
         ("Ended", ended),
+        *clinical_header(review.clinical),
     ]
 
 

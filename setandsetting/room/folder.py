@@ -168,6 +168,7 @@ class RoomFolder:
             patient=_with_resolved_avoid(self.patient(patient_id), patient_dir, self.root),
             patient_dir=patient_dir,
             on_quiet=tuple(room.on_quiet),
+            room_alerts=room.alerts,
             seed=seed if seed is not None else zlib.crc32(f"{patient_id}:{profile.name}".encode()),
             sound_length=lambda sound: sound_length(sound, base),
         )

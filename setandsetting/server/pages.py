@@ -30,6 +30,7 @@ from setandsetting.journal.review import (
     wall_text,
 )
 from setandsetting.journal.store import JournalError, UnknownSession
+from setandsetting.journal.vitals_chart import vitals_svg
 from setandsetting.room.folder import RoomFolder
 
 HERE = Path(__file__).parent
@@ -174,6 +175,30 @@ def register_pages(app: FastAPI, folder: RoomFolder, runner: SessionRunner) -> N
             header=_header_rows(report),
             tables=review_tables(report),
             timeline=chart_svg(report, events),
+            vitals=vitals_svg(report),
+            patient=summary.patient,
+        )
+
+    @app.get("/patients/{patient}/course", **html)
+    def patient_course(request: Request, patient: str) -> Response:
+        from setandsetting.journal.course import HEADERS, course
+
+        try:
+            check_patient_id(patient)
+        except ValueError as err:
+            return _not_found(request, "review", str(err))
+        try:
+            rows = course(runner.journal, patient)
+        except JournalError as err:
+            return _page(request, "message.html", "review", "Journal", status=500, message=str(err))
+        return _page(
+            request,
+            "course.html",
+            "review",
+            f"Course of {patient}",
+            patient=patient,
+            headers=HEADERS,
+            rows=[row.cells() for row in rows],
         )
 
     @app.get("/docs", **html)

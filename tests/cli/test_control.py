@@ -202,6 +202,74 @@ def test_two_level_values_are_refused_by_argparse(sent: list[tuple[str, str, obj
     assert exited.value.code == 2 and sent == []
 
 
+@pytest.mark.parametrize(
+    ("argv", "body"),
+    [
+        (["ack", "bp=132/84", "hr=72"], {"action": "ack", "value": "bp=132/84 hr=72"}),
+        (
+            ["ack", "arrival.0.0", "spo2=97", "note=calm,", "talking"],
+            {"action": "ack", "value": "arrival.0.0 spo2=97 note=calm, talking"},
+        ),
+        (["ack"], {"action": "ack", "value": None}),
+        (
+            ["dose", "esketamine", "56mg", "lot=A123"],
+            {"action": "dose", "value": "esketamine 56mg lot=A123"},
+        ),
+        (["ready"], {"action": "ready", "value": None}),
+        (["stop"], {"action": "stop", "value": None}),
+        (["stop", "asked", "to", "leave"], {"action": "stop", "value": "asked to leave"}),
+    ],
+)
+def test_the_clinical_controls_are_sent_as_written(
+    sent: list[tuple[str, str, object]], argv: list[str], body: dict
+) -> None:
+    assert main([*argv, *URL]) == 0
+    assert sent == [("POST", "/api/control", body)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["ack", "bp=300/20"], "bp=300/20: systolic 300 is not plausible (60-260 mm[Hg])\n"),
+        (["ack", "hr=abc"], "hr=abc: write a whole number (25-250 /min)\n"),
+        (["ack", "spo2=120"], "spo2=120: 120 is not plausible (50-100 %)\n"),
+        (
+            ["dose", "esketamine"],
+            "dose esketamine needs an amount, e.g. 56mg; write dose NAME AMOUNT [route=R] "
+            "[lot=L], e.g. dose esketamine 56mg lot=A123\n",
+        ),
+        (["dose", "ketamin", "35mg"], "unknown medication 'ketamin' (did you mean 'ketamine'?)\n"),
+    ],
+)
+def test_implausible_readings_and_bad_doses_are_refused_before_the_daemon_is_asked(
+    sent: list[tuple[str, str, object]],
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    line: str,
+) -> None:
+    assert main([*argv, *URL]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err, sent) == ("", line, [])
+
+
+def test_status_shows_the_time_since_the_dose_and_the_latest_alerts() -> None:
+    from setandsetting.core import session
+    from setandsetting.core.controls import parse_control
+    from setandsetting.core.status import snapshot
+    from tests.support.timelines import timeline
+
+    tl = timeline({"name": "s", "phases": [{"id": "dosing", "duration": "open"}]})
+    state, _ = session.start(tl)
+    state, _ = session.apply(state, parse_control("dose ketamine 35mg"), 60.0)
+    state, _ = session.apply(state, parse_control("ack spo2=90"), 90.0)
+    snap = {"session_id": "S", "patient": "P", "profile": "s", **snapshot(state, 150.0)}
+    lines = control_module.status_lines(snap)
+    assert [line for line in lines if line.startswith(("since", "ALERT"))] == [
+        "since dose     0:01:30",
+        "ALERT          SpO2 90% below 92% (at 0:01:30)",
+    ]
+
+
 def test_next_says_which_checkins_still_wait_and_dismiss_sends_id_and_reason(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

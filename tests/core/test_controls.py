@@ -18,7 +18,15 @@ DISMISS = (
     "dismissing a check-in needs a reason; write dismiss [ID] REASON, "
     "e.g. dismiss peak.0.1 vitals taken by hand"
 )
-ONE_OF = "one of extend, next, pause, resume, skip, level, quiet, ack, dismiss, note, stop"
+READINGS = "write readings as bp=S/D hr=N spo2=N rr=N sedation=0-5 dissociation=yes|no note=TEXT"
+DOSE = "write dose NAME AMOUNT [route=R] [lot=L], e.g. dose esketamine 56mg lot=A123"
+DOSE_56 = Control(
+    "dose",
+    data={"name": "esketamine", "amount": 56.0, "unit": "mg", "route": None, "lot": "A123"},
+)
+ONE_OF = (
+    "one of extend, next, pause, resume, skip, level, quiet, ack, dismiss, note, stop, dose, ready"
+)
 
 
 @pytest.mark.parametrize(
@@ -31,7 +39,32 @@ ONE_OF = "one of extend, next, pause, resume, skip, level, quiet, ack, dismiss, 
         ("resume", Control("resume")),
         ("skip", Control("skip")),
         ("quiet", Control("quiet")),
-        ("stop", Control("stop")),
+        ("stop", Control("stop", data={"reason": ""})),
+        ("stop patient asked to leave", Control("stop", data={"reason": "patient asked to leave"})),
+        ("ready", Control("ready")),
+        (
+            "ack bp=132/84 hr=72",
+            Control("ack", data={"readings": {"bp": [132, 84], "hr": 72}}),
+        ),
+        (
+            "ack arrival.0.0 bp=150/95 spo2=97 note=calm, talking",
+            Control(
+                "ack",
+                "arrival.0.0",
+                data={"readings": {"bp": [150, 95], "spo2": 97, "note": "calm, talking"}},
+            ),
+        ),
+        (
+            "dose esketamine 56mg lot=A123",
+            DOSE_56,
+        ),
+        (
+            "dose Ketamine 35 mg route=IM",
+            Control(
+                "dose",
+                data={"name": "ketamine", "amount": 35.0, "unit": "mg", "route": "im", "lot": None},
+            ),
+        ),
         # a sign makes a change, in % or dB; no sign sets the level
         ("level +5%", Control("level", 5.0)),
         ("level - 10%", Control("level", -10.0)),
@@ -84,7 +117,45 @@ def test_parse_control(text, control):
         ("dismiss peak.0.1", DISMISS),
         ("dismiss peak.0.1   ", DISMISS),
         ("next now", "next takes no argument"),
-        ("stop please", "stop takes no argument"),
+        ("ready now", "ready takes no argument"),
+        ("ack bp=300/20", "bp=300/20: systolic 300 is not plausible (60-260 mm[Hg])"),
+        ("ack bp=120/20", "bp=120/20: diastolic 20 is not plausible (30-160 mm[Hg])"),
+        ("ack bp=80/90", "bp=80/90: the systolic must be above the diastolic"),
+        ("ack bp=high", "bp=high: write systolic/diastolic in mm[Hg], e.g. bp=132/84"),
+        ("ack hr=abc", "hr=abc: write a whole number (25-250 /min)"),
+        ("ack hr=300", "hr=300: 300 is not plausible (25-250 /min)"),
+        ("ack spo2=120", "spo2=120: 120 is not plausible (50-100 %)"),
+        ("ack rr=2", "rr=2: 2 is not plausible (4-60 /min)"),
+        ("ack sedation=6", "sedation=6: 6 is not plausible (0-5 MOAA/S)"),
+        ("ack dissociation=maybe", "dissociation=maybe: write yes or no"),
+        ("ack x.0 spo=97", "unknown reading 'spo' (did you mean spo2=?)"),
+        ("ack temp=37", "unknown reading 'temp'; " + READINGS),
+        ("ack hr=70 hr=71", "hr is given twice"),
+        ("ack hr=", "hr= needs a value; " + READINGS),
+        ("ack x.0 y.1", "'y.1' is not a reading; " + READINGS),
+        ("dose", "dose needs a medication and an amount; " + DOSE),
+        ("dose esketamine", "dose esketamine needs an amount, e.g. 56mg; " + DOSE),
+        ("dose esketamine lot=A1", "dose esketamine needs an amount, e.g. 56mg; " + DOSE),
+        ("dose esketamin 56mg", "unknown medication 'esketamin' (did you mean 'esketamine'?)"),
+        (
+            "dose aspirin 56mg",
+            "unknown medication 'aspirin' (one of esketamine, ketamine, psilocybin, mdma, "
+            "midazolam, lorazepam, ondansetron, clonidine, labetalol, glycopyrrolate)",
+        ),
+        (
+            "dose ketamine 56",
+            "dose ketamine 56: an amount is a number with a unit (mg, mcg, g, ml, mg/kg), "
+            "e.g. 56mg",
+        ),
+        (
+            "dose ketamine 0mg",
+            "dose ketamine 0mg: not a plausible amount (above 0, at most 2000 mg)",
+        ),
+        (
+            "dose ketamine 35mg route=nose",
+            "dose: route 'nose' is not one of im, sublingual, iv, intranasal, oral, sc, other",
+        ),
+        ("dose ketamine 35mg by=me", "dose: 'by=me' is not route=R or lot=L; " + DOSE),
     ],
 )
 def test_parse_control_refuses_with_a_clear_message(text, message):
@@ -141,7 +212,20 @@ def test_parse_timed_control_refuses_with_the_text_it_was_given(text, message):
         (Control("ack", "b.0.1"), "ack b.0.1"),
         (Control("dismiss", "b.0.1", message="asleep"), "dismiss b.0.1 asleep"),
         (Control("dismiss", message="asleep"), "dismiss asleep"),
-        (Control("stop"), "stop"),
+        (Control("stop", data={"reason": ""}), "stop"),
+        (Control("stop", data={"reason": "asked to leave"}), "stop asked to leave"),
+        (
+            Control("ack", data={"readings": {"bp": [132, 84], "dissociation": False}}),
+            "ack bp=132/84 dissociation=no",
+        ),
+        (
+            Control("ack", "a.0.0", data={"readings": {"hr": 72, "note": "calm"}}),
+            "ack a.0.0 hr=72 note=calm",
+        ),
+        (
+            DOSE_56,
+            "dose esketamine 56mg lot=A123",
+        ),
     ],
 )
 def test_describe_gives_the_text_form_back(control, text):
@@ -154,11 +238,13 @@ def test_an_ack_with_an_empty_id_reads_as_a_plain_ack():
 
 
 def test_every_user_action_parses_from_its_own_name_or_says_what_it_needs():
-    needs = {"extend", "level", "note", "dismiss"}
+    needs = {"extend", "level", "note", "dismiss", "dose"}
     for action in USER_ACTIONS:
         if action in needs:
             with pytest.raises(ValueError, match=action):
                 parse_control(action)
+        elif action == "stop":  # a person's stop: held to the discharge floor
+            assert parse_control(action) == Control(action, data={"reason": ""})
         else:
             assert parse_control(action) == Control(action)
 

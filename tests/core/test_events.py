@@ -20,7 +20,7 @@ STARTED = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 def test_the_runtime_sets_are_the_literals():
     assert frozenset(get_args(EventType)) == EVENT_TYPES
-    assert len(get_args(EventType)) == len(EVENT_TYPES) == 26
+    assert len(get_args(EventType)) == len(EVENT_TYPES) == 32
     assert (
         TRACK_END_REASONS
         == frozenset(get_args(TrackEndReason))
@@ -132,6 +132,46 @@ def test_wall_at_is_utc_with_milliseconds_whatever_the_zone_of_the_start():
         ),
         ({"type": "session_ended", "reason": "completed"}, "session ended (completed)"),
         ({"type": "music_held"}, "music held"),
+        (
+            {
+                "type": "dose_given",
+                "n": 1,
+                "name": "esketamine",
+                "amount": 56.0,
+                "unit": "mg",
+                "route": "intranasal",
+                "lot": "A1",
+            },
+            "dose 1: esketamine 56 mg route intranasal lot A1",
+        ),
+        (
+            {
+                "type": "vitals_recorded",
+                "readings": {"bp": [150, 95], "dissociation": True},
+                "note": "calm",
+                "skipped": ["hr"],
+            },
+            "readings: bp 150/95, dissociation yes, note: calm (not taken: hr)",
+        ),
+        ({"type": "vitals_recorded", "readings": {}, "skipped": []}, "readings: none"),
+        ({"type": "vitals_alert", "message": "SpO2 90% below 92%"}, "ALERT SpO2 90% below 92%"),
+        (
+            {
+                "type": "session_facts",
+                "medications": {"opioids": True, "maois": False},
+                "first_treatment": False,
+            },
+            "session facts: concomitant medications opioids; first treatment no",
+        ),
+        (
+            {"type": "session_facts", "medications": {}, "first_treatment": None},
+            "session facts: concomitant medications not asked; first treatment not asked",
+        ),
+        ({"type": "ready_to_leave", "since_dose_s": 60.0}, "judged ready to leave"),
+        (
+            {"type": "stop_reason", "reason": "asked to leave"},
+            "stopped before the discharge floor: asked to leave",
+        ),
         ({"type": "device_back", "source": "music", "message": "x"}, "device back"),
         (
             {"type": "audio_fault", "output": "patient_chimes", "why": "the sink is muted"},

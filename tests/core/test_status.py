@@ -3,9 +3,10 @@
 import pytest
 
 from setandsetting.core import session
-from setandsetting.core.controls import Control
+from setandsetting.core.controls import Control, parse_control
 from setandsetting.core.playlist import Patient
-from setandsetting.core.status import dose_time, snapshot, status_line
+from setandsetting.core.session import dose_time
+from setandsetting.core.status import snapshot, status_line
 from tests.core.session.three_phases import PROFILE, SLOTS, run_to
 from tests.support.timelines import of_type, timeline
 
@@ -65,6 +66,8 @@ def test_the_dose_is_the_dose_phase_start_once_it_has_begun():
     state, _ = run_to(session.start(timeline(marked))[0], 11.0)
     assert dose_time(state) == 10.0
     assert dose_time(session.start(timeline(PROFILE, SLOTS))[0]) is None  # none marked
+    state, _ = session.apply(state, parse_control("dose ketamine 35mg"), 14.0)
+    assert dose_time(state) == 14.0  # the `dose` control says it better than the phase
 
 
 LEVEL_65 = pytest.approx(0.4 + 0.2 * 5 / 120)  # b's curve, 40% to 60% over 120 s, at 5 s
@@ -118,6 +121,7 @@ def test_snapshot_of_a_running_session():
                 "phase": "b",
                 "audience": "staff",
                 "escalations": 0,
+                "record": [],
             }
         ],
         "next_checkin": {
@@ -126,6 +130,23 @@ def test_snapshot_of_a_running_session():
             "audience": "staff",
             "phase": "b",
             "message": "",
+        },
+        "clinical": {
+            "dose_t": None,
+            "since_dose_s": None,
+            "doses": 0,
+            "alerts": [],
+            "thresholds": [
+                "BP > 140/90 before the dose",
+                "BP ≥ 180/110",
+                "HR > 120",
+                "HR < 45",
+                "SpO2 < 92%",
+            ],
+            "rechecks": [],
+            "ready_t": None,
+            "discharge_floor_t": None,
+            "intention": "",
         },
     }
 

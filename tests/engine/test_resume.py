@@ -250,3 +250,30 @@ def test_a_journaled_control_replays_as_the_same_control(text: str) -> None:
 
     control = parse_control(text)
     assert control_from_event(control_fields(control)) == control
+
+
+def test_the_clinical_controls_replay_from_the_journal_to_the_same_record() -> None:
+    """Readings, a dose, the facts and ready go through the journal as JSON and come back
+    as the same state: the dose clock, the alerts, a recheck still to come."""
+    import json
+
+    tl = timeline({**PROFILE, "alerts": {"recheck_after": "20s"}}, {"calm": [40.0, 50.0, 35.0]})
+    controls = [
+        (0.0, Control("facts", data={"intention": "rest", "first_treatment": True})),
+        (12.0, parse_control("ack settle.0.0 bp=150/95 hr=88 note=anxious")),
+        (20.0, parse_control("dose ketamine 35mg route=im lot=K-7")),
+        (41.0, parse_control("ack spo2=90")),
+        (50.0, Control("ready")),
+    ]
+    state, events = session.start(tl, 0.0)
+    journal = [e.to_dict() for e in events]
+    for t, control in controls:
+        journal.append(Event("control", t, control_fields(control)).to_dict())
+        state, events = session.apply(state, control, t)
+        journal += [e.to_dict() for e in events]
+    journal = json.loads(json.dumps(journal))  # as the journal stores and returns them
+    replayed, gap = replay(tl, journal, 50.0)
+    assert replayed == state and gap == []
+    assert replayed.clinical.first_dose_t == 20.0
+    assert [r.due_t for r in replayed.clinical.rechecks] == [61.0]
+    assert [a[1] for a in replayed.clinical.alerts] == ["bp_pre_dose_above", "spo2_below"]

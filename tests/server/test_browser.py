@@ -107,6 +107,38 @@ def test_start_page_runs_the_preflight_and_the_phase_advances(
     expect(page.locator("#live")).to_have_attribute("data-feed", "sse")
 
 
+def test_an_intranasal_session_starts_with_the_facts_the_start_page_asks(
+    page: Page, ui_server: UiServer
+) -> None:
+    """The questions appear for the route that asks them, each answered with a touch; what
+    the page sends is refused until every one is answered. (The start request is sent as
+    the Start button sends it, without waiting seconds for the device preflight.)"""
+    nasal = "name: Nasal\nroute: intranasal\nphases:\n  - {id: dosing, duration: open}\n"
+    (ui_server.folder.root / "profiles" / "nasal.yaml").write_text(nasal)
+    page.goto(f"{ui_server.url}/start?patient=P-0042&profile=nasal")
+    questions = page.locator("#facts-meds .yes-no")
+    expect(questions).to_have_count(6)
+    page.fill("#intention", "to rest and let go")
+    send = (
+        "api('POST', '/api/session', {patient: 'P-0042', profile: 'nasal', facts: sessionFacts()})"
+    )
+    refused = page.evaluate(send)
+    assert refused["status"] == 400
+    assert "records concomitant medications" in refused["data"]["error"]
+    assert not ui_server.runner.running
+    for i in range(6):
+        answer = "yes" if i == 4 else "no"  # opioids: yes; not the first treatment
+        questions.nth(i).locator(f"button[data-answer='{answer}']").click()
+    expect(questions.nth(4).locator("button[data-answer='yes']")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    assert page.evaluate(send)["status"] == 201
+    journaled = ui_server.runner.journal.events(ui_server.runner.session_id)
+    [facts] = [e for e in journaled if e["type"] == "session_facts"]
+    assert (facts["first_treatment"], facts["intention"]) == (False, "to rest and let go")
+    assert [k for k, v in facts["medications"].items() if v] == ["opioids"]
+
+
 def test_a_staff_checkin_chimes_in_the_browser_and_is_acknowledged(
     page: Page, ui_server: UiServer, shots: Path
 ) -> None:
@@ -218,9 +250,67 @@ def test_level_buttons_step_2_db_and_stop_needs_a_second_touch(
     page.click("#btn-stop-cancel")
     expect(page.locator("#stop-confirm")).to_be_hidden()
     page.click("#btn-stop")
-    page.click("#btn-stop-confirm")
+    page.click("#btn-stop-confirm")  # before peak's floor: the reason is asked, then journaled
+    expect(page.locator("#stop-reason-why")).to_contain_text("the session may not end before")
+    assert ui_server.runner.running
+    page.fill("#stop-reason", "the patient asked to leave")
+    page.click("#stop-reason-save")
     expect(page.locator("#no-session")).to_be_visible()
     ui_server.wait_until_stopped()
+    journaled = ui_server.runner.journal.events(ui_server.runner.session_id)
+    assert [e["reason"] for e in journaled if e["type"] == "stop_reason"] == [
+        "the patient asked to leave"
+    ]
+
+
+def test_a_bp_reading_entered_on_the_pad_raises_the_alert_banner_and_is_seen(
+    page: Page, ui_server: UiServer
+) -> None:
+    session_id = start_fast(ui_server)
+    open_live(page, ui_server)
+    banner = page.locator("#checkin-banner")
+    expect(banner).to_be_visible()  # peak's staff vitals check-in, at 0:04
+    page.click("#btn-vitals")
+    expect(page.locator("#pad-for")).to_have_text("Reading for peak.0.0")
+    for key in "150/95":
+        page.click(f"#vitals-pad [data-key='{key}']")
+    page.click("#vitals-pad [data-measure='hr']")
+    for key in "88":
+        page.click(f"#vitals-pad [data-key='{key}']")
+    expect(page.locator("#pad-display")).to_contain_text("bp=150/95 hr=88")
+    page.click("#pad-save")
+    alert = page.locator("#alert-banner")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("BP 150/95 above 140/90 before the dose: consider delaying")
+    expect(banner).to_be_hidden()  # the reading acknowledged the check-in
+    expect(page.locator("#vitals-pad")).to_be_hidden()
+    page.click("#btn-alert-seen")
+    expect(alert).to_be_hidden()
+    journaled = ui_server.runner.journal.events(session_id)
+    [recorded] = [e for e in journaled if e["type"] == "vitals_recorded"]
+    assert (recorded["checkin"], recorded["readings"]) == ("peak.0.0", {"bp": [150, 95], "hr": 88})
+    assert [e["what"] for e in journaled if e["type"] == "vitals_alert"] == ["bp_pre_dose_above"]
+    page.reload()  # seen in this browser: it stays seen
+    open_live(page, ui_server)
+    expect(page.locator("#since-dose")).to_have_text("no dose yet")
+    expect(alert).to_be_hidden()
+
+
+def test_an_implausible_reading_on_the_pad_is_refused_and_nothing_is_journaled(
+    page: Page, ui_server: UiServer
+) -> None:
+    session_id = start_fast(ui_server)
+    open_live(page, ui_server)
+    page.click("#btn-vitals")
+    page.click("#vitals-pad [data-measure='spo2']")
+    for key in "120":
+        page.click(f"#vitals-pad [data-key='{key}']")
+    before = len(ui_server.runner.journal.events(session_id))
+    page.click("#pad-save")
+    expect(page.locator("#toast")).to_have_text("spo2=120: 120 is not plausible (50-100 %)")
+    expect(page.locator("#vitals-pad")).to_be_visible()
+    journaled = ui_server.runner.journal.events(session_id)
+    assert not [e for e in journaled[before:] if e["type"] in ("control", "vitals_recorded")]
 
 
 def test_reorder_copy_add_and_remove_keep_the_yaml_comments(

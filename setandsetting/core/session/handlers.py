@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from setandsetting.core.controls import Control
 from setandsetting.core.events import Event
+from setandsetting.core.session import clinical
 from setandsetting.core.session.levels import curve_level, curve_time, nudge_factor, voices
 from setandsetting.core.session.moments import earliest_next, phase_end
 from setandsetting.core.session.state import (
@@ -200,19 +201,6 @@ def _waiting(s: State, cid: object) -> list[Pending] | str:
     return chosen or f"no waiting check-in is called {cid!r}"
 
 
-def _ack(run: Run, c: Control, t: float) -> str | None:
-    s = run.state
-    chosen = _waiting(s, c.value)
-    if isinstance(chosen, str):
-        return chosen
-    for p in chosen:
-        run.emit(
-            "checkin_acknowledged", t, id=p.id, kind=p.rule.kind, latency_s=round(t - p.due_t, 3)
-        )
-    run.set(pending=tuple(p for p in s.pending if p not in chosen))
-    return None
-
-
 def _dismiss(run: Run, c: Control, t: float) -> str | None:
     """Take a waiting check-in off every screen without it being done: the reason is
     journaled, and the review lists it as dismissed."""
@@ -246,6 +234,9 @@ def _note(run: Run, c: Control, t: float) -> str | None:
 
 
 def _stop(run: Run, c: Control, t: float) -> str | None:
+    reason = clinical.stop_floor(run, c, t)
+    if reason:
+        return reason
     finish(run, t, str(c.value or "stopped"))
     return None
 
@@ -344,8 +335,11 @@ _HANDLERS: dict[str, Handler] = {
     "quiet": _quiet,
     "skip": _skip,
     "level": _level,
-    "ack": _ack,
+    "ack": clinical.ack,
     "dismiss": _dismiss,
+    "dose": clinical.dose,
+    "ready": clinical.ready,
+    "facts": clinical.facts,
     "note": _note,
     "stop": _stop,
     "track_failed": _track_failed,

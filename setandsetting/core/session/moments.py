@@ -13,6 +13,8 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from setandsetting.core.session.state import EPS, MAX_ESCALATIONS, State, Voice
+from setandsetting.core.timeline import Timeline
+from setandsetting.core.units import format_duration
 
 
 class MomentKind(IntEnum):
@@ -26,12 +28,13 @@ class MomentKind(IntEnum):
     CHECKIN = 3
     ESCALATE = 4
     TRACK_TURN = 5
+    RECHECK = 6
 
 
 class Moment(NamedTuple):
     """One planned moment. `what` is the voice id (VOICE_GONE, TRACK_TURN), the CuePlan
     (CUE), the index of the rule in the phase's check-ins (CHECKIN), the pending check-in's
-    id (ESCALATE), or None (PHASE_END)."""
+    id (ESCALATE), the Recheck (RECHECK), or None (PHASE_END)."""
 
     at: float
     kind: MomentKind
@@ -49,6 +52,50 @@ def phase_end(state: State) -> float | None:
         if anchor < len(state.phase_starts):
             end = max(end, state.phase_starts[anchor] + at_least)
     return end
+
+
+DOSE_PHASE_IDS = ("dosing", "dose", "infusion")  # a phase so named starts with the dose
+
+
+def dose_phase(timeline: Timeline) -> int | None:
+    """The phase whose start is the dose: the first named dosing, dose or infusion, else the
+    first holding a check-in of kind `dose`; None when the profile marks none."""
+    phases = timeline.phases
+    named = next((p.index for p in phases if p.id in DOSE_PHASE_IDS), None)
+    if named is not None:
+        return named
+    return next((p.index for p in phases if any(c.kind == "dose" for c in p.checkins)), None)
+
+
+def dose_time(state: State) -> float | None:
+    """When the (first) dose was given, in session seconds, None before it: the `dose`
+    control's time; until one is recorded, the dose phase's actual start. The one place
+    that says it: the status, the Live page's dose clock and the pre-dose alerts."""
+    if state.clinical.first_dose_t is not None:
+        return state.clinical.first_dose_t
+    index = dose_phase(state.timeline)
+    if index is None or index >= len(state.phase_starts):
+        return None
+    return state.phase_starts[index]
+
+
+def discharge_floor(state: State) -> tuple[float | None, str] | None:
+    """The earliest moment the session may end, as (time, why), while it lies ahead: the
+    latest `not_before` floor of this phase and those to come. The time is None when its
+    anchor phase has not begun (the floor is still ahead, its moment not yet known)."""
+    worst: tuple[float | None, str] | None = None
+    phases = state.timeline.phases
+    for plan in phases[state.phase :]:
+        if plan.not_before is None:
+            continue
+        anchor, at_least = plan.not_before
+        why = f"{plan.id} lasts until {format_duration(at_least)} after {phases[anchor].id} began"
+        if anchor >= len(state.phase_starts):
+            return None, why
+        floor = state.phase_starts[anchor] + at_least
+        if floor > state.t + EPS and (worst is None or floor > worst[0]):  # type: ignore[operator]
+            worst = (floor, why)
+    return worst
 
 
 def earliest_next(state: State) -> float | None:
@@ -103,6 +150,7 @@ def upcoming(state: State) -> list[Moment]:
     v = state.voice
     if v is not None:
         out.append(Moment(turn_time(state, v), MomentKind.TRACK_TURN, v.id))
+    out += [Moment(r.due_t, MomentKind.RECHECK, r) for r in state.clinical.rechecks]
     return out
 
 
@@ -131,6 +179,8 @@ def chime_moments(state: State) -> list[tuple[float, str]]:
             out.append((at, state.plan.checkins[what].audience))
         elif kind == MomentKind.ESCALATE:
             out.append((at, pending[what].rule.audience))
+        elif kind == MomentKind.RECHECK:
+            out.append((at, "staff"))
     return out
 
 
@@ -149,6 +199,7 @@ def pending_checkins(state: State, t: float | None = None) -> list[dict[str, Any
             "phase": state.timeline.phases[p.rule.phase].id,
             "audience": p.rule.audience,
             "escalations": p.escalations,
+            "record": list(p.rule.record),
         }
         for p in state.pending
     ]

@@ -63,6 +63,35 @@ class Pending:
 
 
 @dataclass(frozen=True, slots=True)
+class Recheck:
+    """A follow-up reading an alert asked for, falling due at `due_t`."""
+
+    id: str
+    due_t: float
+    measures: tuple[str, ...]
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Clinical:
+    """The clinical record's part of the state: what controls and moments depend on.
+
+    The readings themselves are only journaled; the session needs to know when the first
+    dose was given (pre-dose alerts, the dose clock), whether the patient was judged ready
+    to leave, and which rechecks are still to come. Rechecks are anchored to the reading
+    that raised them, so they outlive a phase change, as the drug's clock does."""
+
+    first_dose_t: float | None = None
+    doses: int = 0
+    ready_t: float | None = None
+    facts: bool = False
+    rechecks: tuple[Recheck, ...] = ()
+    rechecks_made: int = 0
+    alerts: tuple[tuple[float, str, str], ...] = ()  # (t, what, message), for the screens
+    intention: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Duck:
     t0: float
     length: float
@@ -138,6 +167,7 @@ class State:
     cues_done: frozenset[str] = frozenset()
     ramps: tuple[CcRamp, ...] = ()
     failures_in_row: int = 0  # tracks that failed one after another (stop after a round)
+    clinical: Clinical = Clinical()
     ended: str | None = None
 
     @property

@@ -27,6 +27,7 @@ from setandsetting.core.session.state import (
     Duck,
     Glide,
     Pending,
+    Recheck,
     State,
     Voice,
 )
@@ -84,6 +85,8 @@ def run_until(run: Run, t: float) -> None:
                 _escalate(run, moment.what, at)
             case MomentKind.TRACK_TURN:
                 _track_turn(run, at)
+            case MomentKind.RECHECK:
+                _fire_recheck(run, moment.what, at)
     if not run.state.ended:
         run.set(t=max(run.state.t, t), ducks=tuple(d for d in run.state.ducks if not d.over(t)))
 
@@ -327,6 +330,48 @@ def _fire_checkin(run: Run, k: int, t: float) -> None:
         level=round(rule.level, 4),
         ack="required" if rule.ack_required else "none",
         phase=s.plan.id,
+        **({"record": list(rule.record)} if rule.record else {}),
+    )
+
+
+def _fire_recheck(run: Run, recheck: Recheck, t: float) -> None:
+    """A follow-up reading an alert asked for falls due: a staff check-in of its own,
+    waiting for the readings like any other."""
+    s = run.state
+    sound, level = s.timeline.staff_chime
+    rule = CheckinPlan(
+        rule_id=recheck.id,
+        phase=s.phase,
+        anchor=s.phase,
+        at=(0.0,),
+        every=None,
+        start=0.0,
+        until=None,
+        kind="recheck",
+        message=f"Recheck: {recheck.why}",
+        audience="staff",
+        sound=sound,
+        level=level,
+        ack_required=True,
+        escalate_after=None,
+        chime_s=0.0,
+        duck_factor=1.0,
+        record=recheck.measures,
+    )
+    clinical = replace(s.clinical, rechecks=tuple(r for r in s.clinical.rechecks if r != recheck))
+    run.set(clinical=clinical, pending=(*s.pending, Pending(recheck.id, rule, t)))
+    run.emit(
+        "checkin_due",
+        t,
+        id=recheck.id,
+        kind=rule.kind,
+        message=rule.message,
+        audience="staff",
+        sound=sound,
+        level=round(level, 4),
+        ack="required",
+        phase=s.plan.id,
+        record=list(recheck.measures),
     )
 
 

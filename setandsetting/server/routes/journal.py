@@ -11,13 +11,12 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from setandsetting.journal.export import session_dict, to_csv, to_html, to_json
+from setandsetting.journal.export import FORMATS, export, session_dict
 from setandsetting.journal.review import build_review, review_header, review_tables
 from setandsetting.server.deps import Runner
 from setandsetting.server.errors import ApiError
 
 router = APIRouter(prefix="/api")
-EXPORTS = {"csv": "text/csv", "json": "application/json", "html": "text/html"}
 
 
 @router.get("/sessions")
@@ -51,18 +50,13 @@ def get_session(runner: Runner, session_id: str) -> dict[str, Any]:
 
 @router.get("/sessions/{session_id}/export")
 def get_export(runner: Runner, session_id: str, format: str = "json") -> Response:
-    if format not in EXPORTS:
-        raise ApiError(400, "format is csv, json or html")
+    if format not in FORMATS:
+        raise ApiError(400, f"format is one of {', '.join(FORMATS)}")
     summary = runner.journal.session(session_id)
-    journaled = runner.journal.events(session_id)
-    if format == "csv":
-        body = to_csv(summary, journaled)
-    elif format == "json":
-        body = to_json(summary, journaled)
-    else:
-        body = to_html(build_review(summary, journaled), journaled)
+    body = export(format, summary, runner.journal.events(session_id))
+    media, suffix = FORMATS[format]
     return Response(
         body,
-        media_type=f"{EXPORTS[format]}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="session-{summary.id}.{format}"'},
+        media_type=f"{media}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="session-{summary.id}.{suffix}"'},
     )

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from setandsetting.core.controls import NEEDS_VALUE, USER_ACTIONS, parse_control
+from setandsetting.core.dose import FACTS_ROUTES, MED_CLASSES, facts_from_fields
 from setandsetting.core.loader import load_profile
 from setandsetting.core.problems import FormatError
 from setandsetting.engine.engine import EngineClosed
@@ -62,6 +63,7 @@ def _profile_summary(path: Path) -> dict[str, Any]:
         "name": path.stem,
         "title": profile.name,
         "route": profile.route,
+        **({"asks_facts": list(MED_CLASSES)} if profile.route in FACTS_ROUTES else {}),
         "phases": [
             {
                 "id": p.id,
@@ -108,8 +110,12 @@ def post_session(folder: Folder, runner: Runner, body: JsonBody) -> dict[str, An
     patient, profile = body.get("patient"), body.get("profile")
     if not isinstance(patient, str) or not isinstance(profile, str):
         raise ApiError(400, "give a patient and a profile")
+    try:
+        facts = facts_from_fields(body.get("facts") or {})
+    except (ValueError, TypeError, AttributeError) as err:
+        raise ApiError(400, f"facts: {err}") from None
     path = folder.profile_path(profile)
-    runner.start(path, checked_patient(patient))
+    runner.start(path, checked_patient(patient), facts)
     return status_of(runner)
 
 

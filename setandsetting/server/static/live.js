@@ -214,6 +214,7 @@ function renderClinic(link) {
 
 function render(s) {
   live.status = s;
+  if (window.renderClinical) window.renderClinical(s);  // vitals.js: alerts, dose, the pad
   renderSound(s.audio_faults || []);
   renderClinic(s.clinic);
   const running = Boolean(s.running) && !s.ended;
@@ -244,6 +245,7 @@ const CONFIRMATIONS = {
   pause: "Music held", resume: "Music resumed", extend: "Phase extended", next: "Moving on",
   skip: "Track skipped", quiet: "QUIET: music down", ack: "Check-in acknowledged",
   dismiss: "Check-in dismissed", note: "Note saved", stop: "Session stopping",
+  dose: "Dose recorded", ready: "Ready to leave",
 };
 
 // What the daemon did, in words, when it did something else than asked (an extension cut

@@ -127,6 +127,7 @@ async function startSession() {
   const result = await api("POST", "/api/session", {
     patient: document.getElementById("patient").value,
     profile: document.getElementById("profile").value,
+    facts: sessionFacts(),
   });
   if (result.ok) { location.href = "/live"; return; }
   toast(errorText(result), "refused");
@@ -139,12 +140,16 @@ async function init() {
   fillSelect(document.getElementById("patient"), patients.data, (p) => p, (p) => p);
   fillSelect(document.getElementById("profile"), profiles.data, (p) => p.name,
     (p) => `${p.title || p.name} (${p.name})`);
+  const asks = new Map(profiles.data.map((p) => [p.name, p.asks_facts || null]));
+  const showFacts = () => renderFacts(asks.get(document.getElementById("profile").value));
+  document.getElementById("profile").addEventListener("change", showFacts);
   const params = new URLSearchParams(location.search);
   if (params.get("patient")) document.getElementById("patient").value = params.get("patient");
   if (params.get("profile")) document.getElementById("profile").value = params.get("profile");
   document.getElementById("patient").addEventListener("change", preflight);
   document.getElementById("profile").addEventListener("change", preflight);
   document.getElementById("start-button").addEventListener("click", startSession);
+  showFacts();
   await preflight();
 }
 

@@ -30,3 +30,31 @@ def test_sessions_review_and_exports(api: TestClient) -> None:
     assert html.headers["content-type"].startswith("text/html") and "<svg" in html.text
     assert api.get(f"/api/sessions/{sid}/export", params={"format": "pdf"}).status_code == 400
     assert api.get("/api/sessions/nope").status_code == 404
+
+
+def test_the_clinical_record_over_the_api_and_the_pages(api: TestClient, room) -> None:  # type: ignore[no-untyped-def]
+    from fhir.resources.R4B.bundle import Bundle
+
+    from tests.support.daemon import start_still_session
+
+    sid = start_still_session(api, room.folder)
+    send_control(api, "dose", "ketamine 35mg route=im")
+    send_control(api, "ack", "bp=150/95 hr=88 spo2=97")
+    send_control(api, "stop")
+    rems = api.get(f"/api/sessions/{sid}/export", params={"format": "rems"})
+    assert rems.headers["content-disposition"].endswith(f'session-{sid}.rems.html"')
+    assert (
+        '<td class="label">Dose administered</td><td class="blank">' in rems.text
+    )  # not esketamine
+    fhir = api.get(f"/api/sessions/{sid}/export", params={"format": "fhir"})
+    assert fhir.headers["content-type"].startswith("application/fhir+json")
+    kinds = [e.resource.get_resource_type() for e in Bundle.model_validate_json(fhir.text).entry]
+    assert kinds == ["Encounter", "Procedure", "MedicationAdministration", *["Observation"] * 3]
+    page = api.get(f"/review/{sid}")
+    assert page.status_code == 200
+    assert '<div id="vitals-chart"><svg' in page.text and 'class="bp"' in page.text
+    assert '<td data-label="BP">150/95</td>' in page.text
+    course = api.get("/patients/P-0042/course")
+    assert course.status_code == 200 and f'<tr data-session="{sid}">' in course.text
+    assert '<td data-label="dose">ketamine 35 mg im</td>' in course.text
+    assert api.get("/patients/..%2Fx/course").status_code == 404

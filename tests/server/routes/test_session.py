@@ -307,3 +307,87 @@ def test_a_bad_profile_name_is_a_400_and_a_missing_profile_a_404(
     r = api.get("/api/preflight", params={"patient": "P-0042", "profile": profile})
     assert (r.status_code, r.json()) == (status, expected)
     assert api.get("/api/status").json() == {"running": False}
+
+
+# ---------------------------------------------------------------- the clinical record
+
+NASAL = """\
+name: Nasal
+route: intranasal
+phases:
+  - id: dosing
+    duration: open
+    music: silence
+"""
+NO_MEDS = {
+    "benzodiazepines": False,
+    "non-benzodiazepine sedative-hypnotics": False,
+    "psychostimulants": False,
+    "maois": False,
+    "opioids": True,
+}
+
+
+def test_readings_dose_and_ready_through_the_api(api: TestClient, room: Daemon) -> None:
+    start_still_session(api, room.folder)
+    r = send_control(api, "ack", "bp=150/95 hr=88")
+    assert r.status_code == 200
+    recorded, alert = [e for e in r.json()["events"] if e["type"].startswith("vitals_")]
+    assert (recorded["readings"], recorded["units"], recorded["checkin"]) == (
+        {"bp": [150, 95], "hr": 88},
+        {"bp": "mm[Hg]", "hr": "/min"},
+        None,
+    )
+    assert (alert["what"], alert["value"], alert["threshold"]) == (
+        "bp_pre_dose_above",
+        "150/95",
+        "140/90",
+    )
+    assert room.recorded.chimes[0].named("play")[-1].args == ("bell", 0.45, "staff")
+    r = send_control(api, "dose", "esketamine 56mg lot=A123")
+    [dose] = [e for e in r.json()["events"] if e["type"] == "dose_given"]
+    assert (dose["amount"], dose["unit"], dose["route"], dose["lot"]) == (
+        56.0,
+        "mg",
+        "other",
+        "A123",
+    )
+    assert _types(send_control(api, "ready"))[-1] == "ready_to_leave"
+
+
+BAD_CLINICAL = [
+    ("ack", "bp=300/20", "bp=300/20: systolic 300 is not plausible (60-260 mm[Hg])"),
+    ("ack", "hr=abc", "hr=abc: write a whole number (25-250 /min)"),
+    ("ack", "spo2=120", "spo2=120: 120 is not plausible (50-100 %)"),
+    ("dose", "esketamine", "dose esketamine needs an amount, e.g. 56mg; write dose NAME "
+     "AMOUNT [route=R] [lot=L], e.g. dose esketamine 56mg lot=A123"),
+    ("dose", "esketamin 56mg", "unknown medication 'esketamin' (did you mean 'esketamine'?)"),
+]  # fmt: skip
+
+
+def test_implausible_readings_and_bad_doses_are_400_and_nothing_is_journaled(
+    api: TestClient, room: Daemon
+) -> None:
+    session = (start_still_session(api, room.folder),)
+    rows = "SELECT seq, type, data FROM events WHERE session_id = ? ORDER BY seq"
+    before = room.runner.journal.query(rows, session)
+    for action, value, message in BAD_CLINICAL:
+        r = send_control(api, action, value)
+        assert (r.status_code, r.json()) == (400, {"error": message})
+    assert room.runner.journal.query(rows, session) == before
+
+
+def test_an_intranasal_session_starts_only_with_its_facts(api: TestClient, room: Daemon) -> None:
+    (room.folder.root / "profiles" / "nasal.yaml").write_text(NASAL)
+    summary = {p["name"]: p for p in api.get("/api/profiles").json()}["nasal"]
+    assert summary["asks_facts"] == list(NO_MEDS)
+    r = api.post("/api/session", json={"patient": "P-0042", "profile": "nasal"})
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("an intranasal session records concomitant medications")
+    assert room.runner.journal.sessions() == []
+    facts = {"medications": NO_MEDS, "first_treatment": False, "intention": "to let go"}
+    r = api.post("/api/session", json={"patient": "P-0042", "profile": "nasal", "facts": facts})
+    assert r.status_code == 201, r.text
+    journaled = room.runner.journal.events(r.json()["session_id"])
+    [given] = [e for e in journaled if e["type"] == "session_facts"]
+    assert {k: given[k] for k in facts} == facts
