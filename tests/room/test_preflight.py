@@ -60,7 +60,10 @@ def test_a_found_output_into_a_null_sink_or_a_stopped_server_is_said_no_sound(
 ) -> None:
     with (folder.root / "room.yaml").open("a") as handle:
         handle.write("audio:\n  staff_chimes: Null Output\n")
-    outputs = preflight(folder, "P-0042", "short")["devices"]["audio"]["outputs"]
+    audio = preflight(folder, "P-0042", "short")["devices"]["audio"]
+    # The music's outputs are the server's sinks as a person reads them.
+    assert sorted(audio["music_devices"]) == ["Null Output", f"Unix FIFO sink {pulse.fifo}"]
+    outputs = audio["outputs"]
     said = {key: (o["found"], o["silent"]) for key, o in outputs.items()}
     assert said == {
         "music_output": (True, None),  # the pipe sink: heard
@@ -73,3 +76,20 @@ def test_a_found_output_into_a_null_sink_or_a_stopped_server_is_said_no_sound(
     pulse.stop()
     outputs = preflight(folder, "P-0042", "short")["devices"]["audio"]["outputs"]
     assert {o["silent"] for o in outputs.values()} == {GONE}
+
+
+def test_pulseaudio_installed_but_never_started_is_said_no_sound_for_every_output(
+    folder: RoomFolder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no socket there
+    (tmp_path / "client.conf").write_text("autospawn = no\n")
+    monkeypatch.setenv("PULSE_CLIENTCONFIG", str(tmp_path / "client.conf"))
+    assert shutil.which("pulseaudio"), "the Debian pulseaudio package is installed here"
+    audio = preflight(folder, "P-0042", "short")["devices"]["audio"]
+    assert {k: o["silent"] for k, o in audio["outputs"].items()} == {
+        "music_output": GONE,
+        "patient_chimes": GONE,
+    }
+    assert audio["music_devices"] == []  # not libVLC's ALSA plugin names
