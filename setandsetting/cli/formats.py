@@ -138,6 +138,12 @@ def check(path: Path, room: Path | None = None, patient: str | None = None) -> l
     return []
 
 
+def folder_problems(room: Path) -> list[Problem]:
+    """What `setandsetting validate ROOM` says of a room folder (for `doctor` too)."""
+    found = [p for path in files_in(room) for p in check(path, room)]
+    return list(dict.fromkeys(found))
+
+
 def _validate(args: argparse.Namespace) -> int:
     if args.patient is not None:
         try:
