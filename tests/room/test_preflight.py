@@ -12,10 +12,10 @@ from setandsetting.backends.pulse import GONE
 from setandsetting.core.problems import FormatError
 from setandsetting.room.folder import RoomFolder
 from setandsetting.room.preflight import preflight
-from tests.support.pulse import PulseCapture, pulse
+from tests.support.pulse import PulseCapture, pulse, pulse_never_started
 
 REPO = Path(__file__).resolve().parents[2]
-__all__ = ["pulse"]  # the fixture is used by name
+__all__ = ["pulse", "pulse_never_started"]  # the fixture is used by name
 
 
 def test_each_slot_fit_is_what_plan_warns(folder: RoomFolder) -> None:
@@ -78,15 +78,10 @@ def test_a_found_output_into_a_null_sink_or_a_stopped_server_is_said_no_sound(
     assert {o["silent"] for o in outputs.values()} == {GONE}
 
 
+@pytest.mark.usefixtures("pulse_never_started")
 def test_pulseaudio_installed_but_never_started_is_said_no_sound_for_every_output(
-    folder: RoomFolder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    folder: RoomFolder,
 ) -> None:
-    for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no socket there
-    (tmp_path / "client.conf").write_text("autospawn = no\n")
-    monkeypatch.setenv("PULSE_CLIENTCONFIG", str(tmp_path / "client.conf"))
-    assert shutil.which("pulseaudio"), "the Debian pulseaudio package is installed here"
     audio = preflight(folder, "P-0042", "short")["devices"]["audio"]
     assert {k: o["silent"] for k, o in audio["outputs"].items()} == {
         "music_output": GONE,
