@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from setandsetting.cli.common import CommandError
+from setandsetting.cli.common import CommandError, warn_unknown_patient
 from setandsetting.core.loader import (
     M3U_SUFFIXES,
     load_patient,
@@ -150,6 +150,7 @@ def _validate(args: argparse.Namespace) -> int:
             check_patient_id(args.patient)
         except ValueError as err:
             raise CommandError(f"--patient: {err}") from None
+        warn_unknown_patient(args, args.patient)
     default_room = Path(args.room)
     files: list[tuple[Path, Path]] = []
     problems: list[Problem] = []

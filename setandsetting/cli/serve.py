@@ -32,6 +32,7 @@ from setandsetting.cli.common import (
     patient_of,
     profile_of,
     room_of,
+    warn_unknown_patient,
 )
 from setandsetting.room.lock import DAEMON_FILE, RoomLock
 
@@ -153,6 +154,7 @@ def _run_daemon(
             print(resumed, flush=True)
         elif args.start:
             print(f"started session {runner.session_id} for {args.patient}", flush=True)
+            warn_unknown_patient(args, args.patient)
         say_preflight(say_no_sound, room.audio.outputs())
         settings = ServerSettings(
             host=host,
