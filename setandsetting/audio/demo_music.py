@@ -129,11 +129,28 @@ def _is_complete(path: Path, frames: int) -> bool:
     return info.frames == frames and info.samplerate == RATE and info.channels == 2
 
 
-def _write_atomic(path: Path, samples: np.ndarray) -> None:
+def tags_of(name: str) -> dict[str, str]:
+    """A piece's Vorbis comments: a title, and no words (`zxx`, `instrumental`), so the
+    library's voice filter (`--tag instrumental`) finds the demo music."""
+    return {
+        "title": f"Demo {name.replace('-', ' ').title()}",
+        "album": "setandsetting demo music",
+        "language": "zxx",
+        "instrumental": "1",
+    }
+
+
+def _write_atomic(path: Path, samples: np.ndarray, tags: dict[str, str] | None = None) -> None:
+    from mutagen.flac import FLAC
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".flac", dir=path.parent)
     os.close(fd)
     try:
         soundfile.write(tmp, samples, RATE, format="FLAC", subtype="PCM_16")
+        if tags:
+            tagged = FLAC(tmp)
+            tagged.update(tags)
+            tagged.save()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -159,7 +176,7 @@ def generate(outdir: Path, names: Iterable[str] | None = None) -> list[Path]:
             if not _is_complete(path, len(bowl)):
                 _write_atomic(path, bowl)
         elif not _is_complete(path, pieces[name].seconds * RATE):
-            _write_atomic(path, render(pieces[name]))
+            _write_atomic(path, render(pieces[name]), tags_of(name))
         paths.append(path)
     return paths
 

@@ -12,6 +12,8 @@ import soundfile
 from setandsetting.audio import demo_music
 from setandsetting.audio.demo_music import PIECES, Piece, generate, render
 from setandsetting.audio.loudness import TrackLoudness, measure
+from setandsetting.audio.tags import probe
+from setandsetting.core.catalogue import vocals_from_tags
 
 EXPECTED_SECONDS = {
     "arrival-1": 90,
@@ -46,6 +48,13 @@ def test_two_files_exact_length_spread_loudness_and_idempotent(
         assert info.frames == seconds * 44100
         samples, _ = soundfile.read(path, dtype="float32")
         assert np.all(samples[0] == 0) and np.all(samples[-1] == 0)  # faded, no clicks
+    assert dict(probe(paths[0]).tags) == {
+        "title": "Demo Dosing 1",
+        "album": "setandsetting demo music",
+        "language": "zxx",
+        "instrumental": "1",
+    }
+    assert vocals_from_tags(dict(probe(paths[1]).tags)) == "instrumental"
     loud = [measure(p) for p in paths[:2]]
     assert all(isinstance(m, TrackLoudness) for m in loud)
     assert [round(m.lufs, 1) for m in loud] == [-20.0, -30.0]  # type: ignore[union-attr]
