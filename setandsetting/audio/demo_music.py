@@ -22,7 +22,7 @@ import numpy as np
 import soundfile
 
 from setandsetting.audio.loudness import integrated_loudness
-from setandsetting.audio.synth import RATE, raised_cosine, synthesize
+from setandsetting.audio.synth import RATE, raised_cosine
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +50,9 @@ PIECES: tuple[Piece, ...] = (
     Piece("return-2", 90, -25.0, 45, _MAJOR),
     Piece("integration-1", 120, -29.0, 48, _MAJOR),
 )
-BOWL_FILE = "bowl.flac"
-ALL_NAMES: tuple[str, ...] = (*(p.name for p in PIECES), "bowl")
+# Music only: the chimes are the built-in sounds (`sound: bowl`, synthesized when played);
+# a chime's file among the tracks was listed by the library as music to add to playlists.
+ALL_NAMES: tuple[str, ...] = tuple(p.name for p in PIECES)
 
 _CHORD_S = 16.0  # each chord swells in and out over about this long
 _FADE_IN_S = 4.0
@@ -129,11 +130,28 @@ def _is_complete(path: Path, frames: int) -> bool:
     return info.frames == frames and info.samplerate == RATE and info.channels == 2
 
 
-def _write_atomic(path: Path, samples: np.ndarray) -> None:
+def tags_of(name: str) -> dict[str, str]:
+    """A piece's Vorbis comments: a title, and no words (`zxx`, `instrumental`), so the
+    library's voice filter (`--tag instrumental`) finds the demo music."""
+    return {
+        "title": f"Demo {name.replace('-', ' ').title()}",
+        "album": "setandsetting demo music",
+        "language": "zxx",
+        "instrumental": "1",
+    }
+
+
+def _write_atomic(path: Path, samples: np.ndarray, tags: dict[str, str] | None = None) -> None:
+    from mutagen.flac import FLAC
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".flac", dir=path.parent)
     os.close(fd)
     try:
         soundfile.write(tmp, samples, RATE, format="FLAC", subtype="PCM_16")
+        if tags:
+            tagged = FLAC(tmp)
+            tagged.update(tags)
+            tagged.save()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -154,12 +172,8 @@ def generate(outdir: Path, names: Iterable[str] | None = None) -> list[Path]:
     paths = []
     for name in wanted:
         path = outdir / f"{name}.flac"
-        if name == "bowl":
-            bowl = synthesize("bowl")
-            if not _is_complete(path, len(bowl)):
-                _write_atomic(path, bowl)
-        elif not _is_complete(path, pieces[name].seconds * RATE):
-            _write_atomic(path, render(pieces[name]))
+        if not _is_complete(path, pieces[name].seconds * RATE):
+            _write_atomic(path, render(pieces[name]), tags_of(name))
         paths.append(path)
     return paths
 

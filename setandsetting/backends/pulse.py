@@ -209,18 +209,35 @@ def pulse_expected() -> bool:
     return read_server() is not None
 
 
+def pulse_installed() -> bool:
+    """Whether the PulseAudio server program is on this machine, running or not: then it
+    is the sound server meant, and one that never started leaves libVLC no way out."""
+    return shutil.which("pulseaudio") is not None
+
+
 def sink_verdicts(outputs: Mapping[str, str]) -> dict[str, str | None] | None:
     """Why each output (name -> device) would reach no loudspeaker by the sound server's
     sinks now (None: it would), without playing anything; None where PulseAudio is not
     the sound server. For the preflight: a device that exists may still play into a null
-    sink or a muted one."""
+    sink or a muted one, and every one is silent where PulseAudio is installed but was
+    never started (the watch stays quiet there: the preflight is where it is said)."""
     if not pulse_expected():
-        return None
+        return {o: GONE for o in outputs} if pulse_installed() else None
     server = read_server()
     return {
         output: output_trouble(server, output, expected_sink(device), lambda _pid: False)
         for output, device in outputs.items()
     }
+
+
+def sink_descriptions() -> list[str] | None:
+    """The sound server's sinks by the names a person reads ("Built-in Audio Analog
+    Stereo"), none where it is installed but not answering; None where PulseAudio is not
+    the sound server (libVLC's own device names then say what there is)."""
+    if not pulse_expected():
+        return [] if pulse_installed() else None
+    server = read_server()
+    return [] if server is None else [s.description for s in server.sinks]
 
 
 def is_ours(pid: int | None) -> bool:

@@ -61,6 +61,15 @@ def patient_of(args: Namespace) -> str:
         raise CommandError(f"--patient: {err}") from None
 
 
+def warn_unknown_patient(args: Namespace, patient: str) -> None:
+    """A patient ID with no folder is said, not refused: a typo, or a new patient."""
+    import sys
+
+    warning = room_of(args).unknown_patient(patient)
+    if warning is not None:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+
+
 def profile_of(args: Namespace, name: str, option: str = "") -> Path:
     """The profile a command line names: a path, or a name in the room (one way for all)."""
     from setandsetting.room.errors import RoomError

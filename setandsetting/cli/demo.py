@@ -41,7 +41,7 @@ def demo(args: argparse.Namespace) -> int:
         patient=DEMO_PATIENT,
         meds=None,
         first=None,
-        intention=None,  # the demo's route asks no session facts
+        intention=None,  # the session facts: not asked in a demo
     )
     profile_of(serving, DEMO_PROFILE, "--start: ")  # said now, not after making the music
     _demo_music(root)

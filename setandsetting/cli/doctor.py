@@ -22,8 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def doctor(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from setandsetting.backends.midi import api_ids
     from setandsetting.cli.common import CommandError
+    from setandsetting.cli.formats import folder_problems
     from setandsetting.core.doctor import all_well, judge
     from setandsetting.room.checkup import gather
 
@@ -33,7 +36,7 @@ def doctor(args: argparse.Namespace) -> int:
         api_ids(args.midi_api)
     except ValueError as err:
         raise CommandError(str(err)) from None
-    checks = judge(gather(root, args.midi_api))
+    checks = judge(replace(gather(root, args.midi_api), problems=len(folder_problems(root))))
     for check in checks:
         print(check.line())
     failed = sum(check.status == "fail" for check in checks)

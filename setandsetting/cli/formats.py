@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from setandsetting.cli.common import CommandError
+from setandsetting.cli.common import CommandError, warn_unknown_patient
 from setandsetting.core.loader import (
     M3U_SUFFIXES,
     load_patient,
@@ -138,12 +138,19 @@ def check(path: Path, room: Path | None = None, patient: str | None = None) -> l
     return []
 
 
+def folder_problems(room: Path) -> list[Problem]:
+    """What `setandsetting validate ROOM` says of a room folder (for `doctor` too)."""
+    found = [p for path in files_in(room) for p in check(path, room)]
+    return list(dict.fromkeys(found))
+
+
 def _validate(args: argparse.Namespace) -> int:
     if args.patient is not None:
         try:
             check_patient_id(args.patient)
         except ValueError as err:
             raise CommandError(f"--patient: {err}") from None
+        warn_unknown_patient(args, args.patient)
     default_room = Path(args.room)
     files: list[tuple[Path, Path]] = []
     problems: list[Problem] = []

@@ -13,6 +13,7 @@ from setandsetting.cli.common import (
     compiled,
     facts_of,
     room_of,
+    warn_unknown_patient,
 )
 from setandsetting.core.controls import Control, parse_timed_control
 from setandsetting.core.events import Event, describe
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if facts:  # journaled as a live start journals them: the first control
         controls.insert(0, (0.0, Control("facts", data=facts.to_fields())))
     session = compiled(args)
+    warn_unknown_patient(args, args.patient)
     timeline = session.timeline
     live = args.speed > 0 and sys.stderr.isatty()
 

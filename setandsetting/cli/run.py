@@ -19,7 +19,13 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from setandsetting.cli.common import add_facts_options, facts_of, patient_of, profile_of, room_of
+from setandsetting.cli.common import (
+    add_facts_options,
+    facts_of,
+    patient_of,
+    profile_of,
+    room_of,
+)
 from setandsetting.core.events import describe
 from setandsetting.core.status import status_line
 from setandsetting.core.units import format_clock
@@ -76,6 +82,10 @@ def _run_session(folder: RoomFolder, profile: Path, patient: str, facts: Session
         resumed = runner.start_or_resume(lambda: profile, patient, facts)
         if resumed is not None:
             print(resumed, flush=True)
+        else:
+            unknown = folder.unknown_patient(patient)  # said once it started: not a refusal
+            if unknown is not None:
+                print(f"warning: {unknown}", file=sys.stderr, flush=True)
         engine = runner.engine
         assert engine is not None
         asked: float | None = None  # when the first Ctrl-C was pressed

@@ -23,7 +23,7 @@ import socket
 import sys
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from setandsetting.cli.common import (
     CommandError,
@@ -32,6 +32,7 @@ from setandsetting.cli.common import (
     patient_of,
     profile_of,
     room_of,
+    warn_unknown_patient,
 )
 from setandsetting.room.lock import DAEMON_FILE, RoomLock
 
@@ -146,11 +147,15 @@ def _run_daemon(
     signal.signal(signal.SIGTERM, note_signal)
     try:
         start = functools.partial(profile_of, args, args.start, "--start: ") if args.start else None
+        say_no_sound = sound_sayer(room.audio.outputs())
+        runner.subscribe(say_no_sound)
         resumed = runner.start_or_resume(start, args.patient, args.facts)
         if resumed is not None:
             print(resumed, flush=True)
         elif args.start:
             print(f"started session {runner.session_id} for {args.patient}", flush=True)
+            warn_unknown_patient(args, args.patient)
+        say_preflight(say_no_sound, room.audio.outputs())
         settings = ServerSettings(
             host=host,
             port=port,
@@ -180,6 +185,35 @@ def _run_daemon(
         runner.close()
         if link is not None:
             link.close()
+
+
+def sound_sayer(outputs: dict[str, str]) -> Callable[[dict[str, Any]], None]:
+    """The console's word on an output no sound reaches, as the status line says it: each
+    change the watch reports (a session event) and the preflight's verdict (say_preflight),
+    each said once."""
+    from setandsetting.core.events import describe
+
+    said: dict[str, str | None] = dict.fromkeys(outputs)
+
+    def say(event: dict[str, Any]) -> None:
+        if event["type"] not in ("audio_fault", "audio_restored"):
+            return
+        why = event["why"] if event["type"] == "audio_fault" else None
+        if said.get(event["output"]) != why:
+            said[event["output"]] = why
+            print(describe(event), flush=True)
+
+    return say
+
+
+def say_preflight(say: Callable[[dict[str, Any]], None], outputs: dict[str, str]) -> None:
+    """The preflight's verdict on each output, through `say`: where PulseAudio never
+    started the watch stays quiet, and this is the console's only word on it."""
+    from setandsetting.backends.pulse import sink_verdicts
+
+    for output, why in (sink_verdicts(outputs) or {}).items():
+        if why is not None:
+            say({"type": "audio_fault", "output": output, "why": why})
 
 
 def _clinic_link(

@@ -113,6 +113,7 @@ class RoomFacts:
     disk: DiskFacts
     clock: ClockFacts
     daemon: DaemonFacts
+    problems: int = 0  # what `setandsetting validate` finds in the folder's files
 
 
 def _size(n: float) -> str:
@@ -272,12 +273,21 @@ def judge_daemon(daemon: DaemonFacts) -> Check:
     return Check("daemon", "ok", f"PID {daemon.pid} runs this room {where}")
 
 
-def judge_folder(profiles: int, patients: int) -> Check:
+def judge_folder(profiles: int, patients: int, problems: int = 0) -> Check:
     if profiles == 0:
         fix = "`setandsetting init --force` adds the example profiles, playlists and patient"
         return Check("room folder", "fail", "no session profiles in profiles/", fix)
     said = f"{profiles} session profile{'' if profiles == 1 else 's'}, "
-    return Check("room folder", "ok", said + f"{patients} patient{'' if patients == 1 else 's'}")
+    said += f"{patients} patient{'' if patients == 1 else 's'}"
+    if problems:  # a fresh room's tracks are missing until the demo music is made
+        fix = (
+            "`setandsetting validate .` lists them (missing demo tracks: `setandsetting demo` "
+            "makes the demo music)"
+        )
+        return Check(
+            "room folder", "fail", f"{said}, {problems} problem{'' if problems == 1 else 's'}", fix
+        )
+    return Check("room folder", "ok", said)
 
 
 def judge(facts: RoomFacts) -> list[Check]:
@@ -286,7 +296,7 @@ def judge(facts: RoomFacts) -> list[Check]:
     if facts.room_problem is not None:
         fix = "correct room.yaml (`setandsetting validate room.yaml`)"
         checks.append(Check("room.yaml", "fail", facts.room_problem, fix))
-    checks.append(judge_folder(facts.profiles, facts.patients))
+    checks.append(judge_folder(facts.profiles, facts.patients, facts.problems))
     if facts.sound is not None:
         checks += judge_sound(facts.sound)
     checks += [judge_port(port) for port in facts.ports]

@@ -18,7 +18,7 @@ the fields each carries beside `type`, `t` and `wall`:
   `checkin_acknowledged` (`id`, `kind`, `latency_s`), `checkin_escalated` (`id`, `kind`,
   `count`, `audience`, `sound`, `level`, `phase`), `checkin_dismissed` (`id`, `kind`,
   `phase`, `reason`, `overdue_s`: taken off the screens undone, with why),
-  `checkin_missed` (`id`, `kind`, `phase`: still waiting when the session ended). A
+  `checkin_missed` (`id`, `kind`, `phase`, `due_t`: still waiting when the session ended). A
   required check-in waits, through later phases and `next`, until one of these.
 - `cue_sent` (`id`, `phase`, `kind`, `target`, `payload`)
 - `music_held`, `music_resumed` (`after`: held | quiet), `quiet`
@@ -162,7 +162,10 @@ def describe(event: dict[str, Any]) -> str:
     if kind == "checkin_escalated":
         return f"check-in {d.get('kind', d['id'])} not acknowledged: reminder {d['count']}"
     if kind == "checkin_missed":
-        return f"check-in {d.get('kind', d['id'])} missed"
+        # Six of one kind end a session together: each says which one it was.
+        due = f" (due {_clock(d['due_t'])})" if d.get("due_t") is not None else ""
+        which = " ".join(str(x) for x in (d.get("kind"), d["id"]) if x)
+        return f"check-in {which}{due} missed"
     if kind == "checkin_dismissed":
         late = f" ({_dur(d['overdue_s'])} overdue)" if d.get("overdue_s") else ""
         return f"check-in {d.get('kind', d['id'])} dismissed{late}: {d.get('reason')}"

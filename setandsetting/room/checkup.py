@@ -67,7 +67,7 @@ def gather(root: Path, midi_api: str | None = None) -> RoomFacts:
 
 
 def sound_facts(room: Room, daemon: DaemonFacts) -> SoundFacts:
-    from setandsetting.backends.pulse import pulse_expected, read_server
+    from setandsetting.backends.pulse import pulse_expected, pulse_installed, read_server
     from setandsetting.backends.soundcheck import check, configured
 
     expected = pulse_expected()
@@ -79,8 +79,7 @@ def sound_facts(room: Room, daemon: DaemonFacts) -> SoundFacts:
         return SoundFacts(expected, answers, (), "the sound server is not answering")
     findings = check(configured(room.audio))
     outputs = tuple(OutputFact(f.output, f.device, f.verdict, f.why) for f in findings)
-    installed = shutil.which("pulseaudio") is not None
-    return SoundFacts(expected, answers, outputs, installed=installed)
+    return SoundFacts(expected, answers, outputs, installed=pulse_installed())
 
 
 def midi_facts(room: Room, api: str | None = None) -> tuple[PortFact, ...]:

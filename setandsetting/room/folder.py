@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from setandsetting.audio.tags import probe
@@ -100,6 +100,18 @@ class RoomFolder:
             if p.is_dir() and p.name != DEFAULT_OWNER and _is_patient(p.name)
         )
 
+    def unknown_patient(self, patient_id: str) -> str | None:
+        """The warning for an ID with no folder here (a typo, or a new patient): its session
+        would play the room's default music with no avoid list, journaled under that ID."""
+        if self.patient_dir(patient_id).is_dir():
+            return None
+        known = difflib.get_close_matches(patient_id, self.patients(), n=1)
+        typo = f" (did you mean {known[0]}?)" if known else ""
+        return (
+            f"no patient {patient_id} in this room{typo}: the default music and no avoid "
+            "list; check the ID unless this is a new patient"
+        )
+
     def patient(self, patient_id: str) -> Patient | None:
         path = self.patient_dir(patient_id) / "patient.yaml"
         return load_patient(path) if path.is_file() else None
@@ -172,6 +184,9 @@ class RoomFolder:
             seed=seed if seed is not None else zlib.crc32(f"{patient_id}:{profile.name}".encode()),
             sound_length=lambda sound: sound_length(sound, base),
         )
+        unknown = self.unknown_patient(patient_id)
+        if unknown is not None:
+            timeline = replace(timeline, warnings=(unknown, *timeline.warnings))
         return Compiled(profile, profile_path, timeline)
 
 

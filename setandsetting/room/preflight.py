@@ -23,7 +23,7 @@ from setandsetting.room.folder import RoomFolder
 def _devices(folder: RoomFolder) -> dict[str, Any]:
     """The outputs and ports room.yaml names, each with whether this machine has it now."""
     from setandsetting.backends.probe import audio_findings, probe
-    from setandsetting.backends.pulse import sink_verdicts
+    from setandsetting.backends.pulse import sink_descriptions, sink_verdicts
 
     room = folder.room()
     audio = audio_findings(room.audio, probe())
@@ -32,6 +32,11 @@ def _devices(folder: RoomFolder) -> dict[str, Any]:
     for output in room.audio.outputs():
         key = "music_output" if output == "music" else output
         audio["outputs"][key]["silent"] = verdicts.get(output)  # None: nothing against it
+    # Where PulseAudio is the sound server the music plays into its sinks; libVLC's own
+    # device list then names ALSA plugins ("Rate Converter Plugin"), nothing a nurse reads.
+    sinks = sink_descriptions()
+    if sinks is not None:
+        audio["music_devices"] = sinks
     midi: dict[str, Any] = {"outputs": [], "inputs": []}
     try:
         import rtmidi

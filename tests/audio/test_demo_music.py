@@ -12,6 +12,8 @@ import soundfile
 from setandsetting.audio import demo_music
 from setandsetting.audio.demo_music import PIECES, Piece, generate, render
 from setandsetting.audio.loudness import TrackLoudness, measure
+from setandsetting.audio.tags import probe
+from setandsetting.core.catalogue import vocals_from_tags
 
 EXPECTED_SECONDS = {
     "arrival-1": 90,
@@ -37,16 +39,23 @@ def test_the_catalogue_is_the_published_one() -> None:
 def test_two_files_exact_length_spread_loudness_and_idempotent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    names = ["dosing-1", "arrival-2", "bowl"]  # -20 LUFS, -30 LUFS and the chime
+    names = ["dosing-1", "arrival-2"]  # -20 LUFS and -30 LUFS
     paths = generate(tmp_path, names)
     assert paths == [tmp_path / f"{n}.flac" for n in names]
-    for path, seconds in zip(paths, (60, 75, 6), strict=True):
+    for path, seconds in zip(paths, (60, 75), strict=True):
         info = soundfile.info(str(path))
         assert (info.format, info.samplerate, info.channels) == ("FLAC", 44100, 2)
         assert info.frames == seconds * 44100
         samples, _ = soundfile.read(path, dtype="float32")
         assert np.all(samples[0] == 0) and np.all(samples[-1] == 0)  # faded, no clicks
-    loud = [measure(p) for p in paths[:2]]
+    assert dict(probe(paths[0]).tags) == {
+        "title": "Demo Dosing 1",
+        "album": "setandsetting demo music",
+        "language": "zxx",
+        "instrumental": "1",
+    }
+    assert vocals_from_tags(dict(probe(paths[1]).tags)) == "instrumental"
+    loud = [measure(p) for p in paths]
     assert all(isinstance(m, TrackLoudness) for m in loud)
     assert [round(m.lufs, 1) for m in loud] == [-20.0, -30.0]  # type: ignore[union-attr]
     assert not list(tmp_path.glob(".*"))  # no temp files left behind
@@ -63,11 +72,18 @@ def test_two_files_exact_length_spread_loudness_and_idempotent(
     assert {p: p.stat().st_mtime_ns for p in paths} == before
 
 
-def test_a_truncated_file_is_rewritten(tmp_path: Path) -> None:
-    path = tmp_path / "bowl.flac"
+def test_a_truncated_file_is_rewritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(demo_music, "PIECES", (Piece("tiny", 12, -20.0, 40, (0, 3, 7)),))
+    monkeypatch.setattr(demo_music, "ALL_NAMES", ("tiny",))
+    path = tmp_path / "tiny.flac"
     soundfile.write(path, np.zeros((1000, 2), np.float32), 44100)
-    generate(tmp_path, ["bowl"])
-    assert soundfile.info(str(path)).frames == 6 * 44100
+    generate(tmp_path, ["tiny"])
+    assert soundfile.info(str(path)).frames == 12 * 44100
+
+
+def test_no_chime_is_made_among_the_tracks(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown demo files \\['bowl'\\]"):
+        generate(tmp_path, ["bowl"])  # the built-in `sound: bowl` is the chime
 
 
 def test_rendering_is_deterministic() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from setandsetting.audio.demo_music import ALL_NAMES
+from setandsetting.backends.pulse import GONE
 from setandsetting.room.skeleton import example_files
 from tests.support.demo_music import link_demo_music
 from tests.support.processes import command, spawned, status, wait_served
@@ -34,6 +35,7 @@ def test_demo_in_an_empty_folder_makes_the_room_and_serves_the_demo_session(
     assert lines[1] == f"making the demo music in {music} (a minute or so, once)"
     assert lines[2].startswith(f"room token (shown once; stored 0600 in {room / '.room-token'}): ")
     assert lines[3].startswith("started session ") and lines[3].endswith(" for P-0042")
+    assert lines[4:6] == [f"NO SOUND on {o}: {GONE}" for o in ("music", "patient chimes")]
     assert f"serving {url}/  (live session: {url}/live)" in lines
     assert all((room / rel).is_file() for rel in example_files())
     assert (music / ".generated").is_file()

@@ -17,7 +17,7 @@ from tests.journal.synthetic import make_room
 from tests.support.jack import Jack, VirtualInput, jack
 from tests.support.journal_rows import corrupt
 from tests.support.pulse import PulseCapture, pulse
-from tests.support.session_room import PROFILE
+from tests.support.session_room import make_room as make_session_room
 
 __all__ = ["jack", "pulse"]  # fixtures, used by name
 
@@ -37,9 +37,8 @@ def room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     osc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     osc.bind(("127.0.0.1", 0))
     lights = VirtualInput("Lights in", client="dimmer")
-    (tmp_path / "room" / "profiles").mkdir(parents=True)
+    make_session_room(tmp_path / "room")  # a profile and its slot's tracks: validate passes
     root, _ = make_room(tmp_path / "room")
-    (root / "profiles" / "short.yaml").write_text(PROFILE)
     (root / "room.yaml").write_text(
         "midi:\n  outputs:\n    lights: dimmer\n"
         f"osc:\n  targets:\n    scene: 127.0.0.1:{osc.getsockname()[1]}\n"

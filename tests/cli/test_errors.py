@@ -140,6 +140,8 @@ def test_a_journal_error_is_one_line_naming_the_file(
     )
     assert code == 2 and "session ended" in out
     assert err == (
+        "warning: no patient P-1 in this room: the default music and no avoid list; check the "
+        "ID unless this is a new patient\n"
         f"{db}: is not a SQLite database, so not a journal; it was left untouched: move it "
         "aside to start a new one\n"
     )

@@ -226,3 +226,16 @@ def test_plan_of_esketamine_lists_every_spo2_check(capsys):
         (8100.0, "discharge", "vitals"),
     ]
     assert [c["at_s"] for c in plan["checkins"] if "SpO2" in c["message"]] == [7200.0]
+
+
+def test_a_patient_with_no_folder_is_warned_of_not_refused(capsys):
+    warning = (
+        "no patient P-9999 in this room: the default music and no avoid list; check the ID "
+        "unless this is a new patient"
+    )
+    assert main(["plan", "profiles/demo.yaml", "--patient", "P-9999", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"][0] == warning
+    assert main(["plan", "profiles/demo.yaml", "--patient", "P-0042", "--json"]) == 0
+    assert not any("no patient" in w for w in json.loads(capsys.readouterr().out)["warnings"])
+    assert main(["validate", "profiles/demo.yaml", "--patient", "P-9999"]) == 0
+    assert capsys.readouterr() == ("1 file OK\n", f"warning: {warning}\n")

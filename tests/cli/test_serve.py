@@ -22,15 +22,17 @@ from pathlib import Path
 
 import pytest
 
+from setandsetting.backends.pulse import GONE
 from setandsetting.cli import main
+from setandsetting.cli.serve import say_preflight, sound_sayer
 from setandsetting.room.lock import DAEMON_FILE, LOCK_FILE
 from tests.support import journal_rows as on_disk
 from tests.support.audio_analysis import rms_db
 from tests.support.daemon import free_port, make_api_room
 from tests.support.processes import command, spawned, status, wait_served
-from tests.support.pulse import PulseCapture, pulse
+from tests.support.pulse import PulseCapture, pulse, pulse_never_started
 
-__all__ = ["pulse"]
+__all__ = ["pulse", "pulse_never_started"]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -381,3 +383,18 @@ def make_room_with_clinic(root: Path, url: str, token: str) -> Path:
     with (root / "room.yaml").open("a") as handle:
         handle.write(settings)
     return root
+
+
+@pytest.mark.usefixtures("pulse_never_started")
+def test_the_console_says_no_sound_at_the_start_and_each_change_the_watch_reports(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    say = sound_sayer({"music": "default"})
+    say_preflight(say, {"music": "default"})
+    say({"type": "audio_fault", "output": "music", "why": GONE})  # the watch agrees: once
+    say({"type": "phase_started", "phase": "peak"})
+    say({"type": "audio_restored", "output": "music", "why": "the server answers again"})
+    assert capsys.readouterr().out.splitlines() == [
+        f"NO SOUND on music: {GONE}",
+        "sound back on music: the server answers again",
+    ]

@@ -17,6 +17,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from setandsetting.cli import build_parser, main
+from setandsetting.core.problems import sort_problems
 from tests.support.audio_analysis import write_tone
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -330,3 +331,17 @@ def test_the_example_room_validates(capsys: pytest.CaptureFixture[str]) -> None:
     assert files
     assert main(["--room", str(ROOT), "validate", *map(str, files)]) == 0
     assert capsys.readouterr() == (f"{len(files)} files OK\n", "")
+
+
+def test_doctor_counts_the_problems_validate_prints_for_a_room(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from setandsetting.cli.formats import folder_problems
+
+    root = tmp_path / "room"
+    assert main(["--room", str(root), "init"]) == 0  # no demo music: every track missing
+    capsys.readouterr()
+    assert main(["--room", str(root), "validate", str(root)]) == 2
+    printed = capsys.readouterr().err.splitlines()
+    assert [str(p) for p in sort_problems(folder_problems(root))] == printed
+    assert len(printed) > 6

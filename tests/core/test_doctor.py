@@ -201,3 +201,10 @@ def test_a_folder_without_profiles_is_no_room_yet() -> None:
         "--force` adds the example profiles, playlists and patient"
     )
     assert judge(replace(GOOD, profiles=1, patients=2))[0].says == "1 session profile, 2 patients"
+
+
+def test_a_folder_whose_files_validate_finds_fault_with_fails_with_their_count() -> None:
+    assert judge(replace(GOOD, problems=23))[0].line() == (
+        "FAIL  room folder: 6 session profiles, 1 patient, 23 problems — fix: `setandsetting "
+        "validate .` lists them (missing demo tracks: `setandsetting demo` makes the demo music)"
+    )

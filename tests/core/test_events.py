@@ -117,7 +117,6 @@ def test_wall_at_is_utc_with_milliseconds_whatever_the_zone_of_the_start():
             {"type": "checkin_escalated", "id": "b.0.1", "count": 2},
             "check-in b.0.1 not acknowledged: reminder 2",
         ),
-        ({"type": "checkin_missed", "id": "b.0.1", "kind": "bp"}, "check-in bp missed"),
         ({"type": "cue_sent", "kind": "midi", "target": None}, "cue midi to default"),
         ({"type": "note", "text": "calm"}, "note: calm"),
         ({"type": "error", "source": "music", "message": "gone"}, "error (music): gone"),
@@ -173,6 +172,11 @@ def test_wall_at_is_utc_with_milliseconds_whatever_the_zone_of_the_start():
             "stopped before the discharge floor: asked to leave",
         ),
         ({"type": "device_back", "source": "music", "message": "x"}, "device back"),
+        (
+            {"type": "checkin_missed", "id": "peak.0.1", "kind": "vitals", "due_t": 2400.0},
+            "check-in vitals peak.0.1 (due 0:40:00) missed",
+        ),
+        ({"type": "checkin_missed", "id": "peak-vitals-2"}, "check-in peak-vitals-2 missed"),
         (
             {"type": "audio_fault", "output": "patient_chimes", "why": "the sink is muted"},
             "NO SOUND on patient chimes: the sink is muted",

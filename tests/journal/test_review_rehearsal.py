@@ -108,6 +108,7 @@ def room(tmp_path: Path) -> Path:
         "  - {path: ../../music/two.flac, title: Two}\n"
     )
     (tmp_path / "profiles/review.yaml").write_text(PROFILE)
+    (tmp_path / "playlists/P-7").mkdir()  # a patient the room knows: no unknown-ID warning
     return tmp_path
 
 

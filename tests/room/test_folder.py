@@ -178,3 +178,13 @@ def test_an_avoided_room_path_is_kept_out_when_the_music_folder_is_a_symlink(
     assert [t.path.name for t in timeline.phases[0].tracks] == ["soft.flac"]
     removed = [w for w in timeline.warnings if "avoid list" in w]
     assert removed == ["phase a: loud removed (on the patient's avoid list)"]
+
+
+def test_an_unknown_patient_is_said_with_the_likely_id_meant(tmp_path: Path) -> None:
+    (tmp_path / "playlists" / "P-0042").mkdir(parents=True)
+    folder = RoomFolder(tmp_path)
+    assert folder.unknown_patient("P-0042") is None
+    assert folder.unknown_patient("P-0024") == (
+        "no patient P-0024 in this room (did you mean P-0042?): the default music and no "
+        "avoid list; check the ID unless this is a new patient"
+    )

@@ -12,10 +12,10 @@ from setandsetting.backends.pulse import GONE
 from setandsetting.core.problems import FormatError
 from setandsetting.room.folder import RoomFolder
 from setandsetting.room.preflight import preflight
-from tests.support.pulse import PulseCapture, pulse
+from tests.support.pulse import PulseCapture, pulse, pulse_never_started
 
 REPO = Path(__file__).resolve().parents[2]
-__all__ = ["pulse"]  # the fixture is used by name
+__all__ = ["pulse", "pulse_never_started"]  # the fixture is used by name
 
 
 def test_each_slot_fit_is_what_plan_warns(folder: RoomFolder) -> None:
@@ -60,7 +60,10 @@ def test_a_found_output_into_a_null_sink_or_a_stopped_server_is_said_no_sound(
 ) -> None:
     with (folder.root / "room.yaml").open("a") as handle:
         handle.write("audio:\n  staff_chimes: Null Output\n")
-    outputs = preflight(folder, "P-0042", "short")["devices"]["audio"]["outputs"]
+    audio = preflight(folder, "P-0042", "short")["devices"]["audio"]
+    # The music's outputs are the server's sinks as a person reads them.
+    assert sorted(audio["music_devices"]) == ["Null Output", f"Unix FIFO sink {pulse.fifo}"]
+    outputs = audio["outputs"]
     said = {key: (o["found"], o["silent"]) for key, o in outputs.items()}
     assert said == {
         "music_output": (True, None),  # the pipe sink: heard
@@ -73,3 +76,15 @@ def test_a_found_output_into_a_null_sink_or_a_stopped_server_is_said_no_sound(
     pulse.stop()
     outputs = preflight(folder, "P-0042", "short")["devices"]["audio"]["outputs"]
     assert {o["silent"] for o in outputs.values()} == {GONE}
+
+
+@pytest.mark.usefixtures("pulse_never_started")
+def test_pulseaudio_installed_but_never_started_is_said_no_sound_for_every_output(
+    folder: RoomFolder,
+) -> None:
+    audio = preflight(folder, "P-0042", "short")["devices"]["audio"]
+    assert {k: o["silent"] for k, o in audio["outputs"].items()} == {
+        "music_output": GONE,
+        "patient_chimes": GONE,
+    }
+    assert audio["music_devices"] == []  # not libVLC's ALSA plugin names

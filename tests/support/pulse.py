@@ -195,3 +195,14 @@ def pulse(monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseCapture]:
     finally:
         capture.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pulse_never_started(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """PulseAudio installed (the Debian package is) but no server: no socket, no autospawn."""
+    assert shutil.which("pulseaudio"), "the pulseaudio package is installed here"
+    for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no socket there
+    (tmp_path / "client.conf").write_text("autospawn = no\n")
+    monkeypatch.setenv("PULSE_CLIENTCONFIG", str(tmp_path / "client.conf"))

@@ -275,7 +275,14 @@ def finish(run: Run, t: float, reason: str) -> None:
     """The session ends: a check-in still waiting was missed (it was never answered)."""
     s = run.state
     for p in s.pending:
-        run.emit("checkin_missed", t, id=p.id, kind=p.rule.kind, phase=checkin_phase(s, p))
+        run.emit(
+            "checkin_missed",
+            t,
+            id=p.id,
+            kind=p.rule.kind,
+            phase=checkin_phase(s, p),
+            due_t=p.due_t,
+        )
     for v in voices(s):
         track_ended(run, v, t, "phase_end" if reason == "completed" else "stopped")
     run.set(voice=None, leaving=(), pending=(), ended=reason, t=t)

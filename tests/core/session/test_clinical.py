@@ -248,8 +248,8 @@ def test_stop_before_the_discharge_floor_asks_for_a_reason_and_journals_it():
             },
         ),
         # the BP checks never answered still waited: the stop closes them as missed
-        ("checkin_missed", {"id": "arrival.0.0", "kind": "bp", "phase": "arrival"}),
-        ("checkin_missed", {"id": "peak.0.0", "kind": "bp", "phase": "peak"}),
+        ("checkin_missed", {"id": "arrival.0.0", "kind": "bp", "phase": "arrival", "due_t": 300.0}),
+        ("checkin_missed", {"id": "peak.0.0", "kind": "bp", "phase": "peak", "due_t": 3000.0}),
         ("session_ended", {"reason": "stopped"}),
     ]
 

@@ -128,8 +128,9 @@ def test_moving_on_drops_check_ins_not_yet_come_and_keeps_the_waiting_one():
     _, ev = run_to(state, 10_000)
     assert of_type(ev, "checkin_due") == []
     assert [(e.t, e.data) for e in of_type(ev, "checkin_missed")] == [
-        (155.0, {"id": "b.0.1", "kind": "vitals", "phase": "b"}),  # unanswered at the end
-        (155.0, {"id": "b.0.2", "kind": "vitals", "phase": "b"}),
+        # unanswered at the end
+        (155.0, {"id": "b.0.1", "kind": "vitals", "phase": "b", "due_t": 60.0}),
+        (155.0, {"id": "b.0.2", "kind": "vitals", "phase": "b", "due_t": 90.0}),
     ]
 
 
