@@ -244,7 +244,7 @@ def _save_patient(store: ClinicStore, patient: str, body: dict[str, Any], by: st
     return {"patient": patient, "version": version}
 
 
-async def _stream(feed: Feed) -> AsyncIterator[str]:
+async def _stream(feed: Feed) -> AsyncIterator[bytes]:
     """The whole clinic first, then each room as it changes; the whole again every
     SNAPSHOT_S (link states age; and it keeps proxies from closing an idle stream)."""
     watcher = feed.subscribe()
