@@ -181,8 +181,16 @@ class Feed:
                 if not watcher.signalled:
                     watcher.signalled = True
                     wake.append(watcher)
+        loops: dict[asyncio.AbstractEventLoop, list[Watcher]] = {}
         for watcher in wake:
-            watcher.loop.call_soon_threadsafe(watcher.ready.set)
+            loops.setdefault(watcher.loop, []).append(watcher)
+        for loop, watchers in loops.items():  # one wake-up of the loop for all its streams
+            loop.call_soon_threadsafe(_wake, watchers)
+
+
+def _wake(watchers: list[Watcher]) -> None:
+    for watcher in watchers:
+        watcher.ready.set()
 
 
 class Watcher:
