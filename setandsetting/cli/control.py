@@ -252,8 +252,6 @@ def status_lines(snap: dict[str, Any]) -> list[str]:
     level = format_level(snap["level"]) + (f" (nudged {nudge:+g}%)" if nudge else "")
     lines.append(("level", level))
     clinical = snap.get("clinical") or {}
-    if clinical.get("since_dose_s") is not None:
-        lines.append(("since dose", format_clock(clinical["since_dose_s"])))
     for alert in (clinical.get("alerts") or [])[-3:]:  # the latest: the rest are journaled
         lines.append(("ALERT", f"{alert['message']} (at {format_clock(alert['t'])})"))
     for item in snap.get("pending", []):

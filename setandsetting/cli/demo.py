@@ -34,7 +34,14 @@ def demo(args: argparse.Namespace) -> int:
         made = make_room(root)
         print(f"made the room in {root}: {len(made.written)} files written", flush=True)
     serving = argparse.Namespace(
-        room=root, host=None, port=args.port, start=DEMO_PROFILE, patient=DEMO_PATIENT
+        room=root,
+        host=None,
+        port=args.port,
+        start=DEMO_PROFILE,
+        patient=DEMO_PATIENT,
+        meds=None,
+        first=None,
+        intention=None,  # the demo's route asks no session facts
     )
     profile_of(serving, DEMO_PROFILE, "--start: ")  # said now, not after making the music
     _demo_music(root)

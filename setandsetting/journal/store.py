@@ -8,6 +8,7 @@ Bad storage is a `JournalError` naming the file; a bad file is never replaced si
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -121,6 +122,25 @@ def _migrate_2(con: sqlite3.Connection) -> None:
 # Schema version N is reached by running MIGRATIONS[:N] in order; only ever append here.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_1, _migrate_2]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@contextmanager
+def _one_preparer(path: Path, read_only: bool) -> Iterator[None]:
+    """Checking, switching to WAL and migrating, one opener at a time.
+
+    The daemon and its clinic link (or a command beside them) may open a journal that does
+    not exist yet at once; each would read schema version 0 and run the migrations, or read
+    the tables of a half-prepared file as another program's. A lock on the file (flock,
+    which SQLite's own POSIX locks do not see) makes the later opener find it whole."""
+    if read_only:
+        yield
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def describe_error(path: Path, exc: BaseException) -> str:
@@ -262,7 +282,8 @@ class Journal:
             raise JournalError(describe_error(path, exc)) from exc
         journal = cls(path, con)
         try:
-            journal._prepare(read_only)
+            with _one_preparer(path, read_only):
+                journal._prepare(read_only)
         except BaseException:
             con.close()
             raise

@@ -265,8 +265,8 @@ def test_status_shows_the_time_since_the_dose_and_the_latest_alerts() -> None:
     snap = {"session_id": "S", "patient": "P", "profile": "s", **snapshot(state, 150.0)}
     lines = control_module.status_lines(snap)
     assert [line for line in lines if line.startswith(("since", "ALERT"))] == [
-        "since dose     0:01:30",
-        "ALERT          SpO2 90% below 92% (at 0:01:30)",
+        "ALERT           SpO2 90% below 92% (at 0:01:30)",
+        "since the dose  0:01:30",
     ]
 
 

@@ -120,6 +120,37 @@ def test_migrations_from_an_empty_file_to_current(tmp_path: Path) -> None:
     assert {"sessions", "events", "heartbeats", "events_type", "events_no_update"} <= names
 
 
+def _open_together(path: Path, openers: int) -> list[BaseException]:
+    """`openers` threads open the journal at `path` at the same instant; what each raised."""
+    import threading
+
+    start = threading.Barrier(openers)
+    failures: list[BaseException] = []
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            with Journal.open(path) as journal:
+                assert journal.schema_version == SCHEMA_VERSION
+        except BaseException as err:  # reported in the test's own thread
+            failures.append(err)
+
+    threads = [threading.Thread(target=open_it) for _ in range(openers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return failures
+
+
+def test_openers_racing_on_a_new_journal_each_find_it_whole(tmp_path: Path) -> None:
+    """The daemon and its clinic link open a journal that does not exist yet at once: each
+    read schema version 0 and ran the migrations ("table sessions already exists" stopped
+    serve), or took a half-prepared file for another program's."""
+    for round_ in range(20):
+        assert _open_together(tmp_path / f"sessions{round_}.db", 4) == []
+
+
 def test_migration_from_version_1_keeps_the_record(tmp_path: Path) -> None:
     path = tmp_path / "sessions.db"
     con = sqlite3.connect(path, isolation_level=None)

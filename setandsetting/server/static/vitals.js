@@ -24,7 +24,7 @@ function renderAlerts(alerts) {
   if (!fresh.length) return;
   banner.dataset.until = String(fresh[fresh.length - 1].t);
   setText("alert-message", fresh.map((a) => `${a.message} (${clock(a.t)})`).join(" · "));
-  if (fresh.length > before) chime();
+  if (fresh.length > before) ringBell();
 }
 
 // ---------------------------------------------------------------- the context
