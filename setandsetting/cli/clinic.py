@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from setandsetting.cli.common import CommandError, room_of
+from setandsetting.journal.export import FORMATS
 
 if TYPE_CHECKING:
     from setandsetting.clinic.store import ClinicStore
 
 DB_ENV = "SETANDSETTING_CLINIC_DB"
 TOKEN_FILE = ".clinic-token"
-EXPORT_FORMATS = ("json", "csv", "html")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -77,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_log_list)
     p = with_db(logs.add_parser("export", help="one session as the room exports it"))
     p.add_argument("id", type=int, help="the hub's session id (clinic log list)")
-    p.add_argument("--format", choices=EXPORT_FORMATS, required=True)
+    p.add_argument("--format", choices=tuple(FORMATS), required=True)
     p.set_defaults(func=_log_export)
 
 

@@ -1,9 +1,11 @@
 """What a room does with the dashboard's requests, fetched over its link: its engine decides.
 
-An ack from the dashboard is the room's own `ack ID` control, applied by the engine and
-journaled there like one pressed in the room; the dashboard sees it when the journaled
-event comes back with the room's next push. A request for another session, or one the
-engine refuses, is answered with why, and nothing is journaled for it.
+An ack from the dashboard is the room's own `ack ID bp=… hr=…` control, parsed as the command
+line parses it (an implausible reading is refused here too, whatever the hub checked),
+applied by the engine and journaled there (readings as vitals_recorded) like one pressed in
+the room; the dashboard sees it when the journaled event comes back with the room's next
+push. A request for another session, or one the engine refuses, is answered with why, and
+nothing is journaled for it.
 """
 
 from __future__ import annotations
@@ -26,10 +28,9 @@ def command_applier(runner: SessionRunner) -> Callable[[dict[str, Any]], str]:
         engine = runner.engine
         if engine is None or not engine.running or runner.session_id != command.get("session"):
             return "refused: that session is not running in this room"
-        if payload.get("readings"):
-            return "refused: this room cannot record readings with an ack yet"
+        words = f"ack {payload.get('checkin', '')} {payload.get('readings') or ''}"
         try:
-            control = parse_control(f"ack {payload.get('checkin', '')}".strip())
+            control = parse_control(words.strip())
             events = engine.submit(control)
         except (ValueError, EngineClosed, TimeoutError) as err:
             return f"refused: {err}"

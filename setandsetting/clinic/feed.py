@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ from typing import Any
 
 from setandsetting.clinic.store import ClinicStore, Room, Stored
 from setandsetting.clinic.view import room_view
+
+SNAPSHOT_REUSE_S = 0.5  # the link states and clocks in a snapshot age no more than this
 
 
 def encode(value: Any) -> str:
@@ -37,6 +40,11 @@ class RoomState:
     last_seen: datetime | None = None
     session: dict[str, Any] | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    version: int = 0  # bumped on each change, so a late-built older view never wins
+
+    def copy(self) -> RoomState:
+        """What a view is built from, taken under the lock and built outside it."""
+        return RoomState(self.last_seen, self.session, list(self.events), self.version)
 
 
 class Feed:
@@ -48,7 +56,10 @@ class Feed:
         self._lock = threading.Lock()
         self._rooms: dict[str, RoomState] = {}
         self._watchers: set[Watcher] = set()
-        self._latest: dict[str, str] = {}  # each room's newest update, encoded once
+        self._latest: dict[str, bytes] = {}  # each room's newest update, encoded once
+        self._sent: dict[str, int] = {}  # each room's version in _latest
+        self._generation = 0  # how many room updates so far: a snapshot is of one of them
+        self._snapshot: tuple[int, float, bytes] | None = None
 
     def load(self) -> None:
         """Every room's newest session from the record (at start)."""
@@ -69,9 +80,10 @@ class Feed:
             state = self._rooms.setdefault(room.name, RoomState())
             was_down = not self._up(state)
             state.last_seen = self.now()
-            text = self._room_text(room.name, state) if was_down else None
-        if text is not None:
-            self._send(room.name, text)
+            state.version += 1
+            taken = state.copy() if was_down else None
+        if taken is not None:
+            self._send(room.name, taken)
 
     def ingested(self, room: Room, stored: Stored) -> None:
         """New events of the room's sessions were stored: show them."""
@@ -96,8 +108,9 @@ class Feed:
                     state.events = []
                 if state.session is not None and state.session["id"] == hub_id:
                     state.events.extend(events)
-            text = self._room_text(room.name, state)
-        self._send(room.name, text)
+            state.version += 1
+            taken = state.copy()
+        self._send(room.name, taken)
 
     # ------------------------------------------------------------------ views
 
@@ -112,10 +125,24 @@ class Feed:
 
     def views(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [self._view(name, self._rooms[name]) for name in sorted(self._rooms)]
+            taken = [(name, self._rooms[name].copy()) for name in sorted(self._rooms)]
+        return [self._view(name, state) for name, state in taken]
 
-    def snapshot_text(self) -> str:
-        return f"event: rooms\ndata: {encode({'now': self.now(), 'rooms': self.views()})}\n\n"
+    def snapshot_text(self) -> bytes:
+        """The whole clinic, encoded once for every dashboard that asks within SNAPSHOT_REUSE_S
+        while no room changed: fifty dashboards on one timer would otherwise each build every
+        room's view on the hub's one loop, and the rooms' updates would wait behind them."""
+        with self._lock:
+            cached = self._snapshot
+            fresh = cached and time.monotonic() - cached[1] < SNAPSHOT_REUSE_S
+            if cached and fresh and cached[0] == self._generation:
+                return cached[2]
+            generation = self._generation
+        views = {"now": self.now(), "rooms": self.views()}
+        text = f"event: rooms\ndata: {encode(views)}\n\n".encode()
+        with self._lock:
+            self._snapshot = (generation, time.monotonic(), text)
+        return text
 
     # ------------------------------------------------------------------ clients
 
@@ -130,25 +157,40 @@ class Feed:
         with self._lock:
             self._watchers.discard(watcher)
 
-    def take(self, watcher: Watcher) -> str:
-        """The newest update of each room that changed since the watcher last took."""
+    def take(self, watcher: Watcher) -> bytes:
+        """The newest update of each room that changed since the watcher last took (the
+        bytes shared by every dashboard, encoded once)."""
         with self._lock:
             rooms, watcher.dirty, watcher.signalled = watcher.dirty, set(), False
-            return "".join(self._latest[name] for name in sorted(rooms))
+            return b"".join(self._latest[name] for name in sorted(rooms))
 
-    def _send(self, name: str, text: str) -> None:
+    def _send(self, name: str, state: RoomState) -> None:
         """A room's new update: each watcher is woken once, however many come meanwhile
-        (a dashboard only ever needs a room's newest update, so none can fall behind)."""
+        (a dashboard only ever needs a room's newest update, so none can fall behind). The
+        view is built and encoded outside the lock, which the loop's dashboards also take."""
+        data = self._room_text(name, state).encode()
         with self._lock:
-            self._latest[name] = text
+            if state.version <= self._sent.get(name, -1):
+                return  # a newer update of this room was sent meanwhile
+            self._sent[name] = state.version
+            self._latest[name] = data
+            self._generation += 1
             wake = []
             for watcher in self._watchers:
                 watcher.dirty.add(name)
                 if not watcher.signalled:
                     watcher.signalled = True
                     wake.append(watcher)
+        loops: dict[asyncio.AbstractEventLoop, list[Watcher]] = {}
         for watcher in wake:
-            watcher.loop.call_soon_threadsafe(watcher.ready.set)
+            loops.setdefault(watcher.loop, []).append(watcher)
+        for loop, watchers in loops.items():  # one wake-up of the loop for all its streams
+            loop.call_soon_threadsafe(_wake, watchers)
+
+
+def _wake(watchers: list[Watcher]) -> None:
+    for watcher in watchers:
+        watcher.ready.set()
 
 
 class Watcher:

@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from setandsetting.clinic import pages
-from setandsetting.clinic.feed import Feed, encode
+from setandsetting.clinic.feed import Feed
 from setandsetting.clinic.patients import check_files
 from setandsetting.clinic.staff import StaffAccess
 from setandsetting.clinic.store import (
@@ -38,8 +38,9 @@ from setandsetting.clinic.store import (
     Stored,
     UnknownRoom,
 )
-from setandsetting.clinic.wire import Batch
+from setandsetting.clinic.wire import Batch, ack_readings
 from setandsetting.core.types import check_patient_id
+from setandsetting.core.vitals import GRAMMAR
 from setandsetting.server.body_limit import BodyLimit
 from setandsetting.server.headers import SecurityHeaders
 
@@ -187,9 +188,13 @@ def create_hub(store: ClinicStore, staff: StaffAccess | None = None) -> FastAPI:
             raise HubError(400, "checkin: the id of the check-in to acknowledge")
         if not isinstance(session, str) or not session:
             raise HubError(400, "session: the room's session the check-in belongs to")
-        readings = body.get("readings") or {}
-        if not isinstance(readings, dict) or len(encode(readings)) > 2000:
-            raise HubError(400, "readings: an object of at most 2 KB")
+        readings = body.get("readings") or ""
+        if not isinstance(readings, str) or len(readings) > 2000:
+            raise HubError(400, f"readings: words as staff write them ({GRAMMAR})")
+        try:
+            readings = ack_readings(readings)
+        except ValueError as err:
+            raise HubError(400, f"readings: {err}") from None
         try:
             command = store.queue_command(
                 name, session, "ack", {"checkin": checkin, "readings": readings}
@@ -239,7 +244,7 @@ def _save_patient(store: ClinicStore, patient: str, body: dict[str, Any], by: st
     return {"patient": patient, "version": version}
 
 
-async def _stream(feed: Feed) -> AsyncIterator[str]:
+async def _stream(feed: Feed) -> AsyncIterator[bytes]:
     """The whole clinic first, then each room as it changes; the whole again every
     SNAPSHOT_S (link states age; and it keeps proxies from closing an idle stream)."""
     watcher = feed.subscribe()

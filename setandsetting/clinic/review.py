@@ -8,8 +8,8 @@ from typing import Any
 
 from setandsetting.clinic.store import ClinicStore
 from setandsetting.clinic.view import room_view
-from setandsetting.journal.export import to_csv, to_html, to_json
-from setandsetting.journal.review import build_review
+from setandsetting.journal.export import FORMATS
+from setandsetting.journal.export import export as export_as
 from setandsetting.journal.store import SessionSummary
 
 
@@ -28,16 +28,12 @@ def summary_of(session: dict[str, Any]) -> SessionSummary:
 
 
 def export(store: ClinicStore, hub_id: int, fmt: str) -> str:
-    """One session of the clinic record as the room exports it (json, csv, html)."""
+    """One session of the clinic record as the room exports it (journal.export.FORMATS:
+    json, csv, html, the REMS form, FHIR), so a clinic files the same from either."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
     summary = summary_of(store.session(hub_id))
-    events = [event for _seq, event in store.events(hub_id)]
-    if fmt == "csv":
-        return to_csv(summary, events)
-    if fmt == "json":
-        return to_json(summary, events)
-    if fmt == "html":
-        return to_html(build_review(summary, events), events)
-    raise ValueError(f"unknown export format {fmt!r}")
+    return export_as(fmt, summary, [event for _seq, event in store.events(hub_id)])
 
 
 def clinic_status(store: ClinicStore, now: datetime) -> list[dict[str, Any]]:

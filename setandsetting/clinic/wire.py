@@ -14,7 +14,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from setandsetting.core.controls import Control
 from setandsetting.core.types import check_patient_id
+from setandsetting.core.vitals import parse_readings
 from setandsetting.journal.store import check_event
 
 MAX_SESSIONS = 50
@@ -101,3 +103,13 @@ def wire_session(
         "plan": summary.plan,
         "events": [{"seq": seq, "event": event} for seq, event in events],
     }
+
+
+def ack_readings(text: str) -> str:
+    """The readings of a dashboard's ack, checked as the room will check them and written
+    as the room's `ack` control words (`bp=150/95 hr=88`), so an implausible one is
+    refused at the hub with the room's own reason; "" when none were given."""
+    readings = parse_readings(text)
+    if not readings:
+        return ""
+    return Control("ack", data={"readings": readings.to_fields()}).describe().removeprefix("ack ")

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fhir.resources.R4B.bundle import Bundle
 
-from setandsetting.journal.export import to_csv, to_json
+from setandsetting.journal.export import export, to_csv, to_json
 from setandsetting.journal.store import Journal
 from tests.journal.synthetic import journal_session, session_events
 from tests.support.clinic import clinic_room, hub_thread
@@ -64,6 +65,8 @@ def test_sync_then_log_list_and_export_give_the_rooms_record(
             sid = journal_session(journal, started)
             expected = to_json(journal.session(sid), journal.events(sid))
             expected_csv = to_csv(journal.session(sid), journal.events(sid))
+            expected_rems = export("rems", journal.session(sid), journal.events(sid))
+            expected_fhir = export("fhir", journal.session(sid), journal.events(sid))
         synced = clinic("sync", room=room, env=env)
         assert synced.returncode == 0, synced.stderr
         n = len(session_events())
@@ -88,6 +91,13 @@ def test_sync_then_log_list_and_export_give_the_rooms_record(
         assert exported.stdout == expected
         as_csv = clinic("log", "export", str(entry["id"]), "--format", "csv", env=env)
         assert as_csv.stdout == expected_csv
+        as_rems = clinic("log", "export", str(entry["id"]), "--format", "rems", env=env)
+        assert as_rems.stdout == expected_rems and "REMS" in as_rems.stdout
+        as_fhir = clinic("log", "export", str(entry["id"]), "--format", "fhir", env=env)
+        assert as_fhir.stdout == expected_fhir
+        bundle = Bundle.model_validate_json(as_fhir.stdout)
+        kinds = [e.resource.get_resource_type() for e in bundle.entry]
+        assert (bundle.type, kinds) == ("collection", ["Encounter", "Procedure"])
 
         status = json.loads(clinic("status", "--json", env=env).stdout)
         assert [(r["room"], r["link"], r["session"], r["running"]) for r in status] == [

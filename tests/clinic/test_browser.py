@@ -1,7 +1,8 @@
 """The clinic dashboard in Debian's chromium: a staff check-in in one room appears there;
 acknowledged there, the room's engine applies it and journals it, and it clears on the
 dashboard only once the room's push brought the journaled ack back. Both records hold it
-once. (Readings with the ack follow the clinical record, issue 16.)"""
+once, and so do the BP and pulse sent with it; an implausible reading is refused at the hub
+and by the room."""
 
 from __future__ import annotations
 
@@ -68,18 +69,36 @@ def test_a_staff_checkin_is_seen_and_acknowledged_from_the_dashboard(
             checkin = waiting.get_attribute("data-checkin")
             assert runner.engine is not None
             assert [p["id"] for p in runner.engine.snapshot()["pending"]] == [checkin]
+            # The room refuses an implausible reading whatever the hub let through.
+            apply = command_applier(runner)
+            wild = {"kind": "ack", "session": session_id}
+            wild["payload"] = {"checkin": checkin, "readings": "bp=300/95"}
+            assert apply(wild) == (
+                "refused: bp=300/95: systolic 300 is not plausible (60-260 mm[Hg])"
+            )
             waiting.locator(".btn-ack").click()
+            page.fill("#ack-bp", "15/95")
+            page.click("#ack-send")
+            expect(page.locator("#toast")).to_contain_text("systolic 15 is not plausible")
+            page.fill("#ack-bp", "128/82")
+            page.fill("#ack-hr", "88")
+            page.click("#ack-send")
             expect(waiting).to_have_count(0)
             assert runner.engine.snapshot()["pending"] == []
             journaled = runner.journal.events(session_id)
             acks = [e for e in journaled if e["type"] == "checkin_acknowledged"]
             assert [a["id"] for a in acks] == [checkin]
+            vitals = [e for e in journaled if e["type"] == "vitals_recorded"]
+            assert [(v["checkin"], v["readings"]) for v in vitals] == [
+                (checkin, {"bp": [128, 82], "hr": 88})
+            ]
             deadline = time.monotonic() + 5
             while hub.store.room_events("Room 2")[session_id] != runner.journal.events(session_id):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
             held = hub.store.room_events("Room 2")[session_id]
             assert [e["id"] for e in held if e["type"] == "checkin_acknowledged"] == [checkin]
+            assert [e for e in held if e["type"] == "vitals_recorded"] == vitals
         finally:
             engine = runner.engine
             if engine is not None and engine.running:

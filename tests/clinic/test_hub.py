@@ -110,14 +110,24 @@ def test_an_ack_from_the_dashboard_waits_for_the_room_and_shows_once_journaled(
     assert api.post("/api/rooms/Room 9/ack", json={"checkin": "c1", "session": "s1"}).json() == {
         "error": "no room named 'Room 9'"
     }
-    queued = api.post("/api/rooms/Room 2/ack", json={"checkin": "c1", "session": "s1"})
+    implausible = api.post(
+        "/api/rooms/Room 2/ack", json={"checkin": "c1", "session": "s1", "readings": "bp=15/95"}
+    )
+    assert (implausible.status_code, implausible.json()) == (
+        400,
+        {"error": "readings: bp=15/95: systolic 15 is not plausible (60-260 mm[Hg])"},
+    )
+    queued = api.post(
+        "/api/rooms/Room 2/ack",
+        json={"checkin": "c1", "session": "s1", "readings": " hr=88  bp=150/95"},
+    )
     assert queued.status_code == 202
     [command] = api.get("/api/room/commands", headers=bearer).json()["commands"]
     assert command == {
         "id": queued.json()["queued"],
         "session": "s1",
         "kind": "ack",
-        "payload": {"checkin": "c1", "readings": {}},
+        "payload": {"checkin": "c1", "readings": "bp=150/95 hr=88"},
     }
     # Still waiting on the dashboard: the room has not journaled it.
     assert api.get("/api/rooms").json()["rooms"][0]["pending_checkins"] != []

@@ -45,15 +45,43 @@ function needs() {
   return items;
 }
 
-async function ack(item, button) {
-  button.disabled = true;
+// The ack form: the check-in it is for, and BP/HR/SpO2 as the room's `ack` words.
+let acking = null;
+
+function openAck(item) {
+  acking = item;
+  const form = document.getElementById("ack-form");
+  form.reset();
+  document.getElementById("ack-for").textContent = `Acknowledge ${item.room} · ${item.kind}`;
+  form.hidden = false;
+  document.getElementById("ack-bp").focus();
+}
+
+function ackWords() {
+  const words = [];
+  for (const m of ["bp", "hr", "spo2"]) {
+    const v = document.getElementById(`ack-${m}`).value.replace(/\s+/g, "");
+    if (v) words.push(`${m}=${v}`);
+  }
+  return words.join(" ");
+}
+
+async function sendAck(event) {
+  event.preventDefault();
+  const item = acking;
+  if (!item) return;
+  const send = document.getElementById("ack-send");
+  send.disabled = true;
   const result = await api("POST", `/api/rooms/${encodeURIComponent(item.room)}/ack`,
-    { checkin: item.id, session: item.session });
+    { checkin: item.id, session: item.session, readings: ackWords() });
+  send.disabled = false;
   if (result.ok) {
     dash.sent.add(`${item.room}/${item.id}`);
+    document.getElementById("ack-form").hidden = true;
+    acking = null;
     toast(`Sent to ${item.room}; it clears here once the room has journaled it.`);
+    render();
   } else {
-    button.disabled = false;
     toast(errorText(result), "refused");
   }
 }
@@ -67,7 +95,7 @@ function renderNeeds() {
     const button = item.alert ? null : el("button", { type: "button", class: "btn-ack",
       "data-room": item.room, "data-checkin": item.id, disabled: dash.sent.has(key) },
       dash.sent.has(key) ? "Sent" : "Acknowledge");
-    if (button) button.addEventListener("click", () => ack(item, button));
+    if (button) button.addEventListener("click", () => openAck(item));
     const cls = item.alert ? "alert" : item.overdue ? "overdue" : "";
     return el("li", { class: cls, "data-room": item.room, "data-checkin": item.id },
       el("span", { class: "what" }, `${item.room} · ${item.patient || ""} · ${item.kind}: ${item.message || ""}`),
@@ -125,6 +153,11 @@ function connect() {
 
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("btn-sound").addEventListener("click", unlockAudio);
+  document.getElementById("ack-form").addEventListener("submit", sendAck);
+  document.getElementById("ack-cancel").addEventListener("click", () => {
+    document.getElementById("ack-form").hidden = true;
+    acking = null;
+  });
   connect();
   setInterval(render, 1000);  // the clocks count on between pushes
 });
