@@ -21,6 +21,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -148,13 +149,27 @@ def _run_daemon(
     try:
         start = functools.partial(profile_of, args, args.start, "--start: ") if args.start else None
         say_no_sound = sound_sayer(room.audio.outputs())
-        runner.subscribe(say_no_sound)
+        early: list[dict[str, Any]] | None = []  # the watch's word, after the session's line
+        order = threading.Lock()
+
+        def say_in_order(event: dict[str, Any]) -> None:
+            with order:
+                if early is not None:
+                    early.append(event)
+                    return
+            say_no_sound(event)
+
+        runner.subscribe(say_in_order)
         resumed = runner.start_or_resume(start, args.patient, args.facts)
         if resumed is not None:
             print(resumed, flush=True)
         elif args.start:
             print(f"started session {runner.session_id} for {args.patient}", flush=True)
             warn_unknown_patient(args, args.patient)
+        with order:
+            held, early = early or [], None
+        for event in held:
+            say_no_sound(event)
         say_preflight(say_no_sound, room.audio.outputs())
         settings = ServerSettings(
             host=host,
