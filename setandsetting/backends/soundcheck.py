@@ -172,7 +172,7 @@ def _play_music(device: str, tone: Path, during: Callable[[], None]) -> str | No
 
 def _play_chime(output: str, device: str, tone: Path, during: Callable[[], None]) -> str | None:
     """The tone through SDL as a chime; SDL's complaint, or None."""
-    from setandsetting.backends.pygame_chimes import ChimeError, MixerOutput
+    from setandsetting.backends.pygame_mixer import ChimeError, MixerOutput
 
     mixer = MixerOutput(None if device == "default" else device, APP_NAMES[output])
     try:

@@ -1,9 +1,20 @@
 """A private PulseAudio server whose output the test can record (the real audio path).
 
 The server runs with `-n` (no default.pa), a private runtime dir and socket, a null sink
-and a `module-pipe-sink` that writes s16le/44.1 kHz/stereo into a FIFO, clocked by the
-system clock. A thread drains the FIFO for the fixture's whole life so PulseAudio never
-blocks; `start_recording()`/`stop_recording()` keep only what arrived in between.
+and a `module-pipe-sink` (the default: a sink the sound-server watch takes for a real
+output, where a null sink would be "no loudspeaker") that writes 44.1 kHz into a FIFO,
+clocked by the system clock. A thread drains the FIFO and throws it away: that path loses
+samples whenever the reader is late (1.2-1.5 ms a second in this test process, measured),
+so a recording is not taken from it. `parec`, a process of its own, records the pipe
+sink's monitor instead, which holds every frame the sink rendered (within 0.15 ms a
+second of the system clock, measured); `start_recording()`/`stop_recording()` keep only
+what arrived in between.
+
+The pipe sink renders one PIPE_BUF (4096 bytes) at a time and cannot rewind, so its frame
+size sets how coarsely it takes the clients' streams: s16 stereo would be 1024 frames
+(23.2 ms), a quantum the capture would add to every onset it measures. It is float32 with
+two silent aux channels beside the stereo pair instead (16 bytes a frame: 256 frames,
+5.8 ms), and `stop_recording()` keeps only the stereo pair.
 """
 
 from __future__ import annotations
@@ -23,9 +34,10 @@ import pytest
 from tests.support.unavailable import unavailable
 
 RATE = 44100
-CHANNELS = 2
+CHANNELS = 2  # what stop_recording() returns
 PIPE_SINK = "capture"
-_FRAME_BYTES = 2 * CHANNELS
+_SINK_CHANNELS = 4  # the stereo pair, then two aux channels nobody plays into
+_FRAME_BYTES = 4 * _SINK_CHANNELS  # float32le
 
 
 class PulseCapture:
@@ -53,17 +65,29 @@ class PulseCapture:
         self._recording: bytearray | None = None
         self._closing = threading.Event()
         self._reader: threading.Thread | None = None
+        self._recorder: threading.Thread | None = None
+        self._parec: subprocess.Popen[bytes] | None = None
+        self._hearing = threading.Event()  # parec's first bytes of this server have come
 
     def start(self) -> None:
-        """Start the server, wait until `pactl info` answers, start draining the FIFO."""
+        """Start the server, wait until `pactl info` answers, start draining the FIFO and
+        recording the monitor; return once the recorder hears the server."""
         self._spawn()
         self._reader = threading.Thread(target=self._drain, name="pulse-fifo", daemon=True)
         self._reader.start()
+        self._recorder = threading.Thread(target=self._record, name="pulse-parec", daemon=True)
+        self._recorder.start()
+        self._wait_hearing()
+
+    def _wait_hearing(self) -> None:
+        if not self._hearing.wait(10.0):
+            raise RuntimeError("parec heard nothing from the capture sink's monitor in 10 s")
 
     def _spawn(self) -> None:
         pipe_args = (
-            f"sink_name={PIPE_SINK} file={self.fifo} format=s16le rate={RATE} "
-            f"channels={CHANNELS} use_system_clock_for_timing=yes"
+            f"sink_name={PIPE_SINK} file={self.fifo} format=float32le rate={RATE} "
+            f"channels={_SINK_CHANNELS} channel_map=front-left,front-right,aux0,aux1 "
+            "use_system_clock_for_timing=yes"
         )
         cmd = [
             shutil.which("pulseaudio") or "pulseaudio",
@@ -130,6 +154,7 @@ class PulseCapture:
     def stop(self) -> None:
         """Kill the server by its PID, as a crash would; restart() starts a new one."""
         if self._proc is not None:
+            self._hearing.clear()
             self._proc.kill()
             self._proc.wait(timeout=3)
             self._proc = None
@@ -138,21 +163,54 @@ class PulseCapture:
         """Kill the server (as a crash would) and start a new one on the same socket."""
         self.stop()
         self._spawn()
+        self._wait_hearing()
 
     def _drain(self) -> None:
-        """Read the FIFO until closed; reopen after a server restart recreates the writer."""
+        """Empty the FIFO until closed (so the sink never blocks); reopen after a server
+        restart recreates the writer."""
         while not self._closing.is_set():
             if not self.fifo.exists():
                 time.sleep(0.01)
                 continue
             fd = os.open(self.fifo, os.O_RDONLY)
             try:
-                while chunk := os.read(fd, 16384):
-                    with self._lock:
-                        if self._recording is not None:
-                            self._recording.extend(chunk)
+                while os.read(fd, 65536):
+                    pass
             finally:
                 os.close(fd)
+
+    def _record(self) -> None:
+        """Run parec on the capture sink's monitor, again after each server restart."""
+        env = {**os.environ, **self.env}
+        cmd = [
+            shutil.which("parec") or "parec",
+            f"--device={PIPE_SINK}.monitor",
+            "--raw",
+            "--format=float32le",
+            f"--rate={RATE}",
+            f"--channels={_SINK_CHANNELS}",
+            "--channel-map=front-left,front-right,aux0,aux1",
+            "--latency-msec=5",
+        ]
+        while not self._closing.is_set():
+            if self._proc is None or self._proc.poll() is not None:
+                time.sleep(0.01)
+                continue
+            self._parec = subprocess.Popen(
+                cmd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            assert self._parec.stdout is not None
+            while chunk := self._parec.stdout.read1(65536):
+                self._hearing.set()
+                with self._lock:
+                    if self._recording is not None:
+                        self._recording.extend(chunk)
+            self._parec.wait()
+            time.sleep(0.01)
 
     def start_recording(self) -> None:
         with self._lock:
@@ -164,12 +222,16 @@ class PulseCapture:
             data = bytes(self._recording or b"")
             self._recording = None
         usable = len(data) - len(data) % _FRAME_BYTES
-        samples = np.frombuffer(data[:usable], dtype="<i2").reshape(-1, CHANNELS)
-        return (samples.astype(np.float32) / 32768.0).copy()
+        samples = np.frombuffer(data[:usable], dtype="<f4").reshape(-1, _SINK_CHANNELS)
+        return np.clip(samples[:, :CHANNELS], -1.0, 1.0)
 
     def close(self) -> None:
         self._closing.set()
         self._kill()
+        if self._parec is not None and self._parec.poll() is None:
+            self._parec.kill()
+        if self._recorder is not None:
+            self._recorder.join(timeout=2)
         if self._reader is not None and self.fifo.exists():
             # Unblock a reader waiting in open(): open the write end once ourselves.
             try:
