@@ -1,6 +1,6 @@
 """The dashboard's pages: the clinic at a glance (/) and the sign-in (/login), in the room's
-night theme (its room.css, common.js and login.js, served from the room's static folder),
-with the login routes of the room daemon itself."""
+night theme and page frame (its base.html, room.css, common.js and login.js, from the
+room's templates and static folder), with the login routes of the room daemon itself."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from setandsetting.server.routes import login
 
 HERE = Path(__file__).parent
 ROOM_STATIC = HERE.parent / "server" / "static"
-templates = Jinja2Templates(directory=HERE / "templates")
+# The clinic's own templates first; the room's give the frame they extend (base.html).
+templates = Jinja2Templates(directory=[HERE / "templates", HERE.parent / "server" / "templates"])
 
 
 def register(app: FastAPI) -> None:

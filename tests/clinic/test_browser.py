@@ -20,7 +20,7 @@ from setandsetting.clinic.link import ClinicLink
 from setandsetting.clinic.settings import LinkSettings
 from setandsetting.engine.runner import SessionRunner
 from setandsetting.room.folder import RoomFolder
-from tests.support.browser import build_room, chromium, csp_violations, recording_devices
+from tests.support.browser import build_room, chromium, recording_devices, watched_tab
 from tests.support.clinic import hub_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
@@ -29,17 +29,8 @@ __all__ = ["chromium"]
 
 @pytest.fixture
 def page(chromium: Any) -> Iterator[Page]:
-    tab = chromium.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda err: errors.append(str(err)))
-    refused = csp_violations(tab)
-    expect.set_options(timeout=8000)
-    try:
+    with watched_tab(chromium) as tab:
         yield tab
-        assert errors == []
-        assert refused == []
-    finally:
-        tab.close()
 
 
 def test_a_staff_checkin_is_seen_and_acknowledged_from_the_dashboard(

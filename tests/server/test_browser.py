@@ -23,9 +23,9 @@ from setandsetting.backends.base import audio_report
 from tests.support.browser import (
     UiServer,
     chromium,
-    csp_violations,
     screenshot,
     ui_server,
+    watched_tab,
 )
 from tests.support.pulse import PulseCapture, pulse
 
@@ -39,17 +39,10 @@ PEAK_COMMENT = "# This patient's peak: another order, a trimmed opening piece a 
 def page(chromium: Any, ui_server: UiServer) -> Iterator[Page]:
     """A fresh tab; no script error and no CSP refusal may happen on it; any session left
     running is stopped."""
-    tab = chromium.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda err: errors.append(str(err)))
-    refused = csp_violations(tab)
-    expect.set_options(timeout=8000)
     try:
-        yield tab
-        assert errors == []
-        assert refused == []  # the pages' Content-Security-Policy blocked nothing they use
+        with watched_tab(chromium) as tab:
+            yield tab
     finally:
-        tab.close()
         ui_server.stop_session()
 
 

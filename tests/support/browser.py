@@ -236,6 +236,25 @@ def csp_violations(page: Any) -> list[str]:
 
 
 @contextmanager
+def watched_tab(chromium: Any) -> Iterator[Any]:
+    """A fresh tab on which no script error and no CSP refusal may happen (checked when
+    the block ends without an error of its own); closed in the end."""
+    from playwright.sync_api import expect
+
+    tab = chromium.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda err: errors.append(str(err)))
+    refused = csp_violations(tab)
+    expect.set_options(timeout=8000)
+    try:
+        yield tab
+        assert errors == []
+        assert refused == []  # the pages' Content-Security-Policy blocked nothing they use
+    finally:
+        tab.close()
+
+
+@contextmanager
 def static_site(pages: dict[str, str]) -> Iterator[str]:
     """Pages (path -> HTML) from a plain HTTP server on 127.0.0.1:<ephemeral>, another
     origin than the daemon's; yields its URL and stops it in finally."""
