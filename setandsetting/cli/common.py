@@ -8,6 +8,7 @@ only by the functions that compile a session.
 from __future__ import annotations
 
 import sys
+import threading
 from argparse import Namespace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +29,18 @@ USER_ERRORS = (
     ("setandsetting.room.errors", "RoomError"),
     ("setandsetting.journal.store", "JournalError"),
 )
+
+
+_LINES = threading.Lock()
+
+
+def print_line(line: object) -> None:
+    """One whole line to stdout. print() writes the text and its newline apart, so a line
+    from the engine's thread could land inside one from the main thread (seen: a NO SOUND
+    line ran into "resumed session …")."""
+    with _LINES:
+        sys.stdout.write(f"{line}\n")
+        sys.stdout.flush()
 
 
 class CommandError(Exception):

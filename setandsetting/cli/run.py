@@ -23,6 +23,7 @@ from setandsetting.cli.common import (
     add_facts_options,
     facts_of,
     patient_of,
+    print_line,
     profile_of,
     room_of,
 )
@@ -73,7 +74,7 @@ def _run_session(folder: RoomFolder, profile: Path, patient: str, facts: Session
         if live:
             sys.stderr.write("\r\033[K")
         if event["type"] != "control":
-            print(f"{format_clock(event['t']):>9}  {describe(event)}", flush=True)
+            print_line(f"{format_clock(event['t']):>9}  {describe(event)}")
 
     signal.signal(signal.SIGINT, note_signal)
     signal.signal(signal.SIGTERM, note_signal)
@@ -81,7 +82,7 @@ def _run_session(folder: RoomFolder, profile: Path, patient: str, facts: Session
         runner.subscribe(show)
         resumed = runner.start_or_resume(lambda: profile, patient, facts)
         if resumed is not None:
-            print(resumed, flush=True)
+            print_line(resumed)
         else:
             unknown = folder.unknown_patient(patient)  # said once it started: not a refusal
             if unknown is not None:

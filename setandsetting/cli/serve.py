@@ -31,6 +31,7 @@ from setandsetting.cli.common import (
     add_facts_options,
     facts_of,
     patient_of,
+    print_line,
     profile_of,
     room_of,
     warn_unknown_patient,
@@ -162,9 +163,9 @@ def _run_daemon(
         runner.subscribe(say_in_order)
         resumed = runner.start_or_resume(start, args.patient, args.facts)
         if resumed is not None:
-            print(resumed, flush=True)
+            print_line(resumed)
         elif args.start:
-            print(f"started session {runner.session_id} for {args.patient}", flush=True)
+            print_line(f"started session {runner.session_id} for {args.patient}")
             warn_unknown_patient(args, args.patient)
         with order:
             held, early = early or [], None
@@ -216,7 +217,7 @@ def sound_sayer(outputs: dict[str, str]) -> Callable[[dict[str, Any]], None]:
         why = event["why"] if event["type"] == "audio_fault" else None
         if said.get(event["output"]) != why:
             said[event["output"]] = why
-            print(describe(event), flush=True)
+            print_line(describe(event))
 
     return say
 
@@ -279,7 +280,7 @@ async def _serve(server: uvicorn.Server, sock: socket.socket, host: str, lock: R
         port = sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
         url = f"http://{shown}:{port}/"
-        print(f"serving {url}  (live session: {url}live)", flush=True)
+        print_line(f"serving {url}  (live session: {url}live)")
         try:
             lock.publish(local_url(host, port))
         except OSError as err:

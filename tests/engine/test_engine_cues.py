@@ -155,7 +155,10 @@ def test_planned_cues_arrive_exactly_and_on_time_and_the_ramp_glides(
     rate = (len(ramping) - 1) / (ramping[-1] - ramping[0])
     assert rate >= 20, rate
     gaps = [b - a for a, b in itertools.pairwise(ramping)]
-    assert max(gaps) < 0.06, gaps  # steady, no stalls while ramping
+    # Steady, no stalls while ramping: each step reads the clock, so a tick that runs late
+    # (one 40 ms tick, seen with the whole suite on both cores) only delays one value; a
+    # stall the eye would see in the lights is longer.
+    assert max(gaps) < 0.1, gaps
     assert [e["id"] for e in live.of_type("cue_sent")] == [
         "settle.0", "settle.1", "settle.2", "dim.0", "dim.1"
     ]  # fmt: skip
